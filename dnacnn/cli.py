@@ -1,0 +1,268 @@
+"""The ``dnacnn`` command line: glue only.
+
+Each command parses options, calls one library function and turns a :class:`DnacnnError` into
+one line on stderr with exit code 1 (usage errors exit 2, as Typer does).  Heavy libraries
+(torch, pandas, sklearn) are imported inside commands so ``dnacnn --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dnacnn import __version__
+
+app = typer.Typer(
+    name="dnacnn",
+    help="Train 1D CNNs on DNA sequences (TF binding) and SNP genotypes (genomic prediction).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dnacnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def reported(func):
+    """Run a command; a user error becomes one line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from dnacnn.errors import DnacnnError
+
+        try:
+            return func(*args, **kwargs)
+        except DnacnnError as e:
+            if _state["debug"]:
+                raise
+            typer.echo(f"dnacnn: error: {e}", err=True)
+            raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            typer.echo("dnacnn: interrupted", err=True)
+            raise typer.Exit(code=130) from None
+
+    return wrapper
+
+
+def _csv(value: Optional[str]) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+@app.command()
+@reported
+def encode(
+    input: Annotated[Path, typer.Argument(help="FASTA(.gz), TSV/CSV(.gz), one-sequence-per-line, BED/narrowPeak or genotype matrix.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Store directory to write (e.g. data.store).")],
+    format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
+    labels: Annotated[
+        Optional[str], typer.Option(help="Label table keyed by record ID (or one label per line), or 'header'.")
+    ] = None,
+    label_col: Annotated[Optional[str], typer.Option(help="Label column name(s), comma-separated (multi-task).")] = None,
+    label_value: Annotated[Optional[float], typer.Option(help="Give every record this label (e.g. 1 for peaks).")] = None,
+    seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
+    id_col: Annotated[Optional[str], typer.Option(help="ID column of a tabular input.")] = None,
+    genome: Annotated[Optional[Path], typer.Option(help="Reference genome FASTA for BED input.")] = None,
+    length: Annotated[
+        Optional[int], typer.Option(help="Centre-crop / N-pad every sequence to this length (BED: window width).")
+    ] = None,
+    phenotypes: Annotated[Optional[Path], typer.Option(help="Phenotype table for a genotype matrix.")] = None,
+    traits: Annotated[Optional[str], typer.Option(help="Phenotype columns to use (names or 1-based numbers).")] = None,
+    genotype_encoding: Annotated[str, typer.Option(help="onehot (3 channels) or dosage (1 channel).")] = "onehot",
+    task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
+    negatives: Annotated[
+        Optional[str], typer.Option(help="'shuffle' (dinucleotide-shuffled positives) or a file of negatives.")
+    ] = None,
+    negatives_per_positive: Annotated[int, typer.Option(help="Shuffled negatives per positive.")] = 1,
+    split: Annotated[str, typer.Option(help="random, chrom, column, train or test.")] = "random",
+    valid_frac: Annotated[float, typer.Option(help="Validation fraction (random split).")] = 0.1,
+    test_frac: Annotated[float, typer.Option(help="Test fraction (random split).")] = 0.1,
+    valid_chroms: Annotated[Optional[str], typer.Option(help="Validation chromosomes (chrom split), e.g. chr7.")] = None,
+    test_chroms: Annotated[Optional[str], typer.Option(help="Test chromosomes (chrom split), e.g. chr8,chr9.")] = None,
+    split_col: Annotated[Optional[str], typer.Option(help="Column holding train/valid/test (column split).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for splits and shuffled negatives.")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Encode labelled sequences or genotypes into an on-disk tensor store."""
+    from dnacnn.encode import EncodeOptions
+    from dnacnn.encode import encode as run_encode
+    from dnacnn.store import Store
+
+    opts = EncodeOptions(
+        format=format,
+        labels=labels,
+        label_value=label_value,
+        label_cols=_csv(label_col),
+        seq_col=seq_col,
+        id_col=id_col,
+        genome=str(genome) if genome else None,
+        length=length,
+        phenotypes=str(phenotypes) if phenotypes else None,
+        traits=_csv(traits),
+        genotype_scheme=genotype_encoding,
+        task=task,
+        negatives=negatives,
+        negatives_per_positive=negatives_per_positive,
+        split=split,
+        valid_frac=valid_frac,
+        test_frac=test_frac,
+        valid_chroms=_csv(valid_chroms),
+        test_chroms=_csv(test_chroms),
+        split_col=split_col,
+        seed=seed,
+        progress=progress,
+    )
+    path = run_encode(input, out, opts)
+    store = Store.open(path)
+    counts = store.manifest["split_counts"]
+    enc = store.encoding
+    typer.echo(
+        f"wrote {path}: {store.n} records x {enc.length} ({enc.kind}, {enc.channels} channels), task {store.task}, "
+        f"train/valid/test {counts['train']}/{counts['valid']}/{counts['test']}",
+        err=True,
+    )
+
+
+@app.command()
+@reported
+def shuffle(
+    input: Annotated[Path, typer.Argument(help="FASTA(.gz) of sequences to shuffle.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="FASTA to write ('-' for stdout).")],
+    times: Annotated[int, typer.Option(help="Shuffled copies per sequence.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write dinucleotide-shuffled background sequences (exact 2-mer counts, as DeepBind)."""
+    from dnacnn.shuffle import shuffle_fasta
+
+    n = shuffle_fasta(input, out, times=times, seed=seed)
+    typer.echo(f"wrote {n} shuffled sequences to {out}", err=True)
+
+
+@app.command()
+@reported
+def summary(
+    model: Annotated[str, typer.Argument(help="Preset name, spec YAML or trained model file.")],
+    length: Annotated[Optional[int], typer.Option(help="Input length (bases or markers).")] = None,
+    channels: Annotated[int, typer.Option(help="Input channels (4 for DNA one-hot).")] = 4,
+    outputs: Annotated[int, typer.Option(help="Output units (tasks or classes).")] = 1,
+    task: Annotated[str, typer.Option(help="binary, multiclass or regression.")] = "binary",
+) -> None:
+    """Print a Keras-style model summary: layers, output shapes and parameter counts."""
+    from dnacnn.models import load_spec, summarize
+
+    if Path(model).suffix == ".dnacnn" or (Path(model).is_file() and Path(model).suffix not in (".yaml", ".yml")):
+        from dnacnn.modelfile import read_tensors
+
+        _, meta = read_tensors(model)
+        enc = meta["encoding"]
+        result = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"])
+    else:
+        if length is None:
+            raise typer.BadParameter("--length is required for a preset or spec", param_hint="--length")
+        result = summarize(load_spec(model), channels, length, outputs, task)
+    typer.echo(result.text)
+
+
+@app.command()
+@reported
+def train(
+    store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.dnacnn).")],
+    model: Annotated[str, typer.Option(help="Preset name or spec YAML (see 'dnacnn presets').")] = "tfbind",
+    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs [spec default].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size [spec default].")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Learning rate [spec default].")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="Weight decay [spec default].")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(help="adam, adamw, sgd or rmsprop [spec default].")] = None,
+    patience: Annotated[Optional[int], typer.Option(help="Early-stopping patience in epochs [spec default].")] = None,
+    rc_augment: Annotated[
+        Optional[bool], typer.Option("--rc-augment/--no-rc-augment", help="Random reverse-complement flips.")
+    ] = None,
+    fresh_negatives: Annotated[
+        Optional[bool],
+        typer.Option("--fresh-negatives/--no-fresh-negatives", help="New dinucleotide shuffles of the positives each epoch."),
+    ] = None,
+    pos_weight: Annotated[str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")] = "auto",
+    num_workers: Annotated[Optional[int], typer.Option(help="Data-loading worker processes [4 on CUDA, 0 on CPU].")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for PyTorch.")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Stop after this many minutes (best weights kept).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt after an interrupted run.")] = False,
+    history: Annotated[Optional[Path], typer.Option(help="History TSV [OUT without suffix + .history.tsv].")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train a CNN on a tensor store; writes a safetensors model file and a history TSV."""
+    from dnacnn.train import TrainOptions
+    from dnacnn.train import train as run_train
+
+    opts = TrainOptions(
+        model=model, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
+        patience=patience, rc_augment=rc_augment, fresh_negatives=fresh_negatives, pos_weight=pos_weight, seed=seed,
+        device=device, precision=precision, num_workers=num_workers, threads=threads, max_minutes=max_minutes,
+        resume=resume, history=str(history) if history else None, progress=progress,
+    )
+    result = run_train(store, out, opts)
+    typer.echo(
+        f"wrote {result.model_path}: best epoch {result.best_epoch}, val {result.metric_name} "
+        f"{result.best_metric:.4f}, {result.epochs_run} epochs in {result.seconds:.1f}s on {result.device}",
+        err=True,
+    )
+
+
+@app.command()
+@reported
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
+    input: Annotated[str, typer.Argument(help="FASTA(.gz), table, one-per-line, BED (+ --genome) or genotypes; '-' = stdin FASTA.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="TSV to write ('-' for stdout).")] = "-",
+    format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
+    seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
+    id_col: Annotated[Optional[str], typer.Option(help="ID column of a tabular input.")] = None,
+    genome: Annotated[Optional[str], typer.Option(help="Reference genome FASTA for BED input.")] = None,
+    length_policy: Annotated[str, typer.Option(help="strict (refuse other lengths) or fit (centre-crop / N-pad).")] = "strict",
+    rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 1024,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Predict new sequences or genotypes, streaming: id then one column per task."""
+    from dnacnn.predict import predict as run_predict
+
+    n = run_predict(
+        model, input, out, fmt=format, seq_col=seq_col, id_col=id_col, genome=genome, length_policy=length_policy,
+        rc_average=rc_average, device=device, batch_size=batch_size, progress=progress,
+    )
+    typer.echo(f"predicted {n} records -> {out}", err=True)
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped model presets."""
+    from dnacnn.models import list_presets, load_spec
+
+    for name in list_presets():
+        typer.echo(f"{name:10s} {load_spec(name).get('description', '')}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,115 @@
+"""The model file: one safetensors file that is safe to load from a stranger.
+
+Weights are safetensors tensors; everything else (the layer spec, input encoding, task, label
+names, target scaling, training settings and history, store provenance, dnacnn version) is a
+JSON string under the safetensors metadata key ``dnacnn``.  Loading never unpickles anything:
+a file that is not safetensors, or lacks the metadata, is refused with one line.
+
+Training checkpoints use the same container (model, optimiser and best weights as tensors, loop
+state as JSON), so ``--resume`` also never unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dnacnn import __version__
+from dnacnn.errors import DnacnnError
+
+FORMAT = "dnacnn-model"
+FORMAT_VERSION = 1
+META_KEY = "dnacnn"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference: ``module`` in eval mode plus its metadata dict."""
+
+    module: object
+    meta: dict
+
+    @property
+    def encoding(self):
+        from dnacnn.encoding import Encoding
+
+        return Encoding.from_dict(self.meta["encoding"])
+
+
+def save_tensors(path: str | os.PathLike, tensors: dict, meta: dict) -> None:
+    """Write ``tensors`` and ``meta`` atomically (temp file + rename)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    try:
+        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=_json_default)})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_tensors(path: str | os.PathLike, kind: str = "model") -> tuple[dict, dict]:
+    """Read tensors and metadata from a dnacnn safetensors file, refusing anything else."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise DnacnnError(f"{path}: {kind} file not found; check the path")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(META_KEY)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for bad headers
+        raise DnacnnError(
+            f"{path}: not a dnacnn {kind} file ({type(e).__name__}: {str(e)[:80]}); give a file written by dnacnn"
+        ) from None
+    if raw is None:
+        raise DnacnnError(f"{path}: safetensors file without dnacnn metadata; give a file written by 'dnacnn train'")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise DnacnnError(f"{path}: corrupt dnacnn metadata; re-train or re-download the {kind}") from None
+    return tensors, meta
+
+
+def save_model(path: str | os.PathLike, module, meta: dict) -> None:
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dnacnn_version": __version__, **meta}
+    save_tensors(path, dict(module.state_dict()), meta)
+
+
+def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
+    """Rebuild the network from the file's spec and load its weights (no pickle involved)."""
+    from dnacnn.models import build_model
+
+    tensors, meta = read_tensors(path, "model")
+    if meta.get("format") != FORMAT:
+        raise DnacnnError(f"{path}: not a dnacnn model (format {meta.get('format')!r}); give a model from 'dnacnn train'")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise DnacnnError(f"{path}: model format {meta['format_version']} is newer than this dnacnn; upgrade dnacnn")
+    enc = meta["encoding"]
+    module = build_model(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"])
+    try:
+        module.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        raise DnacnnError(f"{path}: weights do not match the model spec ({str(e)[:100]})") from None
+    module.eval()
+    if device is not None:
+        module.to(device)
+    return LoadedModel(module, meta)
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,220 @@
+"""``dnacnn predict``: score new sequences or genotypes with a trained model, streaming.
+
+Input is read chunk by chunk with the same readers as ``dnacnn encode``; each chunk is encoded,
+predicted in batches and written before the next is read, so memory stays flat for any number
+of records.  Output is a TSV: ``id`` then one column per task (probabilities for classification,
+values for regression, one column per class for multiclass).
+
+Inputs must match the model: the same alphabet and length, unless ``length_policy="fit"``
+centre-crops / N-pads them to the model's length.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from dnacnn.errors import DnacnnError, InputError
+
+CHUNK_RECORDS = 65_536
+
+
+def scores_from_logits(logits, head: str, target_mean=None, target_std=None) -> np.ndarray:
+    """Logits ``(b, outputs)`` -> numpy scores: sigmoid / softmax probabilities, or regression
+    values back on the training targets' scale.  A 2-unit softmax head gives P(class 1)."""
+    import torch
+
+    logits = logits.float()
+    if head == "sigmoid":
+        out = torch.sigmoid(logits)
+    elif head == "softmax2":
+        out = torch.softmax(logits, dim=1)[:, 1:2]
+    elif head == "softmax":
+        out = torch.softmax(logits, dim=1)
+    else:
+        out = logits
+        if target_mean is not None:
+            out = out * torch.as_tensor(np.asarray(target_std), device=out.device) + torch.as_tensor(
+                np.asarray(target_mean), device=out.device
+            )
+    return out.detach().cpu().numpy().astype(np.float32)
+
+
+class Predictor:
+    """A loaded model that maps codes ``(b, length)`` uint8 to scores ``(b, columns)``."""
+
+    def __init__(self, model_path: str | os.PathLike, device: str = "auto", rc_average: bool = False,
+                 batch_size: int = 1024) -> None:
+        import torch
+
+        from dnacnn.encoding import Expander
+        from dnacnn.modelfile import load_model
+        from dnacnn.train import resolve_device
+
+        self.device = resolve_device(device)
+        self.loaded = load_model(model_path, self.device)
+        self.meta = self.loaded.meta
+        self.encoding = self.loaded.encoding
+        if rc_average and self.encoding.kind != "dna":
+            raise DnacnnError("--rc-average works on DNA models only; this model reads genotypes")
+        means = self.meta.get("marker_means")
+        self.expand = Expander(self.encoding, None if means is None else np.asarray(means, np.float32), self.device)
+        self.rc_average = rc_average
+        self.batch_size = batch_size
+        self._torch = torch
+
+    @property
+    def columns(self) -> list[str]:
+        if self.meta["task"] == "multiclass":
+            return [f"p_{c}" for c in (self.meta.get("classes") or range(self.meta["n_outputs"]))]
+        return list(self.meta["label_names"])
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(codes), self.batch_size):
+                X = self.expand(torch.from_numpy(np.ascontiguousarray(codes[i : i + self.batch_size])).to(self.device))
+                logits = self.loaded.module(X)
+                scores = self._scores(logits)
+                if self.rc_average:
+                    scores = (scores + self._scores(self.loaded.module(X.flip(1, 2)))) / 2
+                outs.append(scores)
+        if not outs:
+            return np.zeros((0, len(self.columns)), np.float32)
+        return np.concatenate(outs)
+
+    def _scores(self, logits) -> np.ndarray:
+        m = self.meta
+        return scores_from_logits(logits, m["head"], m.get("target_mean"), m.get("target_std"))
+
+
+def predict_store(model_path, store_path, split: str = "test", device: str = "auto", rc_average: bool = False):
+    """Scores for one split of a store: ``(ids, y_true (n, tasks), scores (n, columns))``."""
+    from dnacnn.store import Store
+
+    store = Store.open(store_path)
+    predictor = Predictor(model_path, device, rc_average)
+    _check_store_matches(predictor, store)
+    idx = store.indices(split)
+    scores = predictor(np.asarray(store.codes[idx])) if len(idx) else predictor(np.zeros((0, store.codes.shape[1]), np.uint8))
+    ids = store.ids
+    return [ids[i] for i in idx], np.asarray(store.labels[idx]), scores
+
+
+def _check_store_matches(predictor: Predictor, store) -> None:
+    want, have = predictor.encoding, store.encoding
+    if (want.kind, want.scheme, want.length) != (have.kind, have.scheme, have.length):
+        raise DnacnnError(
+            f"{store.path}: store holds {have.kind}/{have.scheme} x {have.length} but the model expects "
+            f"{want.kind}/{want.scheme} x {want.length}; re-encode with matching settings"
+        )
+
+
+def predict(model_path, input_path, out_path, *, fmt: str = "auto", seq_col: str = "seq", id_col: str | None = None,
+            genome: str | None = None, length_policy: str = "strict", rc_average: bool = False,
+            device: str = "auto", batch_size: int = 1024, progress: bool = True) -> int:
+    """Stream ``input_path`` through the model and write a TSV to ``out_path`` (``-`` = stdout).
+    Returns the number of records written."""
+    from dnacnn.io import check_readable, detect_format
+
+    if length_policy not in ("strict", "fit"):
+        raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
+    predictor = Predictor(model_path, device, rc_average, batch_size)
+    if str(input_path) != "-":
+        check_readable(input_path)
+    fmt = (detect_format(input_path) if str(input_path) != "-" else "fasta") if fmt == "auto" else fmt
+    enc = predictor.encoding
+    if (fmt == "genotype") != (enc.kind == "genotype"):
+        raise DnacnnError(f"{input_path}: {fmt} input but the model reads {enc.kind} data; give matching input")
+    n = 0
+    from tqdm import tqdm
+
+    bar = tqdm(desc="predict", unit=" rec", unit_scale=True, disable=None if progress else True, leave=False)
+    with _atomic_text(out_path) as out:
+        out.write("\t".join(["id", *predictor.columns]) + "\n")
+        for ids, codes in _coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, model_path):
+            scores = predictor(codes)
+            _write_rows(out, ids, scores)
+            n += len(ids)
+            bar.update(len(ids))
+    bar.close()
+    return n
+
+
+def _write_rows(out, ids: list[str], scores: np.ndarray) -> None:
+    cols = [np.char.mod("%.6g", scores[:, j]) for j in range(scores.shape[1])]
+    lines = ["\t".join(row) for row in zip(ids, *cols)]
+    out.write("\n".join(lines) + ("\n" if lines else ""))
+
+
+def _coded_chunks(path, fmt, enc, seq_col, id_col, genome, length_policy, model_path) -> Iterator[tuple[list[str], np.ndarray]]:
+    from dnacnn.encode import _codes_from_strings, _fit_ragged
+
+    length = enc.length
+    if fmt == "genotype":
+        from dnacnn.io.genotype import read_genotypes
+
+        geno = read_genotypes(path)
+        if geno.codes.shape[1] != length:
+            raise InputError(path, None, f"has {geno.codes.shape[1]} markers but the model was trained on {length}",
+                             "give the same markers, in the same order")
+        yield list(geno.ids), geno.codes
+        return
+    fit = length if length_policy == "fit" else None
+    for chunk in _dna_chunks(path, fmt, seq_col, id_col, genome, length):
+        if fmt == "fasta":
+            codes = _fit_ragged(path, chunk.codes, chunk.offsets, chunk.ids, chunk.lines, fit)
+        else:
+            codes = _codes_from_strings(path, chunk.seqs, chunk.ids, chunk.lines, fit)
+        if codes.shape[1] != length:
+            raise InputError(
+                path, f"{chunk.lines[0]}", f"sequences are {codes.shape[1]} bp but {model_path} was trained on {length} bp",
+                "use --length-policy fit to centre-crop / N-pad them",
+            )
+        yield list(chunk.ids), codes
+
+
+def _dna_chunks(path, fmt, seq_col, id_col, genome, length):
+    if fmt == "fasta":
+        from dnacnn.io.fasta import iter_fasta
+
+        return iter_fasta(path)
+    if fmt == "tabular":
+        from dnacnn.io.tabular import iter_tabular
+
+        return iter_tabular(path, seq_col, None, id_col)
+    if fmt == "lines":
+        from dnacnn.io.tabular import iter_lines
+
+        return iter_lines(path)
+    if fmt == "bed":
+        if not genome:
+            raise DnacnnError(f"{path}: BED input needs --genome FASTA")
+        from dnacnn.io.bed import read_bed_windows
+
+        return read_bed_windows(path, genome, length)
+    raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed or genotype")
+
+
+@contextmanager
+def _atomic_text(path):
+    """Write text to ``path`` via a temp file renamed at the end (``-`` = stdout)."""
+    if str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", buffering=1 << 20) as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

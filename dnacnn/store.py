@@ -1,0 +1,198 @@
+"""The on-disk tensor store: what ``dnacnn encode`` writes and ``dnacnn train`` reads.
+
+A store is a directory (conventionally ``NAME.store``)::
+
+    manifest.json      format, shape, encoding, task, label names, inputs with sha256, settings,
+                       split counts, dnacnn version
+    codes.u8           raw uint8 C-order array, shape (n, length): one code per base / marker
+                       (see dnacnn.encoding); memory-mapped, never loaded whole
+    labels.f32         raw float32 array, shape (n, tasks); NaN = missing label
+    split.u8           raw uint8 array, shape (n,): 0 train, 1 valid, 2 test
+    ids.txt            one record id per line, in store order
+    marker_means.f32   (genotype stores only) mean dosage per marker, shape (length,)
+
+Raw arrays plus shapes in the manifest let the writer stream records to disk in chunks, so
+encoding uses bounded memory whatever the input size; readers use ``numpy.memmap``.  A store is
+written under a temporary name and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dnacnn import __version__
+from dnacnn.encoding import Encoding
+from dnacnn.errors import DnacnnError
+
+FORMAT = "dnacnn-store"
+FORMAT_VERSION = 1
+SPLITS = ("train", "valid", "test")
+SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
+
+
+class StoreWriter:
+    """Streams chunks of ``codes`` ``(b, length)`` and ``labels`` ``(b, tasks)`` into a new store.
+
+    Use as a context manager; on error the temporary directory is removed and nothing is left
+    at ``path``.  ``finish`` writes split, manifest and renames the directory into place.
+    """
+
+    def __init__(self, path: str | os.PathLike, length: int, n_tasks: int) -> None:
+        self.path = Path(path)
+        self.length = int(length)
+        self.n_tasks = int(n_tasks)
+        self.n = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=self.path.name + ".tmp-", dir=self.path.parent))
+        self._codes = open(self.tmp / "codes.u8", "wb")
+        self._labels = open(self.tmp / "labels.f32", "wb")
+        self._ids = open(self.tmp / "ids.txt", "wb")
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def append(self, codes: np.ndarray, labels: np.ndarray, ids: list[str] | bytes) -> None:
+        """Append a chunk: ``codes`` uint8 ``(b, length)``, ``labels`` ``(b, tasks)``, b ids
+        (a list of str, or newline-terminated id bytes)."""
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        labels = np.ascontiguousarray(labels, dtype=np.float32).reshape(len(codes), self.n_tasks)
+        if codes.ndim != 2 or codes.shape[1] != self.length:
+            raise ValueError(f"codes chunk shape {codes.shape} does not match length {self.length}")
+        self._codes.write(codes.tobytes())
+        self._labels.write(labels.tobytes())
+        self._ids.write(ids if isinstance(ids, bytes) else "".join(f"{i}\n" for i in ids).encode())
+        self.n += len(codes)
+
+    def close_streams(self) -> None:
+        for f in (self._codes, self._labels, self._ids):
+            if not f.closed:
+                f.close()
+
+    def labels(self) -> np.ndarray:
+        """All labels written so far (memory-mapped), e.g. to compute a stratified split."""
+        self._labels.flush()
+        return np.memmap(self.tmp / "labels.f32", dtype=np.float32, mode="r", shape=(self.n, self.n_tasks))
+
+    def codes(self) -> np.ndarray:
+        self._codes.flush()
+        return np.memmap(self.tmp / "codes.u8", dtype=np.uint8, mode="r", shape=(self.n, self.length))
+
+    def finish(self, split: np.ndarray, manifest: dict, marker_means: np.ndarray | None = None) -> Path:
+        self.close_streams()
+        split = np.asarray(split, dtype=np.uint8)
+        if split.shape != (self.n,):
+            raise ValueError(f"split has shape {split.shape}, expected ({self.n},)")
+        split.tofile(self.tmp / "split.u8")
+        if marker_means is not None:
+            np.asarray(marker_means, np.float32).tofile(self.tmp / "marker_means.f32")
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "dnacnn_version": __version__,
+            "n": self.n,
+            "length": self.length,
+            "n_tasks": self.n_tasks,
+            "split_counts": {name: int((split == code).sum()) for name, code in SPLIT_CODE.items()},
+            **manifest,
+        }
+        (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if self.path.exists():
+            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self.close_streams()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@dataclass
+class Store:
+    """A store opened for reading; arrays are memory-mapped.
+
+    ``codes`` ``(n, length)`` uint8, ``labels`` ``(n, tasks)`` float32, ``split`` ``(n,)`` uint8.
+    """
+
+    path: Path
+    manifest: dict
+    codes: np.ndarray
+    labels: np.ndarray
+    split: np.ndarray
+    marker_means: np.ndarray | None = None
+    _ids: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Store:
+        path = Path(path)
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise DnacnnError(f"{path}: not a dnacnn store (no manifest.json); create one with 'dnacnn encode'")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as e:
+            raise DnacnnError(f"{manifest_path}: unreadable manifest ({e}); re-run 'dnacnn encode'") from None
+        if manifest.get("format") != FORMAT:
+            raise DnacnnError(f"{manifest_path}: not a dnacnn store manifest; re-run 'dnacnn encode'")
+        n, length, tasks = manifest["n"], manifest["length"], manifest["n_tasks"]
+
+        def mmap(name, dtype, shape):
+            f = path / name
+            expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            if not f.is_file() or f.stat().st_size != expected:
+                raise DnacnnError(f"{f}: missing or truncated store file; re-run 'dnacnn encode'")
+            if expected == 0:
+                return np.zeros(shape, dtype)
+            return np.memmap(f, dtype=dtype, mode="r", shape=shape)
+
+        means = None
+        if (path / "marker_means.f32").is_file():
+            means = np.fromfile(path / "marker_means.f32", dtype=np.float32)
+        return cls(
+            path=path,
+            manifest=manifest,
+            codes=mmap("codes.u8", np.uint8, (n, length)),
+            labels=mmap("labels.f32", np.float32, (n, tasks)),
+            split=mmap("split.u8", np.uint8, (n,)),
+            marker_means=means,
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.manifest["n"])
+
+    @property
+    def encoding(self) -> Encoding:
+        return Encoding.from_dict(self.manifest["encoding"])
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.manifest["label_names"])
+
+    @property
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = (self.path / "ids.txt").read_text().splitlines()
+        return self._ids
+
+    def indices(self, split: str) -> np.ndarray:
+        """Row indices of one split (``train``, ``valid``, ``test``) or ``all``."""
+        if split == "all":
+            return np.arange(self.n)
+        if split not in SPLIT_CODE:
+            raise DnacnnError(f"unknown split {split!r}; use one of train, valid, test, all")
+        return np.flatnonzero(np.asarray(self.split) == SPLIT_CODE[split])

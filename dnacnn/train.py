@@ -1,0 +1,615 @@
+"""``dnacnn train``: fit a CNN from a layer spec on a tensor store and write a model file.
+
+Contract: ``train(store_path, out_path, TrainOptions) -> TrainResult``.  The store's ``train``
+rows are fitted, its ``valid`` rows drive early stopping (patience, best weights restored) and
+reduce-on-plateau; ``test`` rows are never touched here.  Batches are read from the
+memory-mapped store as uint8 codes and expanded to one-hot on the device, so memory is bounded
+by the batch size.
+
+Reproducibility: every epoch reseeds torch and the batch order from ``(seed, epoch)``, so a run
+resumed from its last checkpoint (``--resume``) ends with the same weights as an uninterrupted
+run on the same device.  Checkpoints are safetensors (no pickle), written atomically each epoch
+to ``OUT.ckpt`` and removed when training ends.
+
+Several GPUs: launch with ``torchrun --nproc-per-node N -m dnacnn train ...``; each rank trains
+on its shard of every epoch's batches under DistributedDataParallel (NCCL on GPUs, gloo on CPU),
+all ranks validate identically so early stopping agrees without communication, and rank 0
+alone writes files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dnacnn.errors import DnacnnError
+from dnacnn.store import Store
+
+DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "batch_size": 64,
+    "epochs": 30,
+    "patience": 5,
+    "lr_patience": 2,
+    "rc_augment": False,
+    "fresh_negatives": False,
+}
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+@dataclass
+class TrainOptions:
+    """Training settings; ``None`` means the spec's ``train:`` value, else :data:`DEFAULTS`."""
+
+    model: str = "tfbind"
+    optimizer: str | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    patience: int | None = None
+    lr_patience: int | None = None
+    rc_augment: bool | None = None
+    fresh_negatives: bool | None = None
+    pos_weight: str = "auto"  # auto | none | a number
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    num_workers: int | None = None
+    threads: int | None = None
+    max_minutes: float | None = None
+    resume: bool = False
+    history: str | None = None
+    progress: bool = True
+    overrides: dict = field(default_factory=dict)  # extra spec keys from --set
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    history_path: Path
+    best_epoch: int
+    best_metric: float
+    metric_name: str
+    epochs_run: int
+    seconds: float
+    device: str
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def resolve_device(name: str = "auto"):
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a clear error."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DnacnnError("--device cuda: no CUDA GPU is visible to PyTorch; use --device cpu or auto")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise DnacnnError(f"unknown --device {name!r}; use auto, cpu, cuda or cuda:N") from None
+
+
+def resolve_precision(precision: str, device) -> str:
+    import torch
+
+    if precision == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise DnacnnError(f"unknown --precision {precision!r}; use auto, fp32, bf16 or fp16")
+    if precision == "fp16" and device.type != "cuda":
+        raise DnacnnError("--precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    return precision
+
+
+def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
+    """Merge built-in defaults < the spec's ``train:`` block < explicit options."""
+    settings = {**DEFAULTS, **(spec.get("train") or {})}
+    for key in DEFAULTS:
+        value = getattr(opts, key)
+        if value is not None:
+            settings[key] = value
+    if settings["optimizer"] not in OPTIMIZERS:
+        raise DnacnnError(f"unknown optimizer {settings['optimizer']!r}; use one of {', '.join(OPTIMIZERS)}")
+    for key in ("batch_size", "epochs"):
+        if int(settings[key]) < 1:
+            raise DnacnnError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
+    if float(settings["lr"]) <= 0:
+        raise DnacnnError(f"--lr must be positive, got {settings['lr']}")
+    settings.update(
+        pos_weight=opts.pos_weight,
+        seed=opts.seed,
+        precision=opts.precision,
+        max_minutes=opts.max_minutes,
+    )
+    return settings
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float):
+    import torch
+
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9, nesterov=True)
+    return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+
+
+# --------------------------------------------------------------------------- data
+
+
+class BatchDataset:
+    """Map-style dataset whose items are whole batches: ``ds[index_array] -> (codes, y)``.
+
+    Opens the store lazily so DataLoader workers each get their own memory map.
+    """
+
+    def __init__(self, store_path: Path, codes=None, labels=None) -> None:
+        self.store_path = store_path
+        self._codes, self._labels = codes, labels
+
+    def _open(self):
+        if self._codes is None:
+            store = Store.open(self.store_path)
+            self._codes, self._labels = store.codes, store.labels
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if isinstance(state["_codes"], np.memmap):  # never pickle the mapped data into workers
+            state["_codes"] = state["_labels"] = None
+        return state
+
+    def __getitem__(self, idx):
+        import torch
+
+        self._open()
+        idx = np.sort(idx)  # sorted reads are sequential in the memory map
+        return torch.from_numpy(np.asarray(self._codes[idx])), torch.from_numpy(np.asarray(self._labels[idx]))
+
+    def __len__(self):
+        self._open()
+        return len(self._codes)
+
+
+class EpochBatches:
+    """Sampler of index batches: a fresh permutation per epoch from ``(seed, epoch)``; under DDP
+    each rank takes an equal-sized shard of the batches."""
+
+    def __init__(self, indices: np.ndarray, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.indices, self.batch_size, self.seed = indices, batch_size, seed
+        self.rank, self.world = rank, world
+        self.epoch = 0
+
+    def batches(self) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        perm = self.indices[rng.permutation(len(self.indices))]
+        batches = [perm[i : i + self.batch_size] for i in range(0, len(perm), self.batch_size)]
+        if self.world > 1:
+            per_rank = len(batches) // self.world
+            batches = batches[self.rank * per_rank : (self.rank + 1) * per_rank]
+        return batches
+
+    def __iter__(self):
+        return iter(self.batches())
+
+    def __len__(self):
+        n = math.ceil(len(self.indices) / self.batch_size)
+        return n // self.world if self.world > 1 else n
+
+
+def fresh_negative_codes(store: Store, train_idx: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """DeepBind-style training set for one epoch: the training positives plus one new
+    dinucleotide shuffle of each, as (codes (2p, L), labels (2p, 1))."""
+    from dnacnn.shuffle import dinucleotide_shuffle_batch
+
+    labels = np.asarray(store.labels[train_idx])
+    pos = train_idx[labels[:, 0] == 1]
+    pos_codes = np.asarray(store.codes[np.sort(pos)])
+    neg_codes = dinucleotide_shuffle_batch(pos_codes, np.random.default_rng([seed, epoch, 7]))
+    codes = np.concatenate([pos_codes, neg_codes])
+    y = np.concatenate([np.ones((len(pos_codes), 1), np.float32), np.zeros((len(neg_codes), 1), np.float32)])
+    return codes, y
+
+
+# --------------------------------------------------------------------------- losses and metrics
+
+
+class Objective:
+    """Loss and validation metric for a task and output head.
+
+    Binary heads use BCE with ``pos_weight`` (n_neg / n_pos of the training labels by default);
+    the 2-unit softmax head uses cross-entropy with the same class weight; regression targets are
+    standardised with the training mean and sd, which the model file records.
+    """
+
+    def __init__(self, task: str, head: str, train_labels: np.ndarray, pos_weight: str, device) -> None:
+        import torch
+
+        self.task, self.head = task, head
+        self.metric_name = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "pearson_r"}[task]
+        self.target_mean = self.target_std = None
+        self.pos_weight = None
+        if task == "regression":
+            self.target_mean = np.nanmean(train_labels, axis=0).astype(np.float32)
+            self.target_std = np.nanstd(train_labels, axis=0).astype(np.float32)
+            self.target_std[self.target_std == 0] = 1.0
+            self._mean = torch.as_tensor(self.target_mean, device=device)
+            self._std = torch.as_tensor(self.target_std, device=device)
+        if task == "binary" and pos_weight != "none":
+            if pos_weight == "auto":
+                pos = np.nansum(train_labels, axis=0)
+                neg = np.sum(np.isfinite(train_labels), axis=0) - pos
+                pw = np.where(pos > 0, neg / np.maximum(pos, 1), 1.0).astype(np.float32)
+            else:
+                try:
+                    pw = np.full(train_labels.shape[1], float(pos_weight), np.float32)
+                except ValueError:
+                    raise DnacnnError(f"--pos-weight must be auto, none or a number, got {pos_weight!r}") from None
+            self.pos_weight = torch.as_tensor(pw, device=device)
+
+    def loss(self, logits, y):
+        import torch
+        import torch.nn.functional as F
+
+        logits = logits.float()
+        if self.head == "softmax2":
+            weight = None if self.pos_weight is None else torch.stack([torch.ones_like(self.pos_weight[0]), self.pos_weight[0]])
+            return F.cross_entropy(logits, y[:, 0].long(), weight=weight)
+        if self.head == "softmax":
+            return F.cross_entropy(logits, y[:, 0].long())
+        mask = torch.isfinite(y)
+        y = torch.nan_to_num(y)
+        if self.head == "linear":
+            err = (logits - (y - self._mean) / self._std) ** 2
+            return (err * mask).sum() / mask.sum().clamp(min=1)
+        losses = F.binary_cross_entropy_with_logits(logits, y, pos_weight=self.pos_weight, reduction="none")
+        return (losses * mask).sum() / mask.sum().clamp(min=1)
+
+    def scores(self, logits):
+        """Logits -> probabilities (classification) or values on the original scale (regression)."""
+        from dnacnn.predict import scores_from_logits
+
+        return scores_from_logits(logits, self.head, self.target_mean, self.target_std)
+
+    def metric(self, y: np.ndarray, scores: np.ndarray) -> float:
+        """Validation metric (higher is better), macro over tasks."""
+        from scipy.stats import pearsonr
+        from sklearn.metrics import roc_auc_score
+
+        if self.task == "multiclass":
+            return float((scores.argmax(1) == y[:, 0]).mean())
+        values = []
+        for t in range(y.shape[1]):
+            ok = np.isfinite(y[:, t])
+            yt, st = y[ok, t], scores[ok, t]
+            if self.task == "binary":
+                if len(np.unique(yt)) == 2:
+                    values.append(roc_auc_score(yt, st))
+            elif len(yt) > 2 and np.std(st) > 0:
+                values.append(pearsonr(yt, st)[0])
+        return float(np.mean(values)) if values else float("nan")
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: TrainOptions | None = None) -> TrainResult:
+    """Train ``opts.model`` on the store at ``store_path``; write the model to ``out_path``."""
+    import torch
+
+    from dnacnn.models import build_model, load_spec
+
+    opts = opts or TrainOptions()
+    started = time.time()
+    store = Store.open(store_path)
+    out_path = Path(out_path)
+    spec = load_spec(opts.model)
+    spec = {**spec, **opts.overrides} if opts.overrides else spec
+    settings = resolve_settings(spec, opts)
+    rank, world, local_rank = _distributed_env()
+    device = resolve_device(opts.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    precision = resolve_precision(opts.precision, device)
+    settings["precision"] = precision
+
+    train_idx, valid_idx = store.indices("train"), store.indices("valid")
+    if len(train_idx) == 0:
+        raise DnacnnError(f"{store.path}: the store has no training rows; re-encode with a train split")
+    enc = store.encoding
+    task = store.task
+    n_outputs = int(len(store.manifest.get("classes") or [])) if task == "multiclass" else store.manifest["n_tasks"]
+    if settings["rc_augment"] and enc.kind != "dna":
+        raise DnacnnError("--rc-augment works on DNA only; this store holds genotypes")
+    if settings["fresh_negatives"] and (task != "binary" or store.manifest["n_tasks"] != 1):
+        raise DnacnnError("--fresh-negatives needs a single-task binary store (positives + shuffled negatives)")
+
+    torch.manual_seed(settings["seed"])
+    model = build_model(spec, enc.channels, enc.length, n_outputs, task).to(device)
+    head = model.head_activation
+    train_labels = np.asarray(store.labels[train_idx])
+    objective = Objective(task, head, train_labels, str(settings["pos_weight"]), device)
+    optimizer = make_optimizer(settings["optimizer"], model.parameters(), float(settings["lr"]),
+                               float(settings["weight_decay"]))
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.5, patience=int(settings["lr_patience"])
+    )
+    from dnacnn.encoding import Expander
+
+    expand = Expander(enc, store.marker_means, device=device)
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    ckpt_path = out_path.with_name(out_path.name + ".ckpt")
+    history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
+    state = LoopState()
+    if opts.resume and ckpt_path.exists():
+        state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings)
+        _log(rank, f"resuming from {ckpt_path} after epoch {state.epoch}")
+
+    valid = _preload(store, valid_idx)
+    sampler = EpochBatches(train_idx, int(settings["batch_size"]), settings["seed"], rank, world)
+    workers = opts.num_workers if opts.num_workers is not None else (4 if device.type == "cuda" else 0)
+    autocast = _autocast(device, precision)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+
+    for epoch in range(state.epoch + 1, int(settings["epochs"]) + 1):
+        t0 = time.time()
+        torch.manual_seed(settings["seed"] * 100_003 + epoch)
+        sampler.epoch = epoch
+        if settings["fresh_negatives"]:
+            codes, y = fresh_negative_codes(store, train_idx, settings["seed"], epoch)
+            dataset = BatchDataset(store.path, codes, y)
+            sampler.indices = np.arange(len(codes))
+        else:
+            dataset = BatchDataset(store.path)
+        loader = torch.utils.data.DataLoader(
+            dataset, sampler=sampler, batch_size=None, num_workers=workers,
+            pin_memory=device.type == "cuda", persistent_workers=False,
+        )
+        model.train()
+        total, count = 0.0, 0
+        bar = _bar(opts.progress and rank == 0, len(sampler), f"epoch {epoch}/{settings['epochs']}")
+        for codes_b, y_b in loader:
+            codes_b = codes_b.to(device, non_blocking=True)
+            y_b = y_b.to(device, non_blocking=True)
+            X = expand(codes_b)
+            if settings["rc_augment"]:
+                flip = torch.rand(X.shape[0], device=device) < 0.5
+                X = torch.where(flip[:, None, None], X.flip(1, 2), X)
+            with autocast:
+                logits = net(X)
+            loss = objective.loss(logits, y_b)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            total += float(loss.detach()) * len(y_b)
+            count += len(y_b)
+            bar.update(1)
+            bar.set_postfix(loss=f"{total / max(count, 1):.4f}", refresh=False)
+        bar.close()
+        val_loss, val_metric = _validate(model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4)
+        lr = optimizer.param_groups[0]["lr"]
+        monitored = val_metric if math.isfinite(val_metric) else -val_loss
+        scheduler.step(monitored)
+        improved = monitored > state.best_metric + 1e-6
+        if improved:
+            state.best_metric, state.best_epoch, state.bad_epochs = monitored, epoch, 0
+            state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            state.bad_epochs += 1
+        seconds = time.time() - t0
+        state.history.append({"epoch": epoch, "loss": total / max(count, 1), "val_loss": val_loss,
+                              "val_metric": val_metric, "lr": lr, "seconds": round(seconds, 3)})
+        state.epoch = epoch
+        _log(rank, f"epoch {epoch}: loss {total / max(count, 1):.4f}  val_loss {val_loss:.4f}  "
+                   f"val_{objective.metric_name} {val_metric:.4f}  lr {lr:.2g}  {seconds:.1f}s" + ("  *" if improved else ""))
+        if rank == 0:
+            _write_history(history_path, state.history)
+            _save_checkpoint(ckpt_path, model, optimizer, scheduler, state, settings)
+        if state.bad_epochs >= int(settings["patience"]) and len(valid_idx):
+            _log(rank, f"early stopping: no improvement for {state.bad_epochs} epochs; best epoch {state.best_epoch}")
+            break
+        if opts.max_minutes and (time.time() - started) / 60 > opts.max_minutes:
+            _log(rank, f"stopping: --max-minutes {opts.max_minutes} reached")
+            break
+
+    if state.best_weights is not None and len(valid_idx):
+        model.load_state_dict(state.best_weights)
+    seconds = time.time() - started
+    meta = {
+        "spec": spec,
+        "encoding": enc.to_dict(),
+        "task": task,
+        "label_names": store.label_names,
+        "classes": store.manifest.get("classes"),
+        "n_outputs": n_outputs,
+        "head": head,
+        "target_mean": objective.target_mean,
+        "target_std": objective.target_std,
+        "marker_means": store.marker_means,
+        "settings": {**settings, "device": str(device), "world_size": world},
+        "metric_name": objective.metric_name,
+        "best_epoch": state.best_epoch,
+        "best_val_metric": state.best_metric,
+        "history": state.history,
+        "store": {"path": str(store.path), "inputs": store.manifest.get("inputs"),
+                  "split_counts": store.manifest.get("split_counts")},
+        "seconds": round(seconds, 2),
+        "torch_version": torch.__version__,
+    }
+    if rank == 0:
+        from dnacnn.modelfile import save_model
+
+        save_model(out_path, model, meta)
+        ckpt_path.unlink(missing_ok=True)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return TrainResult(out_path, history_path, state.best_epoch, state.best_metric, objective.metric_name,
+                       state.epoch, seconds, str(device))
+
+
+@dataclass
+class LoopState:
+    epoch: int = 0
+    best_metric: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
+    best_weights: dict | None = None
+
+
+def _preload(store: Store, idx: np.ndarray):
+    return np.asarray(store.codes[idx]), np.asarray(store.labels[idx])
+
+
+def _validate(model, objective, expand, valid, device, autocast, batch_size) -> tuple[float, float]:
+    import torch
+
+    codes, y = valid
+    if len(codes) == 0:
+        return float("nan"), float("nan")
+    model.eval()
+    outs, losses = [], []
+    with torch.no_grad():
+        for i in range(0, len(codes), batch_size):
+            c = torch.from_numpy(codes[i : i + batch_size]).to(device)
+            yb = torch.from_numpy(y[i : i + batch_size]).to(device)
+            with autocast:
+                logits = model(expand(c))
+            losses.append(float(objective.loss(logits, yb)) * len(yb))
+            outs.append(objective.scores(logits.float()))
+    scores = np.concatenate(outs)
+    return sum(losses) / len(codes), objective.metric(y, scores)
+
+
+def _autocast(device, precision):
+    import contextlib
+
+    import torch
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _distributed_env() -> tuple[int, int, int]:
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+            int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def _log(rank: int, message: str) -> None:
+    if rank == 0:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _bar(enabled: bool, total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, disable=None if enabled else True)
+
+
+def _write_history(path: Path, rows: list[dict]) -> None:
+    import pandas as pd
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]).to_csv(
+        tmp, sep="\t", index=False, float_format="%.6g"
+    )
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- checkpoints (safetensors)
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, state: LoopState, settings: dict) -> None:
+    import torch
+
+    from dnacnn.modelfile import save_tensors
+
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if state.best_weights is not None:
+        tensors.update({f"best.{k}": v for k, v in state.best_weights.items()})
+    opt_state = optimizer.state_dict()
+    scalars = {}
+    for pid, pstate in opt_state["state"].items():
+        for key, value in pstate.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{pid}.{key}"] = value
+            else:
+                scalars[f"{pid}.{key}"] = value
+    meta = {
+        "format": "dnacnn-checkpoint",
+        "loop": {k: v for k, v in asdict(state).items() if k != "best_weights"},
+        "param_groups": opt_state["param_groups"],
+        "optim_scalars": scalars,
+        "scheduler": scheduler.state_dict(),
+        "settings": settings,
+        "torch_rng": torch.get_rng_state().tolist(),
+    }
+    save_tensors(path, tensors, meta)
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) -> LoopState:
+    import torch
+
+    from dnacnn.modelfile import read_tensors
+
+    tensors, meta = read_tensors(path, "checkpoint")
+    if meta.get("format") != "dnacnn-checkpoint":
+        raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
+    changed = [k for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay")
+               if meta["settings"].get(k) != settings.get(k)]
+    if changed:
+        raise DnacnnError(f"{path}: checkpoint was made with different {', '.join(changed)}; "
+                          "resume with the same settings or delete the checkpoint")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+    opt_state: dict = {"state": {}, "param_groups": meta["param_groups"]}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            opt_state["state"].setdefault(int(pid), {})[name] = value
+    for key, value in meta["optim_scalars"].items():
+        pid, name = key.split(".", 1)
+        opt_state["state"].setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict(opt_state)
+    scheduler.load_state_dict(meta["scheduler"])
+    torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
+    loop = meta["loop"]
+    return LoopState(loop["epoch"], loop["best_metric"], loop["best_epoch"], loop["bad_epochs"], loop["history"],
+                     best or None)
