@@ -256,6 +256,63 @@ def predict(
 
 
 @app.command()
+@reported
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
+    store: Annotated[Path, typer.Argument(help="Tensor store to evaluate on (its test split by default).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for metrics.json/tsv, predictions.tsv, report.html.")],
+    split: Annotated[str, typer.Option(help="test, valid, train or all (all: an external test store).")] = "test",
+    baseline: Annotated[bool, typer.Option(help="Fit the k-mer / ridge baseline on the training store.")] = True,
+    train_store: Annotated[
+        Optional[Path], typer.Option(help="Store to fit the baseline on [the model's training store].")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Decision threshold for classification metrics.")] = 0.5,
+    rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
+    title: Annotated[Optional[str], typer.Option(help="Report title.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN."""
+    from dnacnn.evaluate import evaluate as run_evaluate
+
+    result = run_evaluate(model, store, out, split=split, baseline=baseline, train_store=train_store,
+                          device=device, rc_average=rc_average, threshold=threshold, title=title)
+    name = result["main_metric"]
+    line = f"{out}/report.html: {name} {result['cnn']['macro'].get(name)}"
+    if result.get("baseline"):
+        line += f" (baseline {result['baseline_name']}: {result['baseline']['macro'].get(name)})"
+    typer.echo(line, err=True)
+
+
+@app.command()
+@reported
+def aggregate(
+    eval_dirs: Annotated[list[Path], typer.Argument(help="Directories written by 'dnacnn evaluate'.")],
+    tsv: Annotated[Path, typer.Option(help="Summary table to write.")] = Path("results/summary.tsv"),
+    html: Annotated[Optional[Path], typer.Option(help="Summary page to write.")] = None,
+    names: Annotated[Optional[str], typer.Option(help="dataset/model name per directory, comma-separated.")] = None,
+) -> None:
+    """One table (and page) across many evaluations: dataset x model, key metrics, baseline beside them."""
+    from dnacnn.evaluate import aggregate as run_aggregate
+
+    table = run_aggregate(eval_dirs, tsv, html, _csv(names) or None)
+    typer.echo(f"wrote {tsv}" + (f" and {html}" if html else "") + f": {len(table)} runs", err=True)
+
+
+@app.command()
+@reported
+def export(
+    model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.onnx or .pt).")],
+    format: Annotated[str, typer.Option(help="onnx or torchscript.")] = "onnx",
+) -> None:
+    """Export a model (scores as output) to ONNX or TorchScript."""
+    from dnacnn.export import export as run_export
+
+    path = run_export(model, out, format)
+    typer.echo(f"wrote {path} (+ {path.name}.json)", err=True)
+
+
+@app.command()
 def presets() -> None:
     """List the shipped model presets."""
     from dnacnn.models import list_presets, load_spec

@@ -48,6 +48,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict, meta: dict) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     try:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=_json_default)})
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -101,6 +102,12 @@ def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
     if device is not None:
         module.to(device)
     return LoadedModel(module, meta)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(obj):

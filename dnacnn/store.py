@@ -51,6 +51,9 @@ class StoreWriter:
         self.n = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=self.path.name + ".tmp-", dir=self.path.parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(self.tmp, 0o777 & ~mask)  # mkdtemp makes 0700; a store is shared like any output
         self._codes = open(self.tmp / "codes.u8", "wb")
         self._labels = open(self.tmp / "labels.f32", "wb")
         self._ids = open(self.tmp / "ids.txt", "wb")

@@ -97,57 +97,72 @@ def make_activation(name: str) -> nn.Module:
 class Conv1d(nn.Module):
     """Keras ``Conv1D``: ``(b, c_in, L)`` -> ``(b, filters, L_out)``.
 
-    ``pad`` is the Keras ``same`` padding ``(left, right)``; it is asymmetric (extra on the
-    right) when the total is odd, which ``nn.Conv1d(padding=...)`` cannot express.
+    Keras ``same`` padding ``(left, right)`` puts the odd position on the right, which
+    ``nn.Conv1d(padding=...)`` cannot express.  Padding both sides by ``left + strides`` and
+    dropping the first output gives exactly Keras' windows with no explicit pad op (a ``Pad``
+    node would keep ONNX export from reaching opset 17) and no copy of the input.
     """
 
-    def __init__(self, in_channels: int, p: dict, pad: tuple[int, int]) -> None:
+    def __init__(self, in_channels: int, p: dict, pad: tuple[int, int], out_length: int) -> None:
         super().__init__()
-        symmetric = pad[0] == pad[1]
-        self.pad = (0, 0) if symmetric else pad
+        left, right = pad
+        self.trim = left != right
+        self.out_length = out_length
         self.conv = nn.Conv1d(
             in_channels,
             p["filters"],
             p["kernel_size"],
             stride=p["strides"],
-            padding=pad[0] if symmetric else 0,
+            padding=left + p["strides"] if self.trim else left,
             dilation=p["dilation"],
             bias=p["use_bias"],
         )
         self.activation = make_activation(p["activation"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pad != (0, 0):  # fixed at build time, not data-dependent
-            x = F.pad(x, self.pad)
-        return self.activation(self.conv(x))
+        x = self.conv(x)
+        if self.trim:  # fixed at build time, not data-dependent
+            x = x[:, :, 1 : 1 + self.out_length]
+        return self.activation(x)
 
 
 class Pool1d(nn.Module):
     """Keras ``MaxPooling1D`` / ``AveragePooling1D``: ``(b, c, L)`` -> ``(b, c, L_out)``.
 
-    With ``same`` padding Keras ignores padded positions: max pooling pads with ``-inf`` and
-    average pooling divides by the number of real positions in each window (``scale``).
+    Keras ``same`` pooling ignores padded positions.  Here the edge positions are repeated
+    instead (one ``index_select``, no ``Pad`` op, any dtype): a window reaching into the padding
+    always contains the edge, so its max is unchanged; average pooling zeroes the repeats with
+    ``mask`` and divides by the number of real positions per window (``scale``).
     """
 
     def __init__(self, mode: str, p: dict, pad: tuple[int, int], length: int) -> None:
         super().__init__()
-        self.mode, self.pad = mode, pad
+        left, right = pad
+        self.mode, self.padded = mode, left + right > 0
         self.pool_size, self.strides = p["pool_size"], p["strides"]
-        if mode == "avg" and pad != (0, 0):
-            # windows overlapping the padding average over fewer real positions
-            ones = F.pad(torch.ones(1, 1, length), pad)
-            real = F.avg_pool1d(ones, self.pool_size, self.strides)[0, 0]
+        if not self.padded:
+            return
+        index = torch.cat(
+            [torch.zeros(left, dtype=torch.long), torch.arange(length), torch.full((right,), length - 1)]
+        )
+        self.register_buffer("index", index, persistent=False)
+        if mode == "avg":
+            mask = torch.ones(left + length + right)
+            mask[:left] = 0.0
+            mask[left + length :] = 0.0
+            real = F.avg_pool1d(mask[None, None], self.pool_size, self.strides)[0, 0]
+            self.register_buffer("mask", mask, persistent=False)
             self.register_buffer("scale", 1.0 / real, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # every branch below depends on build-time settings only, never on data
+        # every branch depends on build-time settings only, never on data
+        if self.padded:
+            x = x.index_select(2, self.index)
         if self.mode == "max":
-            if self.pad != (0, 0):
-                x = F.pad(x, self.pad, value=float("-inf"))
             return F.max_pool1d(x, self.pool_size, self.strides)
-        if self.pad == (0, 0):
+        if not self.padded:
             return F.avg_pool1d(x, self.pool_size, self.strides)
-        x = F.avg_pool1d(F.pad(x, self.pad), self.pool_size, self.strides)
+        x = F.avg_pool1d(x * self.mask.to(x.dtype), self.pool_size, self.strides)
         return x * self.scale.to(x.dtype)
 
 
@@ -159,7 +174,8 @@ class GlobalPool1d(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.amax(dim=2) if self.mode == "max" else x.mean(dim=2)
+        # sum / length rather than mean: ONNX ReduceMean of opset 18 does not convert to opset 17
+        return x.amax(dim=2) if self.mode == "max" else x.sum(dim=2) / x.shape[2]
 
 
 class Flatten(nn.Module):
@@ -223,7 +239,7 @@ class DnacnnModel(nn.Module):
         # one pass over [X; reverse complement] keeps BatchNorm statistics over both strands
         logits = self.head(self.body(torch.cat([X, X.flip(1, 2)], dim=0)))
         pair = logits.unflatten(0, (2, -1))  # (2, batch, n_out)
-        return pair.amax(dim=0) if self.strand_merge == "max" else pair.mean(dim=0)
+        return pair.amax(dim=0) if self.strand_merge == "max" else (pair[0] + pair[1]) / 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,7 +290,7 @@ def _conv1d(p: dict, in_shape: Shape, where: str) -> LayerPlan:
     out, pad = _windowed(p, in_shape, where, span, what)
     c_in = in_shape[1]
     n = p["kernel_size"] * c_in * p["filters"] + (p["filters"] if p["use_bias"] else 0)
-    return LayerPlan("conv1d", p, (out, p["filters"]), n, 0, lambda: Conv1d(c_in, p, pad))
+    return LayerPlan("conv1d", p, (out, p["filters"]), n, 0, lambda: Conv1d(c_in, p, pad, out))
 
 
 def _pool(mode: str) -> Callable[[dict, Shape, str], LayerPlan]:

@@ -1,0 +1,251 @@
+"""``dnacnn evaluate`` and ``dnacnn aggregate``: metrics, a baseline and readable reports.
+
+``evaluate(model, store, outdir)`` scores one split of a store (``test`` by default; give an
+external test store such as DeepBind's ``_B`` file encoded with ``--split test`` and use
+``split="all"``), fits the same-run baseline on the training store (k-mer logistic regression
+for DNA, ridge regression / RR-BLUP for genotypes) and writes into ``outdir``::
+
+    metrics.json      CNN and baseline metrics, run provenance
+    metrics.tsv       one row per model x task (+ macro)
+    predictions.tsv   id, observed label(s), CNN score(s), baseline score(s)
+    report.html       self-contained HTML report (plots embedded)
+
+``aggregate(eval_dirs, tsv, html)`` gathers many evaluations into one table and page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dnacnn import __version__
+from dnacnn.errors import DnacnnError
+
+
+def evaluate(model_path: str | os.PathLike, store_path: str | os.PathLike, out_dir: str | os.PathLike, *,
+             split: str = "test", baseline: bool = True, train_store: str | os.PathLike | None = None,
+             device: str = "auto", rc_average: bool = False, threshold: float = 0.5, title: str | None = None,
+             progress: bool = True) -> dict:
+    """Evaluate a model on a store; returns the metrics dict written to ``metrics.json``."""
+    import pandas as pd
+
+    from dnacnn.metrics import compute_metrics, main_metric, metrics_table
+    from dnacnn.predict import Predictor, _check_store_matches
+    from dnacnn.store import Store
+
+    started = time.time()
+    out_dir = Path(out_dir)
+    store = Store.open(store_path)
+    predictor = Predictor(model_path, device, rc_average)
+    _check_store_matches(predictor, store)
+    meta = predictor.meta
+    idx = store.indices(split)
+    if split == "test" and len(idx) == 0:
+        raise DnacnnError(f"{store.path}: no test rows; give --split all for an external test store, or re-encode "
+                          "with --test-frac > 0")
+    if len(idx) == 0:
+        raise DnacnnError(f"{store.path}: split {split!r} is empty; choose another --split")
+    codes = np.asarray(store.codes[idx])
+    y = np.asarray(store.labels[idx])
+    scores = predictor(codes)
+    task = meta["task"]
+    names = _names(meta)
+    metrics = compute_metrics(y, scores, task, names, threshold)
+
+    base = _fit_baseline(meta, store, train_store, baseline) if baseline else None
+    base_scores = base.predict_scores(codes) if base is not None else None
+    base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
+
+    provenance = _provenance(model_path, store, meta, predictor, split, started)
+    result = {
+        "run": {"model": str(model_path), "store": str(store.path), "split": split, "n": int(len(idx))},
+        "task": task,
+        "main_metric": main_metric(metrics)[0],
+        "cnn": metrics,
+        "baseline_name": base.name if base is not None else None,
+        "baseline": base_metrics,
+        "provenance": provenance,
+    }
+    tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        (tmp_dir / "metrics.json").write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
+        table = metrics_table(metrics).assign(model="cnn")
+        if base_metrics is not None:
+            table = pd.concat([table, metrics_table(base_metrics).assign(model=base.name)])
+        table = table[["model", *[c for c in table.columns if c != "model"]]]
+        table.to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
+        _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names).to_csv(
+            tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
+        _write_report(tmp_dir / "report.html", title, meta, store, y, scores, metrics, base, base_scores,
+                      base_metrics, provenance)
+        if out_dir.exists():
+            import shutil
+
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    finally:
+        if tmp_dir.exists():
+            import shutil
+
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    return result
+
+
+def _names(meta: dict) -> list[str]:
+    if meta["task"] == "multiclass":
+        return [str(c) for c in (meta.get("classes") or range(meta["n_outputs"]))]
+    return list(meta["label_names"])
+
+
+def _fit_baseline(meta, store, train_store, wanted: bool):
+    """The baseline is fitted on the model's training store (or ``train_store``)."""
+    from dnacnn.baselines import fit_baseline
+    from dnacnn.store import Store
+
+    source = None
+    for candidate in (train_store, meta.get("store", {}).get("path"), store.path):
+        if candidate and Path(candidate, "manifest.json").is_file():
+            s = Store.open(candidate)
+            if len(s.indices("train")):
+                source = s
+                break
+    if source is None:
+        print("dnacnn: no training store found for the baseline; skipping it (give --train-store)", file=sys.stderr)
+        return None
+    tr, va = source.indices("train"), source.indices("valid")
+    n_classes = len(meta.get("classes") or []) or None
+    return fit_baseline(
+        source.encoding.kind, meta["task"], np.asarray(source.codes[tr]), np.asarray(source.labels[tr]),
+        np.asarray(source.codes[va]) if len(va) else None, np.asarray(source.labels[va]) if len(va) else None,
+        n_classes=n_classes, seed=int(meta.get("settings", {}).get("seed", 0)),
+    )
+
+
+def _predictions_table(store, idx, y, scores, base_scores, columns, names):
+    import pandas as pd
+
+    ids = store.ids
+    table = {"id": [ids[i] for i in idx]}
+    for j, name in enumerate(names if y.shape[1] == len(names) else [f"y{j}" for j in range(y.shape[1])]):
+        table[f"observed_{name}"] = y[:, j]
+    for j, col in enumerate(columns):
+        table[f"cnn_{col}"] = scores[:, j]
+    if base_scores is not None:
+        for j, col in enumerate(columns):
+            table[f"baseline_{col}"] = base_scores[:, j]
+    return pd.DataFrame(table)
+
+
+def _provenance(model_path, store, meta, predictor, split, started) -> dict:
+    import sklearn
+    import torch
+
+    settings = meta.get("settings", {})
+    return {
+        "model file": str(model_path),
+        "evaluated store": f"{store.path} ({split}, {store.n} records)",
+        "inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in store.manifest.get("inputs", [])],
+        "training inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.get("store", {}).get("inputs") or []],
+        "encoding": meta.get("encoding"),
+        "model spec": meta.get("spec", {}).get("name"),
+        "training settings": {k: settings.get(k) for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs",
+                                                            "patience", "rc_augment", "fresh_negatives", "precision")},
+        "seed": settings.get("seed"),
+        "training device": settings.get("device"),
+        "training time (s)": meta.get("seconds"),
+        "best epoch": meta.get("best_epoch"),
+        "evaluation device": str(predictor.device),
+        "evaluation time (s)": round(time.time() - started, 2),
+        "versions": f"dnacnn {__version__} (model made by {meta.get('dnacnn_version')}), torch {torch.__version__}, "
+                    f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, python {platform.python_version()}",
+    }
+
+
+def _write_report(path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance):
+    import pandas as pd
+
+    from dnacnn.models import summarize
+    from dnacnn.report import ReportContext, write_report
+
+    enc = meta["encoding"]
+    summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
+    history = pd.DataFrame(meta["history"]) if meta.get("history") else None
+    counts = meta.get("store", {}).get("split_counts") or {}
+    dataset = {"name": Path(meta.get("store", {}).get("path", store.path)).name, "evaluated on": store.path.name,
+               **{f"n {k}": v for k, v in counts.items()}}
+    ctx = ReportContext(
+        title=title or f"{meta.get('spec', {}).get('name', 'model')} on {dataset['name']}",
+        task=meta["task"], label_names=_names(meta), dataset=dataset, model_summary_text=summary, history=history,
+        metrics=metrics, baseline_metrics=base_metrics, baseline_name=base.name if base is not None else None,
+        y_true=y, y_score=scores, baseline_score=base_scores, provenance=provenance,
+    )
+    write_report(path, ctx)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+# --------------------------------------------------------------------------- aggregate
+
+KEY_METRICS = {"binary": ("roc_auc", "pr_auc", "accuracy", "mcc"), "multiclass": ("accuracy", "balanced_accuracy",
+               "roc_auc"), "regression": ("pearson_r", "spearman_rho", "r2", "mse")}
+
+
+def aggregate(eval_dirs: list[str | os.PathLike], tsv: str | os.PathLike, html: str | os.PathLike | None = None,
+              names: list[str] | None = None):
+    """One row per evaluation (dataset x model) with key metrics and the baseline beside them."""
+    import pandas as pd
+
+    rows = []
+    for k, d in enumerate(eval_dirs):
+        d = Path(d)
+        f = d / "metrics.json"
+        if not f.is_file():
+            raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate' into it first")
+        m = json.loads(f.read_text())
+        dataset, model = _run_names(d, m, names[k] if names else None)
+        row = {"dataset": dataset, "model": model, "task": m["task"], "n": m["run"]["n"],
+               "main_metric": m["main_metric"]}
+        for key in KEY_METRICS[m["task"]]:
+            row[key] = m["cnn"]["macro"].get(key)
+            if m.get("baseline"):
+                row[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
+        row["baseline"] = m.get("baseline_name")
+        row["report"] = os.path.relpath(d / "report.html", Path(html).parent if html else Path(tsv).parent)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    _write_atomic_tsv(table, Path(tsv))
+    if html:
+        from dnacnn.report import write_summary
+
+        write_summary(html, table)
+    return table
+
+
+def _run_names(d: Path, m: dict, name: str | None) -> tuple[str, str]:
+    if name:
+        dataset, _, model = name.partition("/")
+        return dataset, model or "model"
+    parts = d.resolve().parts
+    if d.name == "eval" and len(parts) >= 3:
+        return parts[-3], parts[-2]
+    return Path(m["run"]["store"]).name, Path(m["run"]["model"]).stem
+
+
+def _write_atomic_tsv(table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    table.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
+    os.replace(tmp, path)

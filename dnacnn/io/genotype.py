@@ -1,0 +1,399 @@
+"""Genotype matrices (individuals x markers) and phenotype tables.
+
+Contract: :func:`read_genotypes` returns dosage codes ``(n, m)`` uint8 with 0, 1, 2 = copies of the
+counted allele and 3 = missing (:data:`dnacnn.encoding.GENOTYPE_MISSING`), with individual ids
+and marker names; :func:`read_phenotypes` returns trait values ``(n, t)`` float32 (NaN = missing),
+in genotype order when both files carry ids.
+
+Both files are text tables, plain or gzip:
+
+* Separator: the first line decides - a tab makes the file tab-separated, else a comma makes it
+  comma-separated, else fields are separated by runs of spaces/tabs.  ``sep`` forces it.
+* Missing values: ``NA``, ``NaN`` (any case), ``.`` and an empty field (only possible with tab or
+  comma separators).  Nothing else: ``-9``, ``-1`` or ``3`` in a genotype matrix are errors.
+* A *value* is a number or a missing token; anything else is a *name*.
+* Header: the first line is a header of marker (trait) names when all its fields after the first
+  are names (a one-field line: when that field is a name).  ``header=True/False`` forces it;
+  numeric marker names therefore need ``header=True``.
+* Ids: the first column holds individual ids when the first field of the first data line is a
+  name, or when the header has one field fewer than the data lines (R's ``write.table``).
+  ``ids=True/False`` forces it; numeric ids therefore need ``ids=True``.
+* Defaults: ids ``ind1..indN`` and markers ``m1..mM`` (traits ``trait1..traitT``), 1-based.
+
+Genotype values must be 0, 1 or 2 (``1.0`` is fine, ``0.5`` is not).  Every problem (an empty
+file, rows of different lengths, a bad value, a trait that does not exist, phenotypes that do not
+match the genotypes) raises a one-line :class:`~dnacnn.errors.InputError` naming the file, and
+the line and column where there is one.  The matrix is parsed by pandas' C reader straight into
+float32, chunk by chunk, so a 10k x 50k matrix needs no Python object per value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dnacnn.encoding import GENOTYPE_MISSING
+from dnacnn.errors import InputError
+from dnacnn.io import check_readable, is_gzip, open_binary
+
+MISSING_TOKENS = ("NA", "NaN", ".", "")
+# pandas matches na_values exactly, so spell out the case variants
+_NA_VALUES = ["NA", "Na", "nA", "na", "NaN", "nan", "NAN", "NAn", "naN", "Nan", "nAN", "nAn", ".", ""]
+_MISSING = frozenset(_NA_VALUES)
+_CHUNK_CELLS = 1 << 24  # float32 cells parsed at a time (64 MB)
+_GENOTYPE_FIX = "use 0, 1 or 2 (copies of the counted allele), or NA for missing"
+
+
+@dataclass
+class Genotypes:
+    """A genotype matrix: ``codes`` ``(n, m)`` uint8 (0/1/2, 3 = missing), ``ids`` (n) and
+    ``markers`` (m); ``has_ids`` says whether the ids came from the file (else ``ind1..``)."""
+
+    ids: list[str]
+    codes: np.ndarray
+    markers: list[str]
+    has_ids: bool = False
+
+
+@dataclass
+class Phenotypes:
+    """Trait values ``(n, t)`` float32 (NaN = missing), trait ``names`` (t) and the individual
+    ``ids`` (n) when the file has them, else None."""
+
+    values: np.ndarray
+    names: list[str]
+    ids: list[str] | None
+
+
+@dataclass
+class _Layout:
+    """How a table is laid out, from its first lines (see the module docstring)."""
+
+    sep: str | None  # None = runs of whitespace
+    header: list[str] | None
+    ids: bool
+    first_data_line: int  # 1-based
+    n_fields: int  # fields per data line, id column included
+
+    @property
+    def pandas_sep(self) -> str:
+        return r"\s+" if self.sep is None else self.sep
+
+    @property
+    def names(self) -> list[str] | None:
+        """Column names for the value columns, from the header."""
+        if self.header is None:
+            return None
+        return self.header[1:] if self.ids and len(self.header) == self.n_fields else self.header
+
+
+def read_genotypes(
+    path: str | os.PathLike, header: bool | None = None, ids: bool | None = None, sep: str | None = None
+) -> Genotypes:
+    """Read a genotype matrix, one individual per line and one marker per column.
+
+    Parameters
+    ----------
+    path : path
+        Text table (plain or gzip); see the module docstring for the accepted layouts.
+    header, ids : bool, optional
+        Force the presence of a header line of marker names / a first column of individual ids
+        (default: detect).
+    sep : str, optional
+        Force the separator: ``"\\t"``, ``","`` or ``" "`` (runs of whitespace).
+
+    Returns
+    -------
+    Genotypes
+        ``codes`` ``(n, m)`` uint8 with 3 = missing, ``ids`` (n), ``markers`` (m).
+    """
+    path = check_readable(path)
+    layout = _sniff(path, header, ids, sep)
+    m = layout.n_fields - layout.ids
+    if m < 1:
+        raise InputError(path, str(layout.first_data_line), "no marker columns after the id column", "add markers")
+    dtype = defaultdict(lambda: np.float32, {0: str}) if layout.ids else np.float32
+    chunks, id_chunks, short_rows, row0 = [], [], [], 0
+    try:
+        for df in _read_csv(path, layout, dtype, max(1, _CHUNK_CELLS // layout.n_fields)):
+            if layout.ids:
+                id_chunks.append(df.iloc[:, 0].astype(str).str.strip().tolist())
+                df = df.iloc[:, 1:]
+            values = df.to_numpy(dtype=np.float32)
+            bad = ~(np.isnan(values) | (values == 0) | (values == 1) | (values == 2))
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                _raise_at(path, layout, row0 + r, c + layout.ids)
+            # pandas pads short rows with NaN, so a row ending in NaN may be short
+            short_rows.extend((row0 + np.flatnonzero(np.isnan(values[:, -1]))).tolist())
+            missing = np.isnan(values)
+            values[missing] = GENOTYPE_MISSING
+            chunks.append(values.astype(np.uint8))
+            row0 += len(values)
+    except (ValueError, pd.errors.ParserError) as e:
+        _raise_first_problem(path, layout)
+        raise InputError(path, None, f"cannot parse ({' '.join(str(e).split())})", _GENOTYPE_FIX) from None
+    if short_rows:
+        _check_field_counts(path, layout, set(short_rows))
+    codes = np.concatenate(chunks) if chunks else np.zeros((0, m), np.uint8)
+    ids_out = [i for chunk in id_chunks for i in chunk] if layout.ids else [f"ind{i + 1}" for i in range(len(codes))]
+    markers = layout.names or [f"m{j + 1}" for j in range(m)]
+    return Genotypes(ids=ids_out, codes=codes, markers=markers, has_ids=layout.ids)
+
+
+def read_phenotypes(
+    path: str | os.PathLike,
+    traits: list[str | int] | None = None,
+    n_expected: int | None = None,
+    genotype_path: str | os.PathLike | None = None,
+    genotype_ids: list[str] | None = None,
+    header: bool | None = None,
+    ids: bool | None = None,
+    sep: str | None = None,
+) -> Phenotypes:
+    """Read a phenotype table, one individual per line and one trait per column.
+
+    Parameters
+    ----------
+    path : path
+        Text table (plain or gzip); layout rules as for genotypes.  Values are numbers or a
+        missing token (read as NaN).
+    traits : list of str or int, optional
+        Traits to keep, in this order: a name from the header, a 1-based trait number (``1`` or
+        ``"1"``) or ``"traitK"``.  Default: all.
+    n_expected : int, optional
+        Individuals in the genotype matrix; without id matching the row count must equal it.
+    genotype_path : path, optional
+        The genotype file, named in mismatch errors.
+    genotype_ids : list[str], optional
+        Ids from the genotype file; pass them only when that file carried ids
+        (``Genotypes.has_ids``).  When both files carry ids the rows are matched by id and
+        returned in genotype order; missing or extra ids are an error.
+    header, ids, sep :
+        Force the layout, as in :func:`read_genotypes`.
+
+    Returns
+    -------
+    Phenotypes
+        ``values`` ``(n, t)`` float32, ``names`` (t), ``ids`` (n) or None.
+    """
+    path = check_readable(path)
+    layout = _sniff(path, header, ids, sep)
+    t = layout.n_fields - layout.ids
+    if t < 1:
+        raise InputError(path, str(layout.first_data_line), "no trait columns after the id column", "add traits")
+    rows, row_ids = [], []
+    for lineno, fields in _data_lines(path, layout):
+        _check_count(path, layout, lineno, fields)
+        if layout.ids:
+            row_ids.append(fields[0])
+        rows.append([_number(path, lineno, c + 1, tok) for c, tok in enumerate(fields) if c >= layout.ids])
+    values = np.array(rows, dtype=np.float32).reshape(len(rows), t)
+    names = layout.names or [f"trait{k + 1}" for k in range(t)]
+    if traits:
+        keep = [_trait_index(path, names, trait) for trait in traits]
+        values, names = values[:, keep], [names[k] for k in keep]
+    genotype_path = genotype_path or "the genotype matrix"
+    if layout.ids and genotype_ids is not None:
+        order = _match_ids(path, row_ids, genotype_ids, genotype_path)
+        return Phenotypes(values=values[order], names=names, ids=list(genotype_ids))
+    if n_expected is None and genotype_ids is not None:
+        n_expected = len(genotype_ids)
+    if n_expected is not None and len(values) != n_expected:
+        raise InputError(
+            path,
+            None,
+            f"{len(values)} phenotype rows but {genotype_path} has {n_expected} individuals",
+            "give one row per genotyped individual in the same order, or ids in the first column of both files",
+        )
+    return Phenotypes(values=values, names=names, ids=row_ids if layout.ids else None)
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+def _split(line: str, sep: str | None) -> list[str]:
+    fields = line.split() if sep is None else line.split(sep)
+    return [f.strip().strip('"') for f in fields]
+
+
+def _is_value(token: str) -> bool:
+    if token in _MISSING:
+        return True
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _sniff(path, header: bool | None, ids: bool | None, sep: str | None) -> _Layout:
+    first = []  # (lineno, text) of the first two non-blank lines
+    with open_binary(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff").rstrip("\r\n")
+            if text.strip():
+                first.append((lineno, text))
+                if len(first) == 2:
+                    break
+    if not first:
+        raise InputError(path, None, "file is empty", "give a file with one individual per line")
+    if sep is None:
+        sep = "\t" if "\t" in first[0][1] else "," if "," in first[0][1] else None
+    elif sep.isspace():
+        sep = None
+    fields = _split(first[0][1], sep)
+    if header is None:
+        header = not any(_is_value(f) for f in (fields[1:] if len(fields) > 1 else fields))
+    names = fields if header else None
+    if header and len(first) < 2:
+        raise InputError(path, None, "only a header line, no data", "add one line per individual")
+    data = first[1] if header else first[0]
+    data_fields = _split(data[1], sep)
+    if ids is None:
+        ids = not _is_value(data_fields[0]) or (header and len(names) == len(data_fields) - 1)
+    layout = _Layout(sep=sep, header=names, ids=bool(ids), first_data_line=data[0], n_fields=len(data_fields))
+    if header and len(names) not in (layout.n_fields, layout.n_fields - layout.ids):
+        raise InputError(
+            path,
+            str(first[0][0]),
+            f"header has {len(names)} names but line {data[0]} has {layout.n_fields} fields",
+            "give one name per column",
+        )
+    return layout
+
+
+def _read_csv(path, layout: _Layout, dtype, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    return pd.read_csv(
+        path,
+        sep=layout.pandas_sep,
+        header=None,
+        skiprows=layout.first_data_line - 1,
+        dtype=dtype,
+        na_values=_NA_VALUES,
+        keep_default_na=False,
+        quotechar='"',
+        engine="c",
+        compression="gzip" if is_gzip(path) else None,
+        encoding="utf-8-sig",
+        chunksize=chunk_rows,
+    )
+
+
+def _data_lines(path, layout: _Layout) -> Iterator[tuple[int, list[str]]]:
+    """``(lineno, fields)`` of each non-blank data line, in order."""
+    with open_binary(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno < layout.first_data_line:
+                continue
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if text.strip():
+                yield lineno, _split(text, layout.sep)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def _check_count(path, layout: _Layout, lineno: int, fields: list[str]) -> None:
+    if len(fields) != layout.n_fields:
+        raise InputError(
+            path,
+            str(lineno),
+            f"{len(fields)} fields, but line {layout.first_data_line} has {layout.n_fields}",
+            "give every line the same number of columns",
+        )
+
+
+def _check_field_counts(path, layout: _Layout, rows: set[int]) -> None:
+    """Raise for the first of ``rows`` (0-based data rows) whose line has too few fields."""
+    last = max(rows)
+    for row, (lineno, fields) in enumerate(_data_lines(path, layout)):
+        if row in rows:
+            _check_count(path, layout, lineno, fields)
+        if row >= last:
+            return
+
+
+def _raise_first_problem(path, layout: _Layout) -> None:
+    """Slow path after pandas gave up: find and raise the first bad line or value."""
+    common = np.array(["0", "1", "2", *_NA_VALUES])
+    for lineno, fields in _data_lines(path, layout):
+        _check_count(path, layout, lineno, fields)
+        values = np.array(fields[layout.ids :])
+        for c in np.flatnonzero(~np.isin(values, common)):
+            _check_genotype(path, layout, lineno, int(c) + layout.ids, str(values[c]))
+
+
+def _raise_at(path, layout: _Layout, row: int, col: int) -> None:
+    """Raise for the value at data row ``row``, field ``col`` (both 0-based)."""
+    for r, (lineno, fields) in enumerate(_data_lines(path, layout)):
+        if r == row:
+            _check_count(path, layout, lineno, fields)
+            _check_genotype(path, layout, lineno, col, fields[col])
+            raise InputError(path, str(lineno), f"column {col + 1}: {fields[col]!r} is not a genotype", _GENOTYPE_FIX)
+
+
+def _check_genotype(path, layout: _Layout, lineno: int, col: int, token: str) -> None:
+    if token in _MISSING:
+        return
+    try:
+        if float(token) in (0.0, 1.0, 2.0):
+            return
+    except ValueError:
+        pass
+    marker = layout.names[col - layout.ids] if layout.names else f"m{col - layout.ids + 1}"
+    fix = _GENOTYPE_FIX
+    if col == 0 and not layout.ids:
+        fix += ", or read column 1 as individual ids (ids=True)"
+    raise InputError(path, str(lineno), f"column {col + 1} (marker {marker}): {token!r} is not a genotype", fix)
+
+
+def _number(path, lineno: int, col: int, token: str) -> float:
+    if token in _MISSING:
+        return np.nan
+    try:
+        return float(token)
+    except ValueError:
+        raise InputError(
+            path, str(lineno), f"column {col}: {token!r} is not a number", "use numbers, or NA for missing"
+        ) from None
+
+
+def _trait_index(path, names: list[str], trait: str | int) -> int:
+    text = str(trait).strip()
+    if text in names:
+        return names.index(text)
+    match = re.fullmatch(r"(?:trait)?(\d+)", text)
+    if match and 1 <= int(match.group(1)) <= len(names):
+        return int(match.group(1)) - 1
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    raise InputError(path, None, f"no trait {text!r}", f"choose one of {shown}, or a trait number 1..{len(names)}")
+
+
+def _match_ids(path, pheno_ids: list[str], genotype_ids: list[str], genotype_path) -> np.ndarray:
+    """Row order putting ``pheno_ids`` in genotype order; raises on missing, extra or repeated ids."""
+    index = pd.Index(pheno_ids)
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise InputError(path, None, f"individual {dup!r} appears more than once", "give each individual one row")
+    order = index.get_indexer(genotype_ids)
+    missing = [g for g, i in zip(genotype_ids, order, strict=True) if i < 0]
+    extra = sorted(set(pheno_ids) - set(genotype_ids))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} individuals of {genotype_path} have no row here ({_few(missing)})")
+        if extra:
+            parts.append(f"{len(extra)} ids here are not in {genotype_path} ({_few(extra)})")
+        raise InputError(path, None, " and ".join(parts), "give both files the same individuals")
+    return order
+
+
+def _few(items: list[str], k: int = 3) -> str:
+    return ", ".join(items[:k]) + (", ..." if len(items) > k else "")

@@ -1,0 +1,1123 @@
+"""Self-contained HTML reports: one run (:func:`write_report`) and many runs (:func:`write_summary`).
+
+Contract: a report is ONE ``.html`` file that opens offline in any browser: inline CSS, no
+JavaScript, every figure a base64 PNG drawn with matplotlib's Agg renderer (no pyplot, so no
+global figure state and no display is needed), and no ``http(s)`` resource link.  It is written
+atomically (a temporary file in the same directory, then ``os.replace``), so a killed run leaves
+either the previous report or none.  The caller gathers everything into a :class:`ReportContext`;
+this module computes nothing a user would need elsewhere (metrics come from :mod:`dnacnn.metrics`).
+
+Figures show at most :data:`MAX_PLOT_TASKS` tasks (or classes); tables list them all.  The CNN is
+always drawn in :data:`CNN_COLOR` and the baseline in :data:`BASELINE_COLOR`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dnacnn import __version__
+from dnacnn.metrics import LOWER_IS_BETTER, MAIN_METRIC, METRIC_LABELS, metrics_table
+
+MAX_PLOT_TASKS = 8
+_DOT = " \u00b7 "
+DPI = 110
+CNN_COLOR = "#1f5fa8"
+BASELINE_COLOR = "#e07b39"
+NEG_COLOR = "#9aa5b1"
+POS_COLOR = "#2a9d8f"
+GRID_COLOR = "#e3e7ee"
+INK = "#1d2330"
+MUTED = "#5b6575"
+
+# headline cards per task type: the main metric first
+KEY_METRICS = {
+    "binary": ("roc_auc", "pr_auc", "mcc"),
+    "multiclass": ("accuracy", "roc_auc", "f1_macro"),
+    "regression": ("pearson_r", "r2", "mse"),
+}
+
+# the columns of the CNN-vs-baseline table per task type
+TABLE_METRICS = {
+    "binary": ("roc_auc", "pr_auc", "accuracy", "f1", "mcc"),
+    "multiclass": ("roc_auc", "pr_auc", "precision", "recall", "f1"),
+    "regression": ("pearson_r", "spearman_rho", "r2", "mse", "mae"),
+}
+
+_RC = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.edgecolor": "#9aa3af",
+    "axes.labelcolor": INK,
+    "axes.titlecolor": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": GRID_COLOR,
+    "grid.linewidth": 0.8,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+
+
+@dataclass(kw_only=True)
+class ReportContext:
+    """Everything one report shows.
+
+    Attributes
+    ----------
+    title : str
+        Page title, e.g. ``"CTCF K562 - deepbind preset"``.
+    task : str
+        ``binary``, ``multiclass`` or ``regression``.
+    label_names : list of str
+        Task names (binary, regression) or class names (multiclass).
+    metrics : dict
+        :func:`dnacnn.metrics.compute_metrics` of the CNN on the evaluated split.
+    y_true : np.ndarray, shape=(n, tasks)
+        Labels of the evaluated split (multiclass: (n, 1) class ids); NaN = missing.
+    y_score : np.ndarray, shape=(n, tasks) or (n, K)
+        CNN scores, as passed to ``compute_metrics``.
+    dataset : dict
+        ``name``; ``n`` (split -> count); ``balance`` (task -> dict of numbers, e.g. ``n_pos``,
+        ``frac_pos`` or ``mean``, ``sd``; computed from ``y_true`` when absent); any other scalar
+        keys (``kind``, ``length``, ...) are listed as they are.
+    model_summary_text : str
+        Keras-style summary table, shown verbatim.
+    history : pandas.DataFrame or None
+        One row per epoch: ``epoch, loss, val_loss, val_metric, lr, seconds`` (any may be missing).
+    baseline_metrics : dict or None
+        ``compute_metrics`` of the baseline on the same rows.
+    baseline_name : str
+        Legend name of the baseline, e.g. ``"6-mer logistic regression"``.
+    baseline_score : np.ndarray or None
+        Baseline scores, same shape as ``y_score``.
+    provenance : dict
+        Inputs (with sha256), settings, versions, seed, device, duration...; nested dicts and
+        lists of dicts become tables.
+    extra_sections : list of (str, str)
+        ``(title, html)`` sections appended before the provenance (trusted HTML, e.g. motif logos).
+    model_name : str
+        Legend name of the CNN.
+    split : str
+        Name of the evaluated split, for captions.
+    val_metric_name : str or None
+        Name of ``history.val_metric`` (default: the task's main metric).
+    best_epoch : int or None
+        Epoch whose weights were kept, marked on the training curves.
+    """
+
+    title: str
+    task: str
+    label_names: list[str]
+    metrics: dict
+    y_true: np.ndarray
+    y_score: np.ndarray
+    dataset: dict = field(default_factory=dict)
+    model_summary_text: str = ""
+    history: pd.DataFrame | None = None
+    baseline_metrics: dict | None = None
+    baseline_name: str = "baseline"
+    baseline_score: np.ndarray | None = None
+    provenance: dict = field(default_factory=dict)
+    extra_sections: list[tuple[str, str]] = field(default_factory=list)
+    model_name: str = "CNN"
+    split: str = "test"
+    val_metric_name: str | None = None
+    best_epoch: int | None = None
+
+
+def write_report(path: str | os.PathLike, ctx: ReportContext) -> None:
+    """Write the report of one run to ``path`` (one self-contained HTML file, written atomically)."""
+    _write_atomic(Path(path), render_report(ctx))
+
+
+def render_report(ctx: ReportContext) -> str:
+    """The report of one run as an HTML string (see :func:`write_report`)."""
+    if ctx.task not in KEY_METRICS:
+        raise ValueError(f"unknown task {ctx.task!r}")
+    sections = [
+        ("dataset", "Dataset", _dataset_section(ctx)),
+        ("model", "Model", _model_section(ctx)),
+        ("training", "Training", _training_section(ctx)),
+        *_evaluation_sections(ctx),
+        ("metrics", "Metrics", _metrics_section(ctx)),
+        *[(f"extra-{i}", title, body) for i, (title, body) in enumerate(ctx.extra_sections)],
+        ("provenance", "Provenance", _provenance_section(ctx)),
+    ]
+    sections = [s for s in sections if s[2]]
+    toc = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in sections)
+    body = "".join(f'<section id="{sid}"><h2>{_e(title)}</h2>{content}</section>' for sid, title, content in sections)
+    return _page(ctx.title, _header(ctx) + f'<nav class="toc">{toc}</nav>' + body)
+
+
+# ---------------------------------------------------------------------------------------------
+# header and text sections
+
+
+def _header(ctx: ReportContext) -> str:
+    name = ctx.dataset.get("name")
+    n_eval = ctx.metrics["macro"].get("n") or _n_labelled(ctx)
+    sub = [
+        _e(name) if name else None,
+        f"{_e(ctx.task)} \u00b7 {len(ctx.label_names)} "
+        + ("classes" if ctx.task == "multiclass" else "task" + ("s" if len(ctx.label_names) != 1 else "")),
+        f"{ctx.split} split: n = {n_eval:,}" if n_eval else None,
+    ]
+    cards = "".join(_card(ctx, m) for m in KEY_METRICS[ctx.task])
+    legend = f'<span class="key"><i style="background:{CNN_COLOR}"></i>{_e(ctx.model_name)}</span>'
+    if ctx.baseline_metrics is not None:
+        legend += f'<span class="key"><i style="background:{BASELINE_COLOR}"></i>{_e(ctx.baseline_name)}</span>'
+    return (
+        f'<header><div class="eyebrow">dnacnn report</div><h1>{_e(ctx.title)}</h1>'
+        f'<p class="sub">{_DOT.join(s for s in sub if s)}</p>'
+        f'<div class="cards">{cards}</div><p class="verdict">{_verdict(ctx)}</p>'
+        f'<div class="legend">{legend}</div></header>'
+    )
+
+
+def _n_labelled(ctx: ReportContext) -> int:
+    y = _as_2d(ctx.y_true)
+    return int((~np.isnan(y.astype(float))).any(axis=1).sum())
+
+
+def _card(ctx: ReportContext, metric: str) -> str:
+    value = ctx.metrics["macro"].get(metric)
+    qualifier = "macro " if len(ctx.label_names) > 1 and ctx.task != "multiclass" else ""
+    html_ = f'<div class="card"><div class="label">{qualifier}{_e(METRIC_LABELS.get(metric, metric))}</div>'
+    html_ += f'<div class="big">{_fmt(value)}</div>'
+    if ctx.baseline_metrics is not None:
+        base = ctx.baseline_metrics["macro"].get(metric)
+        html_ += f'<div class="vs"><i style="background:{BASELINE_COLOR}"></i>{_e(ctx.baseline_name)} '
+        html_ += f"<b>{_fmt(base)}</b> {_delta(metric, value, base)}</div>"
+    return html_ + "</div>"
+
+
+def _delta(metric: str, value, base) -> str:
+    if value is None or base is None:
+        return ""
+    diff = value - base
+    better = diff < 0 if metric in LOWER_IS_BETTER else diff > 0
+    cls = "up" if better else ("flat" if diff == 0 else "down")
+    return f'<span class="delta {cls}">{diff:+.3f}</span>'
+
+
+def _verdict(ctx: ReportContext) -> str:
+    metric = MAIN_METRIC[ctx.task]
+    label = METRIC_LABELS[metric]
+    value = ctx.metrics["macro"].get(metric)
+    if value is None:
+        return f"{label} is undefined on the {_e(ctx.split)} split (a single class?)."
+    if ctx.baseline_metrics is None or ctx.baseline_metrics["macro"].get(metric) is None:
+        return f"{_e(ctx.model_name)}: {label} {_fmt(value)} on the {_e(ctx.split)} split; no baseline was fitted."
+    base = ctx.baseline_metrics["macro"][metric]
+    verb = "beats" if value > base else ("matches" if value == base else "trails")
+    return (
+        f"The {_e(ctx.model_name)} {verb} the {_e(ctx.baseline_name)} baseline by "
+        f"{abs(value - base):.3f} {label} on the {_e(ctx.split)} split ({_fmt(value)} vs {_fmt(base)})."
+    )
+
+
+def _dataset_section(ctx: ReportContext) -> str:
+    d = ctx.dataset or {}
+    facts = {k: v for k, v in d.items() if k not in ("n", "balance") and not isinstance(v, (dict, list))}
+    out = _kv_table(facts) if facts else ""
+    if isinstance(d.get("n"), dict) and d["n"]:
+        splits = {k: int(v) for k, v in d["n"].items()}
+        total = sum(splits.values())
+        cells = "".join(
+            f'<div class="split"><b>{v:,}</b><span>{_e(k)}</span><em>{100 * v / max(total, 1):.0f}%</em></div>'
+            for k, v in splits.items()
+        )
+        out += f'<div class="splits">{cells}<div class="split total"><b>{total:,}</b><span>total</span></div></div>'
+    balance = d.get("balance") or _balance_from_labels(ctx)
+    caption = "" if d.get("balance") else f'<p class="note">Computed from the {_e(ctx.split)} split.</p>'
+    if balance:
+        out += "<h3>Class balance</h3>" if ctx.task != "regression" else "<h3>Targets</h3>"
+        out += _balance_table(ctx.task, balance) + caption
+    return out
+
+
+def _balance_from_labels(ctx: ReportContext) -> dict:
+    y = _as_2d(ctx.y_true).astype(float)
+    if ctx.task == "multiclass":
+        labels = y[~np.isnan(y[:, 0]), 0].astype(int)
+        counts = np.bincount(labels, minlength=len(ctx.label_names))
+        return {
+            name: {"n": int(c), "fraction": float(c / max(len(labels), 1))}
+            for name, c in zip(ctx.label_names, counts, strict=False)
+        }
+    out = {}
+    for j, name in enumerate(ctx.label_names[: y.shape[1]]):
+        col = y[~np.isnan(y[:, j]), j]
+        if ctx.task == "binary":
+            out[name] = {
+                "n": len(col),
+                "n_pos": int((col == 1).sum()),
+                "frac_pos": float(col.mean()) if len(col) else None,
+            }
+        else:
+            out[name] = {
+                "n": len(col),
+                "mean": float(col.mean()) if len(col) else None,
+                "sd": float(col.std(ddof=1)) if len(col) > 1 else None,
+            }
+    return out
+
+
+def _balance_table(task: str, balance: dict) -> str:
+    keys = list(dict.fromkeys(k for stats in balance.values() for k in stats))
+    head = "".join(f"<th>{_e(k)}</th>" for k in keys)
+    frac_key = next((k for k in ("frac_pos", "fraction") if k in keys), None)
+    if frac_key:
+        head += "<th></th>"
+    rows = ""
+    for name, stats in balance.items():
+        cells = "".join(f"<td>{_fmt(stats.get(k))}</td>" for k in keys)
+        if frac_key:
+            frac = stats.get(frac_key) or 0.0
+            cells += f'<td class="barcell"><div class="bar"><i style="width:{100 * frac:.1f}%"></i></div></td>'
+        rows += f"<tr><td>{_e(name)}</td>{cells}</tr>"
+    label = "class" if task == "multiclass" else "task"
+    return f'<table class="data"><thead><tr><th>{label}</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _model_section(ctx: ReportContext) -> str:
+    if not ctx.model_summary_text:
+        return ""
+    return f"<pre>{_e(ctx.model_summary_text)}</pre>"
+
+
+def _metrics_section(ctx: ReportContext) -> str:
+    names = list(ctx.metrics["tasks"])
+    cols = TABLE_METRICS[ctx.task]
+    base = ctx.baseline_metrics
+    head1 = '<th rowspan="2">' + ("class" if ctx.task == "multiclass" else "task") + "</th>"
+    head2 = ""
+    for m in cols:
+        span = 2 if base else 1
+        head1 += f'<th colspan="{span}">{_e(METRIC_LABELS.get(m, m))}</th>'
+        head2 += '<th class="c">CNN</th>' + ('<th class="b">base</th>' if base else "")
+    rows = ""
+    for name in [*names, "macro"]:
+        cnn_vals = ctx.metrics["macro"] if name == "macro" else ctx.metrics["tasks"][name]
+        base_vals = None if base is None else (base["macro"] if name == "macro" else base["tasks"].get(name, {}))
+        cls = ' class="macro"' if name == "macro" else ""
+        label = "macro (overall)" if ctx.task == "multiclass" and name == "macro" else name
+        cells = ""
+        for m in cols:
+            a = cnn_vals.get(m)
+            b = None if base_vals is None else base_vals.get(m)
+            win_a, win_b = _winner(m, a, b)
+            cells += f'<td class="{"win" if win_a else ""}">{_fmt(a)}</td>'
+            if base is not None:
+                cells += f'<td class="b {"win" if win_b else ""}">{_fmt(b)}</td>'
+        rows += f"<tr{cls}><td>{_e(label)}</td>{cells}</tr>"
+    caption = f'<p class="note">{_e(ctx.split.capitalize())} split. '
+    if base is not None:
+        caption += (
+            f"<b>CNN</b> = {_e(ctx.model_name)}, <b>base</b> = {_e(ctx.baseline_name)}; the better value is bold. "
+        )
+    if ctx.task == "binary":
+        caption += f"Accuracy, F1 and MCC at threshold {ctx.metrics.get('threshold', 0.5):g}."
+    caption += "</p>"
+    table = f'<div class="scroll"><table class="data metrics"><thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{rows}</tbody></table></div>'
+    full = metrics_table(ctx.metrics)
+    details = f"<details><summary>All {_e(ctx.model_name)} metrics</summary>{_frame_table(full)}</details>"
+    if ctx.task != "regression":
+        details += _confusion_tables(ctx)
+    return table + caption + details
+
+
+def _winner(metric: str, a, b) -> tuple[bool, bool]:
+    if a is None or b is None or a == b:
+        return False, False
+    a_better = a < b if metric in LOWER_IS_BETTER else a > b
+    return a_better, not a_better
+
+
+def _confusion_tables(ctx: ReportContext) -> str:
+    if ctx.task == "multiclass":
+        cm = ctx.metrics["macro"].get("confusion")
+        return (
+            ""
+            if cm is None
+            else f"<details><summary>Confusion matrix (counts)</summary>{_matrix_table(cm, ctx.label_names)}</details>"
+        )
+    parts = []
+    for name, vals in ctx.metrics["tasks"].items():
+        (tn, fp), (fn, tp) = vals["confusion"]
+        parts.append({"task": name, "TN": tn, "FP": fp, "FN": fn, "TP": tp})
+    return f"<details><summary>Confusion counts per task</summary>{_frame_table(pd.DataFrame(parts))}</details>"
+
+
+def _matrix_table(cm: list, names: Sequence[str]) -> str:
+    head = "".join(f"<th>{_e(n)}</th>" for n in names)
+    rows = "".join(
+        f"<tr><td>{_e(n)}</td>" + "".join(f"<td>{v:,}</td>" for v in row) + "</tr>"
+        for n, row in zip(names, cm, strict=False)
+    )
+    return f'<table class="data"><thead><tr><th>true \\ predicted</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _frame_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(METRIC_LABELS.get(c, c))}</th>" for c in frame.columns)
+    rows = ""
+    for _, row in frame.iterrows():
+        rows += "<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row.tolist()) + "</tr>"
+    return f'<div class="scroll"><table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+
+
+def _provenance_section(ctx: ReportContext) -> str:
+    prov = dict(ctx.provenance or {})
+    prov.setdefault("dnacnn", __version__)
+    prov.setdefault("report written", _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
+    return _render_value(prov)
+
+
+def _render_value(value) -> str:
+    """Nested provenance: dict -> key/value table, list of dicts -> table, scalar -> text."""
+    if isinstance(value, dict):
+        return _kv_table(value, render=_render_value) if value else "\u2013"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, dict) for v in value):
+            keys = list(dict.fromkeys(k for v in value for k in v))
+            head = "".join(f"<th>{_e(k)}</th>" for k in keys)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{_render_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value
+            )
+            return f'<table class="data inner"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        return ", ".join(_render_value(v) for v in value) if value else "\u2013"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return f'<code class="hash">{value}</code>'
+    if isinstance(value, float):
+        return _fmt(value)
+    return _e("\u2013" if value is None else str(value))
+
+
+def _kv_table(d: dict, render=None) -> str:
+    render = render or (lambda v: _e(str(v)) if not isinstance(v, float) else _fmt(v))
+    rows = "".join(f'<tr><th scope="row">{_e(str(k))}</th><td>{render(v)}</td></tr>' for k, v in d.items())
+    return f'<table class="kv"><tbody>{rows}</tbody></table>'
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+
+def _evaluation_sections(ctx: ReportContext) -> list[tuple[str, str, str]]:
+    note = _task_limit_note(ctx)
+    if ctx.task == "regression":
+        return [
+            ("scatter", "Observed vs predicted", _figure(_scatter_figure, ctx, note)),
+            ("residuals", "Residuals", _figure(_residual_figure, ctx, note)),
+        ]
+    what = "one-vs-rest per class" if ctx.task == "multiclass" else ""
+    return [
+        ("curves", "ROC and precision-recall curves", _figure(_curves_figure, ctx, _join(what, note))),
+        ("confusion", "Confusion matrix", _figure(_confusion_figure, ctx, _confusion_caption(ctx))),
+        ("scores", "Score distributions", _figure(_score_figure, ctx, note)),
+        ("calibration", "Calibration", _figure(_calibration_figure, ctx, _calibration_caption(ctx))),
+    ]
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _task_limit_note(ctx: ReportContext) -> str:
+    n = len(ctx.label_names)
+    kind = "classes" if ctx.task == "multiclass" else "tasks"
+    return (
+        f"Figures show the first {MAX_PLOT_TASKS} of {n} {kind}; the metrics table lists all."
+        if n > MAX_PLOT_TASKS
+        else ""
+    )
+
+
+def _confusion_caption(ctx: ReportContext) -> str:
+    if ctx.task == "multiclass":
+        return "Rows: true class; columns: predicted class (arg max). Colour: fraction of the row."
+    return f"Predictions at threshold {ctx.metrics.get('threshold', 0.5):g}. Colour: fraction of the true class." + (
+        " " + _task_limit_note(ctx) if _task_limit_note(ctx) else ""
+    )
+
+
+def _calibration_caption(ctx: ReportContext) -> str:
+    if ctx.task == "multiclass":
+        return "Confidence of the predicted class vs how often it is right, in 10 equal-width bins."
+    return _join(
+        "Mean predicted probability vs observed fraction of positives, in 10 equal-width bins.", _task_limit_note(ctx)
+    )
+
+
+def _figure(draw, ctx: ReportContext, caption: str = "") -> str:
+    """Run ``draw(ctx) -> Figure | None`` under the house style and embed it as a base64 PNG."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = draw(ctx)
+        if fig is None:
+            return ""
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _panels(ctx: ReportContext) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Per plotted task (one-vs-rest per class for multiclass): ``(name, y, cnn score, baseline score)``
+    on the labelled rows, 1-D arrays; at most ``MAX_PLOT_TASKS``."""
+    y = _as_2d(ctx.y_true).astype(float)
+    s = _as_2d(ctx.y_score).astype(float)
+    b = None if ctx.baseline_score is None else _as_2d(ctx.baseline_score).astype(float)
+    out = []
+    for j, name in enumerate(ctx.label_names[:MAX_PLOT_TASKS]):
+        col = y[:, 0] if ctx.task == "multiclass" else y[:, j]
+        keep = ~np.isnan(col)
+        target = (col[keep] == j).astype(float) if ctx.task == "multiclass" else col[keep]
+        out.append((name, target, s[keep, j], None if b is None else b[keep, j]))
+    return out
+
+
+def _grid(n_tasks: int, per_task: int, panel_w: float = 2.45, panel_h: float = 2.45, single_w: float = 4.6):
+    """A figure with ``per_task`` panels for each task: one row for a single task (wider panels),
+    otherwise rows of up to 4 panels.  Returns ``(fig, axes)`` with ``axes[t][p]``."""
+    if n_tasks == 1:
+        fig = _new_figure(single_w * per_task, single_w * 0.86)
+        axes = fig.subplots(1, per_task, squeeze=False)[0]
+        return fig, [list(axes)]
+    tasks_per_row = max(1, 4 // per_task)
+    rows = math.ceil(n_tasks / tasks_per_row)
+    cols = tasks_per_row * per_task
+    fig = _new_figure(panel_w * cols + 0.4, panel_h * rows + 0.2)
+    grid = fig.subplots(rows, cols, squeeze=False)
+    axes = [
+        [grid[t // tasks_per_row][(t % tasks_per_row) * per_task + p] for p in range(per_task)] for t in range(n_tasks)
+    ]
+    for r in range(rows):
+        for c in range(cols):
+            t = r * tasks_per_row + c // per_task
+            if t >= n_tasks:
+                grid[r][c].set_visible(False)
+    return fig, axes
+
+
+def _two_classes(y: np.ndarray) -> bool:
+    return len(y) > 0 and 0 < (y == 1).sum() < len(y)
+
+
+def _curves_figure(ctx: ReportContext):
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    panels = _panels(ctx)
+    fig, axes = _grid(len(panels), 2)
+    multi = len(panels) > 1
+    for (name, y, s, b), (ax_roc, ax_pr) in zip(panels, axes, strict=True):
+        prefix = f"{name}: " if multi else ""
+        ax_roc.set_title(f"{prefix}ROC", loc="left")
+        ax_pr.set_title(f"{prefix}precision-recall", loc="left")
+        for ax in (ax_roc, ax_pr):
+            ax.set_xlim(-0.01, 1.01)
+            ax.set_ylim(-0.01, 1.01)
+            ax.set_aspect("equal")
+        ax_roc.plot([0, 1], [0, 1], color="#b8c0cc", lw=0.9, ls="--")
+        ax_roc.set_xlabel("false positive rate")
+        ax_roc.set_ylabel("true positive rate")
+        ax_pr.set_xlabel("recall")
+        ax_pr.set_ylabel("precision")
+        if not _two_classes(y):
+            for ax in (ax_roc, ax_pr):
+                ax.text(0.5, 0.5, "one class only:\ncurve undefined", ha="center", va="center", color=MUTED)
+            continue
+        prevalence = float(y.mean())
+        ax_pr.axhline(prevalence, color="#b8c0cc", lw=0.9, ls="--")
+        for score, color, label in _models(ctx, s, b):
+            fpr, tpr, _ = roc_curve(y, score)
+            ax_roc.plot(fpr, tpr, color=color, lw=1.8, label=f"{_short(label, multi)} {auc(fpr, tpr):.3f}")
+            precision, recall, _ = precision_recall_curve(y, score)
+            ap = average_precision_score(y, score)
+            ax_pr.plot(
+                recall, precision, color=color, lw=1.8, drawstyle="steps-post", label=f"{_short(label, multi)} {ap:.3f}"
+            )
+        ax_roc.legend(loc="lower right", title="AUC", title_fontsize=8)
+        ax_pr.legend(loc="lower left", title="AP", title_fontsize=8)
+    return fig
+
+
+def _short(label: str, compact: bool) -> str:
+    return label if not compact or len(label) <= 14 else label[:13] + "\u2026"
+
+
+def _models(ctx: ReportContext, s: np.ndarray, b: np.ndarray | None):
+    yield s, CNN_COLOR, ctx.model_name
+    if b is not None:
+        yield b, BASELINE_COLOR, ctx.baseline_name
+
+
+def _confusion_figure(ctx: ReportContext):
+    if ctx.task == "multiclass":
+        return _multiclass_confusion_figure(ctx)
+    threshold = ctx.metrics.get("threshold", 0.5)
+    panels = _panels(ctx)
+    if len(panels) == 1:
+        name, y, s, b = panels[0]
+        per = 2 if b is not None else 1
+        fig = _new_figure(3.3 * per + 0.3, 3.0)
+        axes = fig.subplots(1, per, squeeze=False)[0]
+        for ax, (score, _, label) in zip(axes, _models(ctx, s, b), strict=False):
+            _heatmap(ax, _binary_confusion(y, score, threshold), ["neg", "pos"], label)
+        return fig
+    fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.5)
+    for (name, y, s, _), (ax,) in zip(panels, axes, strict=True):
+        _heatmap(ax, _binary_confusion(y, s, threshold), ["neg", "pos"], f"{name} ({ctx.model_name})")
+    return fig
+
+
+def _binary_confusion(y: np.ndarray, score: np.ndarray, threshold: float) -> np.ndarray:
+    pred = score >= threshold
+    truth = y == 1
+    return np.array([[np.sum(~truth & ~pred), np.sum(~truth & pred)], [np.sum(truth & ~pred), np.sum(truth & pred)]])
+
+
+def _multiclass_confusion_figure(ctx: ReportContext):
+    y = _as_2d(ctx.y_true).astype(float)[:, 0]
+    keep = ~np.isnan(y)
+    k = len(ctx.label_names)
+    scores = [(ctx.y_score, ctx.model_name)]
+    if ctx.baseline_score is not None:
+        scores.append((ctx.baseline_score, ctx.baseline_name))
+    size = min(6.0, 2.2 + 0.45 * k)
+    fig = _new_figure(size * len(scores) + 0.2, size * 0.92)
+    axes = fig.subplots(1, len(scores), squeeze=False)[0]
+    for ax, (score, label) in zip(axes, scores, strict=True):
+        pred = np.asarray(score)[keep].argmax(axis=1)
+        cm = np.zeros((k, k), dtype=int)
+        np.add.at(cm, (y[keep].astype(int), pred), 1)
+        _heatmap(ax, cm, ctx.label_names, label)
+    return fig
+
+
+def _heatmap(ax, cm: np.ndarray, names: Sequence[str], title: str) -> None:
+    """Counts annotated on a colour scale of the fraction of each true class (row)."""
+    cm = np.asarray(cm)
+    frac = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    ax.grid(False)
+    k = len(cm)
+    fontsize = 9 if k <= 4 else (7 if k <= 8 else 5.5)
+    for i in range(k):
+        for j in range(k):
+            text = f"{cm[i, j]:,}" if k > 4 else f"{cm[i, j]:,}\n{100 * frac[i, j]:.0f}%"
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=fontsize, color="white" if frac[i, j] > 0.55 else INK
+            )
+    ticks = [_short(str(n), True) for n in names]
+    ax.set_xticks(range(k), ticks, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
+    ax.set_yticks(range(k), ticks)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, loc="left")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _score_figure(ctx: ReportContext):
+    panels = _panels(ctx)
+    neg, pos = ("other", "this class") if ctx.task == "multiclass" else ("negative", "positive")
+    if len(panels) == 1:
+        name, y, s, b = panels[0]
+        per = 2 if b is not None else 1
+        fig = _new_figure(4.6 * per, 3.0)
+        axes = fig.subplots(1, per, squeeze=False)[0]
+        for ax, (score, _, label) in zip(axes, _models(ctx, s, b), strict=False):
+            _score_hist(ax, y, score, label, neg, pos)
+        return fig
+    fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.2)
+    for (name, y, s, _), (ax,) in zip(panels, axes, strict=True):
+        _score_hist(ax, y, s, f"{name} ({ctx.model_name})", neg, pos)
+    return fig
+
+
+def _score_hist(ax, y: np.ndarray, score: np.ndarray, title: str, neg: str, pos: str) -> None:
+    bins = np.linspace(0, 1, 41) if score.min() >= 0 and score.max() <= 1 else 40
+    for mask, color, label in ((y != 1, NEG_COLOR, neg), (y == 1, POS_COLOR, pos)):
+        if mask.any():
+            ax.hist(score[mask], bins=bins, density=True, color=color, alpha=0.55, label=f"{label} (n={mask.sum():,})")
+            ax.hist(score[mask], bins=bins, density=True, color=color, histtype="step", lw=1.2)
+    ax.set_title(title, loc="left")
+    ax.set_xlabel("score")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper center")
+
+
+def _calibration_figure(ctx: ReportContext):
+    if ctx.task == "multiclass":
+        return _multiclass_calibration_figure(ctx)
+    panels = _panels(ctx)
+    fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.6, single_w=4.2)
+    multi = len(panels) > 1
+    for (name, y, s, b), (ax,) in zip(panels, axes, strict=True):
+        _calibration_axes(ax, [(y, score, color, label) for score, color, label in _models(ctx, s, b)], multi)
+        ax.set_title(name if multi else "reliability", loc="left")
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("fraction positive")
+    return fig
+
+
+def _multiclass_calibration_figure(ctx: ReportContext):
+    y = _as_2d(ctx.y_true).astype(float)[:, 0]
+    keep = ~np.isnan(y)
+    curves = []
+    for score, color, label in _models(ctx, ctx.y_score, ctx.baseline_score):
+        p = np.asarray(score, float)[keep]
+        correct = (p.argmax(axis=1) == y[keep]).astype(float)
+        curves.append((correct, p.max(axis=1), color, label))
+    fig = _new_figure(4.2, 3.6)
+    ax = fig.subplots()
+    _calibration_axes(ax, curves, False)
+    ax.set_title("top-class reliability", loc="left")
+    ax.set_xlabel("confidence (max probability)")
+    ax.set_ylabel("accuracy")
+    return fig
+
+
+def _calibration_axes(ax, curves, compact: bool) -> None:
+    from sklearn.calibration import calibration_curve
+
+    ax.plot([0, 1], [0, 1], color="#b8c0cc", lw=0.9, ls="--")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    for y, score, color, label in curves:
+        if not _two_classes(y):
+            continue
+        frac, mean = calibration_curve(y, np.clip(score, 0, 1), n_bins=10, strategy="uniform")
+        ax.plot(mean, frac, color=color, lw=1.6, marker="o", ms=3.5, label=_short(label, compact))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left")
+
+
+def _scatter_figure(ctx: ReportContext):
+    panels = _panels(ctx)
+    per = 2 if ctx.baseline_score is not None else 1
+    fig, axes = _grid(len(panels), per, panel_w=2.5, panel_h=2.5, single_w=4.2)
+    multi = len(panels) > 1
+    rng = np.random.default_rng(0)
+    for (name, y, s, b), task_axes in zip(panels, axes, strict=True):
+        # a fixed subsample keeps the PNG small; r is computed on all rows
+        show = np.sort(rng.permutation(len(y))[:4000])
+        lo, hi = _limits(y, s, b)
+        for ax, (pred, color, label) in zip(task_axes, _models(ctx, s, b), strict=False):
+            ax.scatter(y[show], pred[show], s=7 if len(show) < 1000 else 3, color=color, alpha=0.5, linewidths=0)
+            ax.plot([lo, hi], [lo, hi], color="#b8c0cc", lw=0.9, ls="--")
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(lo, hi)
+            ax.set_aspect("equal")
+            r = _pearson(y, pred)
+            ax.set_title(f"{name + ': ' if multi else ''}{_short(label, multi)}", loc="left")
+            ax.text(
+                0.04,
+                0.96,
+                f"r = {_fmt(r)}\nn = {len(y):,}",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8.5,
+                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": GRID_COLOR},
+            )
+            ax.set_xlabel("observed")
+            ax.set_ylabel("predicted")
+    return fig
+
+
+def _limits(*arrays) -> tuple[float, float]:
+    values = np.concatenate([a[np.isfinite(a)] for a in arrays if a is not None])
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    pad = 0.04 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def _pearson(y: np.ndarray, p: np.ndarray) -> float | None:
+    if len(y) < 2 or np.ptp(y) == 0 or np.ptp(p) == 0:
+        return None
+    return float(np.corrcoef(y, p)[0, 1])
+
+
+def _residual_figure(ctx: ReportContext):
+    panels = _panels(ctx)
+    fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.2, single_w=5.0)
+    multi = len(panels) > 1
+    for (name, y, s, b), (ax,) in zip(panels, axes, strict=True):
+        residuals = [(pred - y, color, label) for pred, color, label in _models(ctx, s, b)]
+        values = np.concatenate([r for r, _, _ in residuals])
+        bins = np.linspace(np.percentile(values, 0.5), np.percentile(values, 99.5), 41) if len(values) else 10
+        for res, color, label in residuals:
+            ax.hist(res, bins=bins, density=True, color=color, alpha=0.35)
+            ax.hist(
+                res,
+                bins=bins,
+                density=True,
+                color=color,
+                histtype="step",
+                lw=1.3,
+                label=f"{_short(label, multi)} (sd {np.std(res):.2f})",
+            )
+        ax.axvline(0, color="#b8c0cc", lw=0.9, ls="--")
+        ax.set_title(name if multi else "predicted \u2212 observed", loc="left")
+        ax.set_xlabel("residual")
+        ax.set_ylabel("density")
+        ax.legend(loc="upper right")
+    return fig
+
+
+def _training_section(ctx: ReportContext) -> str:
+    h = ctx.history
+    if h is None or len(h) == 0:
+        return '<p class="note">No training history was recorded for this model.</p>'
+    out = _figure(_training_figure, ctx, _training_caption(ctx))
+    total = pd.to_numeric(h["seconds"], errors="coerce").sum() if "seconds" in h else None
+    facts = {"epochs": len(h)}
+    if ctx.best_epoch is not None:
+        facts["weights kept from epoch"] = ctx.best_epoch
+    if total:
+        facts["training time"] = _duration(float(total))
+    return out + _kv_table(facts)
+
+
+def _training_caption(ctx: ReportContext) -> str:
+    return "Dashed line: the epoch whose weights were kept." if ctx.best_epoch is not None else ""
+
+
+def _training_figure(ctx: ReportContext):
+    h = ctx.history
+    epoch = h["epoch"].to_numpy() if "epoch" in h else np.arange(1, len(h) + 1)
+
+    def col(name):
+        return pd.to_numeric(h[name], errors="coerce").to_numpy(dtype=float) if name in h else None
+
+    loss, val_loss, val_metric, lr = col("loss"), col("val_loss"), col("val_metric"), col("lr")
+    panels = [
+        p
+        for p in (("loss", (loss, val_loss)), ("metric", (val_metric,)), ("lr", (lr,)))
+        if any(a is not None and np.isfinite(a).any() for a in p[1])
+    ]
+    if not panels:
+        return None
+    fig = _new_figure(3.4 * len(panels), 2.8)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    metric_name = METRIC_LABELS.get(ctx.val_metric_name or MAIN_METRIC[ctx.task], ctx.val_metric_name)
+    for ax, (kind, _) in zip(axes, panels, strict=True):
+        if kind == "loss":
+            if loss is not None:
+                ax.plot(epoch, loss, color=CNN_COLOR, lw=1.6, label="train")
+            if val_loss is not None:
+                ax.plot(epoch, val_loss, color=CNN_COLOR, lw=1.6, ls="--", label="validation")
+            ax.set_title("loss", loc="left")
+            ax.legend(loc="upper right")
+        elif kind == "metric":
+            ax.plot(epoch, val_metric, color=POS_COLOR, lw=1.6, marker="o" if len(epoch) <= 30 else None, ms=3)
+            ax.set_title(f"validation {metric_name}", loc="left")
+        else:
+            ax.plot(epoch, lr, color=MUTED, lw=1.6)
+            finite = lr[np.isfinite(lr) & (lr > 0)]
+            if len(finite) and finite.max() / finite.min() > 20:
+                ax.set_yscale("log")
+            ax.set_title("learning rate", loc="left")
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3)) if ax.get_yscale() == "linear" else None
+        ax.set_xlabel("epoch")
+        if ctx.best_epoch is not None:
+            ax.axvline(ctx.best_epoch, color="#8a94a6", lw=0.9, ls=":")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# the summary page across runs
+
+
+def summary_row(
+    dataset: str,
+    model: str,
+    metrics: dict,
+    baseline_metrics: dict | None = None,
+    baseline_name: str | None = None,
+    report: str | None = None,
+    **extra,
+) -> dict:
+    """One row of :func:`write_summary` from ``compute_metrics`` dictionaries.
+
+    Returns a dict with ``dataset, model, task, metric`` (the main metric's name), ``value`` (CNN),
+    ``baseline``, ``baseline_name``, ``delta`` (value - baseline), ``n``, ``report`` (a path relative to
+    the summary page) and the ``extra`` keys (e.g. ``seconds``, ``epochs``).
+    """
+    task = metrics["task"]
+    metric = MAIN_METRIC[task]
+    value = metrics["macro"].get(metric)
+    base = None if baseline_metrics is None else baseline_metrics["macro"].get(metric)
+    delta = None if value is None or base is None else value - base
+    n = metrics["macro"].get("n") or sum(t.get("n", 0) for t in metrics["tasks"].values())
+    row = {
+        "dataset": dataset,
+        "model": model,
+        "task": task,
+        "metric": metric,
+        "value": value,
+        "baseline": base,
+        "baseline_name": baseline_name,
+        "delta": delta,
+        "n": n,
+        **extra,
+    }
+    if report is not None:
+        row["report"] = str(report)
+    return row
+
+
+def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str = "dnacnn summary") -> None:
+    """Write an aggregate page across runs (one self-contained HTML file, written atomically).
+
+    Parameters
+    ----------
+    path_html : path
+        Output file.
+    rows : pandas.DataFrame
+        One row per dataset x model, e.g. from :func:`summary_row`.  Every column is shown; ``value``
+        and ``baseline`` (grouped by ``metric`` when present) make the bar chart; ``report`` holds a
+        path relative to ``path_html`` and becomes a link.
+    title : str
+        Page title.
+    """
+    rows = rows.reset_index(drop=True)
+    chart = ""
+    if "value" in rows and len(rows):
+        chart = _summary_chart_html(rows)
+    head = "".join(f"<th>{_e(METRIC_LABELS.get(c, c))}</th>" for c in rows.columns)
+    body = ""
+    for _, row in rows.iterrows():
+        cells = ""
+        for c in rows.columns:
+            v = row[c]
+            if c == "report" and isinstance(v, str) and v:
+                cells += f'<td><a href="{_e(v)}">open report</a></td>'
+            elif c == "delta" and _is_number(v):
+                metric = row.get("metric")
+                cells += f"<td>{_delta(metric if isinstance(metric, str) else '', float(v), 0.0)}</td>"
+            elif c == "metric" and isinstance(v, str):
+                cells += f"<td>{_e(METRIC_LABELS.get(v, v))}</td>"
+            else:
+                cells += f"<td>{_fmt(v)}</td>"
+        body += f"<tr>{cells}</tr>"
+    n_runs = len(rows)
+    stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    content = (
+        f'<header><div class="eyebrow">dnacnn summary</div><h1>{_e(title)}</h1>'
+        f'<p class="sub">{n_runs} run{"s" if n_runs != 1 else ""} \u00b7 written {stamp} \u00b7 dnacnn {__version__}</p>'
+        f'<div class="legend"><span class="key"><i style="background:{CNN_COLOR}"></i>model</span>'
+        f'<span class="key"><i style="background:{BASELINE_COLOR}"></i>baseline</span></div></header>'
+        f"<section><h2>Main metric per run</h2>{chart}</section>"
+        f'<section><h2>Runs</h2><div class="scroll"><table class="data summary"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+        f'<p class="note">Value: the model on its test split; baseline: the classical baseline on the same rows '
+        f"(k-mer logistic regression for DNA, RR-BLUP for genotypes).</p></section>"
+    )
+    _write_atomic(Path(path_html), _page(title, content))
+
+
+def _summary_chart_html(rows: pd.DataFrame) -> str:
+    import matplotlib
+
+    metric_col = rows["metric"] if "metric" in rows else pd.Series(["value"] * len(rows))
+    groups = [(m, rows[metric_col == m]) for m in dict.fromkeys(metric_col)]
+    height = sum(0.32 * len(g) + 0.9 for _, g in groups)
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(9.4, max(2.2, height))
+        axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=[len(g) + 1.5 for _, g in groups])[:, 0]
+        for ax, (metric, group) in zip(axes, groups, strict=True):
+            _summary_bars(ax, metric, group)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<figure><img alt="main metric per run" src="data:image/png;base64,{data}"></figure>'
+
+
+def _summary_bars(ax, metric: str, group: pd.DataFrame) -> None:
+    labels = [
+        " \u00b7 ".join(str(r[c]) for c in ("dataset", "model") if c in group and pd.notna(r[c])) or str(i)
+        for i, r in group.iterrows()
+    ]
+    labels = [lab if len(lab) <= 48 else lab[:47] + "\u2026" for lab in labels]
+    pos = np.arange(len(group))[::-1]
+    values = pd.to_numeric(group["value"], errors="coerce").to_numpy(float)
+    has_base = "baseline" in group and pd.to_numeric(group["baseline"], errors="coerce").notna().any()
+    h = 0.38 if has_base else 0.6
+    ax.barh(pos + (h / 2 if has_base else 0), np.nan_to_num(values), height=h, color=CNN_COLOR, label="model")
+    for p, v in zip(pos, values, strict=True):
+        if np.isfinite(v):
+            ax.text(v, p + (h / 2 if has_base else 0), f" {v:.3f}", va="center", fontsize=7.5, color=INK)
+    if has_base:
+        base = pd.to_numeric(group["baseline"], errors="coerce").to_numpy(float)
+        ax.barh(pos - h / 2, np.nan_to_num(base), height=h, color=BASELINE_COLOR, label="baseline")
+        for p, v in zip(pos, base, strict=True):
+            if np.isfinite(v):
+                ax.text(v, p - h / 2, f" {v:.3f}", va="center", fontsize=7.5, color=MUTED)
+    ax.set_yticks(pos, labels)
+    ax.grid(axis="y", visible=False)
+    finite = np.concatenate([values[np.isfinite(values)], base[np.isfinite(base)] if has_base else []])
+    upper = max(1.0, float(finite.max()) * 1.08) if len(finite) and metric not in LOWER_IS_BETTER else None
+    if upper is not None and metric in ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "f1_macro"):
+        ax.set_xlim(0, 1.08)
+    ax.set_title(METRIC_LABELS.get(metric, metric), loc="left")
+    ax.legend(loc="lower right")
+
+
+# ---------------------------------------------------------------------------------------------
+# page shell and helpers
+
+_CSS = """
+:root{--cnn:%(cnn)s;--base:%(base)s;--ink:%(ink)s;--muted:%(muted)s;--line:#e3e7ee;--bg:#f5f7fa;--good:#1a7f4b;--bad:#b42318}
+*{box-sizing:border-box}
+html{background:var(--bg)}
+body{margin:0;color:var(--ink);font:15px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-font-smoothing:antialiased}
+main{max-width:1100px;margin:0 auto;padding:28px 28px 56px}
+header{background:#fff;border:1px solid var(--line);border-radius:12px;padding:26px 30px 20px;border-top:5px solid var(--cnn)}
+.eyebrow{text-transform:uppercase;letter-spacing:.09em;font-size:11.5px;font-weight:600;color:var(--muted)}
+h1{font-size:27px;line-height:1.25;margin:4px 0 4px;font-weight:650;letter-spacing:-.01em}
+h2{font-size:18px;margin:0 0 14px;font-weight:650;letter-spacing:-.005em}
+h3{font-size:14.5px;margin:20px 0 8px;font-weight:650}
+.sub{color:var(--muted);margin:0 0 18px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:14px}
+.card{border:1px solid var(--line);border-radius:10px;padding:14px 16px;background:linear-gradient(#fff,#fafbfd)}
+.card .label{font-size:12.5px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.05em}
+.card .big{font-size:38px;font-weight:700;color:var(--cnn);line-height:1.15;font-variant-numeric:tabular-nums}
+.card .vs{font-size:13px;color:var(--muted);margin-top:2px}
+.card .vs b{color:var(--ink);font-weight:600;font-variant-numeric:tabular-nums}
+i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
+.delta{font-weight:650;font-size:12.5px;padding:1px 6px;border-radius:10px;margin-left:4px;font-variant-numeric:tabular-nums}
+.delta.up{color:var(--good);background:#e6f4ec}.delta.down{color:var(--bad);background:#fdecea}.delta.flat{color:var(--muted);background:#eef1f5}
+.verdict{margin:16px 0 6px;font-size:15px}
+.legend{font-size:13px;color:var(--muted)}.legend .key{margin-right:18px}
+nav.toc{display:flex;flex-wrap:wrap;gap:6px 8px;margin:16px 2px}
+nav.toc a{font-size:13px;color:var(--ink);text-decoration:none;padding:4px 11px;border:1px solid var(--line);border-radius:14px;background:#fff}
+nav.toc a:hover{border-color:var(--cnn);color:var(--cnn)}
+section{background:#fff;border:1px solid var(--line);border-radius:12px;padding:22px 28px;margin:16px 0}
+figure{margin:6px 0 4px}
+figure img{display:block;max-width:100%%;height:auto;margin:0 auto}
+figcaption,.note{font-size:13px;color:var(--muted);margin:8px 0 0}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13.5px}
+table.data th,table.data td{padding:6px 11px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+table.data th:first-child,table.data td:first-child{text-align:left}
+table.data thead th{font-weight:600;color:var(--muted);font-size:12.5px;border-bottom:1.5px solid #cfd6df;text-align:center}
+table.data thead th:first-child{text-align:left}
+table.data tbody tr:hover{background:#f7f9fc}
+table.metrics th.c{color:var(--cnn)}table.metrics th.b,table.metrics td.b{color:#9a5a2c}
+table.metrics td.b{border-right:1px solid var(--line)}
+table.metrics td.win{font-weight:700}
+table.metrics tr.macro td{border-top:1.5px solid #cfd6df;font-weight:600;background:#fafbfd}
+table.inner{font-size:12.5px}
+table.kv th{text-align:left;font-weight:600;color:var(--muted);padding:5px 18px 5px 0;vertical-align:top;white-space:nowrap;font-size:13px}
+table.kv td{padding:5px 0;vertical-align:top;word-break:break-word}
+table.kv table.kv{margin:0}
+code.hash{font:11.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:#4b5563;word-break:break-all}
+pre{background:#f6f8fb;border:1px solid var(--line);border-radius:8px;padding:14px 16px;overflow:auto;max-height:520px;font:12.5px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;margin:0}
+.scroll{overflow-x:auto}
+.splits{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0 4px}
+.split{border:1px solid var(--line);border-radius:9px;padding:8px 16px;min-width:110px}
+.split b{display:block;font-size:22px;font-variant-numeric:tabular-nums}
+.split span{color:var(--muted);font-size:13px}.split em{font-style:normal;color:var(--muted);font-size:12px;margin-left:8px}
+.split.total{background:#f6f8fb}
+td.barcell{width:160px}
+.bar{height:8px;background:#eef1f5;border-radius:4px;overflow:hidden;min-width:120px}.bar i{display:block;height:100%%;background:var(--cnn);margin:0;border-radius:0}
+details{margin-top:14px}summary{cursor:pointer;color:var(--cnn);font-size:13.5px;font-weight:600}
+details > :not(summary){margin-top:10px}
+a{color:var(--cnn)}
+footer{color:var(--muted);font-size:12.5px;text-align:center;margin-top:26px}
+@media print{html{background:#fff}section,header{break-inside:avoid;border-color:#ccc}nav.toc{display:none}}
+""" % {"cnn": CNN_COLOR, "base": BASELINE_COLOR, "ink": INK, "muted": MUTED}
+
+
+def _page(title: str, content: str) -> str:
+    footer = f"<footer>Written by dnacnn {__version__}. Self-contained page: it opens offline.</footer>"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="dnacnn {__version__}"><title>{_e(title)}</title>'
+        f"<style>{_CSS}</style></head><body><main>{content}{footer}</main></body></html>\n"
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _fmt(v) -> str:
+    """Numbers for people: 3 decimals, thousands separators for counts, an en dash for missing."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "\u2013"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isinf(v):
+            return "\u221e" if v > 0 else "\u2212\u221e"
+        if v.is_integer() and abs(v) >= 1000:
+            return f"{int(v):,}"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.3g}"
+        return f"{v:.3f}"
+    return _e(v)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _as_2d(a) -> np.ndarray:
+    a = np.asarray(a)
+    return a[:, None] if a.ndim == 1 else a

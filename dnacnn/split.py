@@ -1,0 +1,229 @@
+"""Train / validation / test assignment of records, as the store's ``split`` codes.
+
+Every function returns an array of shape ``(n,)`` uint8 with 0 = train, 1 = valid, 2 = test
+(:data:`dnacnn.store.SPLIT_CODE`).  Three ways to split:
+
+* :func:`random_split` - seeded and exact-sized; stratified by class for classification.
+* :func:`chrom_split` - hold out whole chromosomes, parsed from ids that carry coordinates, so
+  that overlapping or neighbouring windows cannot leak between training and testing.
+* :func:`split_from_column` - a table's own split column (``train`` / ``valid`` / ``test``).
+
+User mistakes (fractions summing to 1 or more, ids without coordinates, a held-out chromosome
+that matches nothing, unknown split names) raise a one-line :class:`~dnacnn.errors.DnacnnError`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from dnacnn.errors import DnacnnError, InputError
+
+TRAIN, VALID, TEST = 0, 1, 2
+TASKS = ("binary", "multiclass", "regression")
+MAX_LABEL_COMBOS = 32  # multi-task binary: stratify by the label tuple up to this many tuples
+
+# Accepted id forms (the chromosome is group "chrom"; a bedtools getfasta ``-name`` prefix
+# ``NAME::`` is ignored): chr8:1000-1101, chr8:1000-1101(+), chr8_1000_1101.
+COORDINATE_ID = re.compile(
+    r"^(?:.*::)?(?:(?P<chrom>[^\s:]+):\d+-\d+(?:\([+.-]\))?|(?P<chrom2>\S+)_\d+_\d+)$"
+)
+SPLIT_NAMES = {
+    "train": TRAIN,
+    "training": TRAIN,
+    "valid": VALID,
+    "validation": VALID,
+    "val": VALID,
+    "test": TEST,
+    "testing": TEST,
+}
+
+
+def random_split(
+    labels: np.ndarray,
+    task: str,
+    valid_frac: float = 0.1,
+    test_frac: float = 0.1,
+    seed: int = 0,
+    regression_bins: int = 0,
+) -> np.ndarray:
+    """Seeded random split with exact sizes, stratified where the task allows.
+
+    Sizes round up like scikit-learn's: ``n_test = ceil(test_frac * n)`` and
+    ``n_valid = ceil(valid_frac * n)`` (both of all ``n`` rows); a fraction of 0 gives an empty
+    split.  Test rows are drawn
+    first, then validation rows from the rest (each with ``train_test_split``).
+
+    Strata: ``binary`` - the first task's label, or the tuple of all labels when there are
+    several tasks and at most :data:`MAX_LABEL_COMBOS` distinct tuples; ``multiclass`` - the
+    class; ``regression`` - none (plain shuffle), or with ``regression_bins=k > 1`` the first
+    task's quantile bin out of ``k``.  Missing labels (NaN) form their own stratum.  Strata with
+    a single row are pooled, and a split too small to hold every stratum falls back to a plain
+    shuffle, so stratification never makes a split fail.
+
+    Parameters
+    ----------
+    labels : np.ndarray, shape=(n, tasks), float32
+        Targets; class indices for ``multiclass``.
+    task : str
+        ``binary``, ``multiclass`` or ``regression``.
+    valid_frac, test_frac : float
+        Fractions of all rows for validation and test; each >= 0, their sum < 1.
+    seed : int
+        Same seed and labels, same split.
+    regression_bins : int
+        Quantile bins to stratify regression targets by; 0 = no stratification.
+
+    Returns
+    -------
+    np.ndarray, shape=(n,), uint8
+        0 train, 1 valid, 2 test.
+    """
+    if task not in TASKS:
+        raise DnacnnError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    for name, frac in (("valid_frac", valid_frac), ("test_frac", test_frac)):
+        if not 0 <= frac < 1:
+            raise DnacnnError(f"{name} = {frac} is outside [0, 1); give a fraction such as 0.1")
+    if valid_frac + test_frac >= 1:
+        raise DnacnnError(
+            f"valid_frac + test_frac = {valid_frac + test_frac:g} leaves no training data; make their sum < 1"
+        )
+    labels = np.asarray(labels, dtype=np.float32)
+    if labels.ndim == 1:
+        labels = labels[:, None]
+    n = len(labels)
+    split = np.zeros(n, dtype=np.uint8)
+    # the tolerance keeps 0.1 * 30 (= 3.0000000000000004 in floating point) at 3
+    n_test, n_valid = math.ceil(test_frac * n - 1e-9), math.ceil(valid_frac * n - 1e-9)
+    if n and n_test + n_valid >= n:
+        raise DnacnnError(
+            f"{n} records are too few for {n_valid} validation and {n_test} test records; "
+            "add records or lower the fractions"
+        )
+    strata = _strata(labels, task, regression_bins)
+    rest = np.arange(n)
+    if n_test:
+        rest, test = _take(rest, strata, n_test, seed)
+        split[test] = TEST
+    if n_valid:
+        rest, valid = _take(rest, strata, n_valid, seed)
+        split[valid] = VALID
+    return split
+
+
+def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray | None:
+    """One stratum label per row ``(n,)`` int64, or None for no stratification."""
+    if len(labels) == 0 or labels.shape[1] == 0:
+        return None
+    if task == "regression":
+        if regression_bins <= 1:
+            return None
+        y = labels[:, 0]
+        ok = ~np.isnan(y)
+        edges = np.quantile(y[ok], np.linspace(0, 1, regression_bins + 1)[1:-1]) if ok.any() else []
+        return np.where(ok, np.searchsorted(edges, y, side="right"), -1)
+    y = labels if task == "binary" else labels[:, :1]
+    # NaN compares unequal to itself; give it a value no real label has so it groups.
+    y = np.where(np.isnan(y), np.float32(-np.inf), y)
+    combos, tuple_id = np.unique(y, axis=0, return_inverse=True)
+    if y.shape[1] > 1 and len(combos) > MAX_LABEL_COMBOS:
+        _, tuple_id = np.unique(y[:, 0], return_inverse=True)
+    return tuple_id.ravel()
+
+
+def _take(rows: np.ndarray, strata: np.ndarray | None, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``rows`` into (kept, taken) with exactly ``k`` taken, stratified when possible."""
+    s = None
+    if strata is not None:
+        s = strata[rows].copy()
+        values, counts = np.unique(s, return_counts=True)
+        rare = values[counts < 2]
+        if len(rare) == 1:  # a lone singleton joins the largest stratum
+            s[s == rare[0]] = values[np.argmax(counts)]
+        elif len(rare) > 1:  # several singletons form one stratum together
+            s[np.isin(s, rare)] = rare[0]
+        if len(np.unique(s)) < 2:
+            s = None
+    try:
+        return train_test_split(rows, test_size=k, random_state=seed, stratify=s)
+    except ValueError:  # more strata than the split (or the rest) can hold: plain shuffle
+        return train_test_split(rows, test_size=k, random_state=seed)
+
+
+def chrom_split(ids: list[str], valid_chroms: list[str], test_chroms: list[str]) -> np.ndarray:
+    """Hold out whole chromosomes, named in record ids.
+
+    Accepted ids: ``chr8:1000-1101``, ``chr8:1000-1101(+)`` (strand ``+``, ``-`` or ``.``),
+    ``chr8_1000_1101``, each optionally prefixed by ``NAME::`` as ``bedtools getfasta -name``
+    writes; the chromosome is everything before the coordinates, matched exactly.
+
+    Parameters
+    ----------
+    ids : list[str], length n
+        Record ids.
+    valid_chroms, test_chroms : list[str]
+        Chromosomes whose records go to validation / test; all others train.
+
+    Returns
+    -------
+    np.ndarray, shape=(n,), uint8
+        0 train, 1 valid, 2 test.
+    """
+    both = sorted(set(valid_chroms) & set(test_chroms))
+    if both:
+        raise DnacnnError(f"chromosome {both[0]} is held out for both validation and test; give it to one only")
+    found = pd.Series(list(ids), dtype=object).str.extract(COORDINATE_ID)
+    chroms = found["chrom"].fillna(found["chrom2"])
+    if chroms.isna().any():
+        i = int(np.flatnonzero(chroms.isna().to_numpy())[0])
+        raise DnacnnError(
+            f"record {i + 1} ({ids[i]!r}): id carries no coordinates, so its chromosome is unknown; "
+            "name records chrom:start-end (e.g. chr8:1000-1101) or use a random split"
+        )
+    present = set(chroms.unique())
+    for chrom in [*valid_chroms, *test_chroms]:
+        if chrom not in present:
+            known = ", ".join(sorted(present)[:8]) + (", ..." if len(present) > 8 else "")
+            raise DnacnnError(
+                f"held-out chromosome {chrom!r} matches no record (records are on {known}); check its spelling"
+            )
+    split = np.zeros(len(chroms), dtype=np.uint8)
+    split[chroms.isin(valid_chroms).to_numpy()] = VALID
+    split[chroms.isin(test_chroms).to_numpy()] = TEST
+    return split
+
+
+def split_from_column(values: list[str], path: str | None = None, lines: list[int] | None = None) -> np.ndarray:
+    """Split codes from a column of names: train/training, valid/validation/val, test/testing.
+
+    Matching ignores case and surrounding spaces.
+
+    Parameters
+    ----------
+    values : list[str], length n
+        The column's values.
+    path : str, optional
+        The file the column comes from, to name it in errors.
+    lines : list[int], optional
+        1-based line number of each value, for errors (default: the record number).
+
+    Returns
+    -------
+    np.ndarray, shape=(n,), uint8
+        0 train, 1 valid, 2 test.
+    """
+    codes = pd.Series(list(values), dtype=object).astype(str).str.strip().str.lower().map(SPLIT_NAMES)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        problem = f"unknown split {values[i]!r}"
+        fix = "use train, valid (or validation) or test"
+        if path is None:
+            raise DnacnnError(f"record {i + 1}: {problem}; {fix}")
+        where = f"{lines[i]}" if lines is not None else f"record {i + 1}"
+        raise InputError(path, where, problem, fix)
+    return codes.to_numpy(dtype=np.uint8)
