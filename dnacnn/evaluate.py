@@ -84,7 +84,7 @@ def evaluate(model_path: str | os.PathLike, store_path: str | os.PathLike, out_d
         _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names).to_csv(
             tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
         _write_report(tmp_dir / "report.html", title, meta, store, y, scores, metrics, base, base_scores,
-                      base_metrics, provenance)
+                      base_metrics, provenance, split)
         if out_dir.exists():
             import shutil
 
@@ -168,7 +168,7 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
     }
 
 
-def _write_report(path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance):
+def _write_report(path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance, split):
     import pandas as pd
 
     from dnacnn.models import summarize
@@ -178,13 +178,15 @@ def _write_report(path, title, meta, store, y, scores, metrics, base, base_score
     summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
     history = pd.DataFrame(meta["history"]) if meta.get("history") else None
     counts = meta.get("store", {}).get("split_counts") or {}
-    dataset = {"name": Path(meta.get("store", {}).get("path", store.path)).name, "evaluated on": store.path.name,
-               **{f"n {k}": v for k, v in counts.items()}}
+    dataset = {"name": Path(meta.get("store", {}).get("path", store.path)).name, "n": counts,
+               "evaluated on": f"{store.path.name} ({split})", "kind": enc["kind"], "length": enc["length"]}
     ctx = ReportContext(
         title=title or f"{meta.get('spec', {}).get('name', 'model')} on {dataset['name']}",
         task=meta["task"], label_names=_names(meta), dataset=dataset, model_summary_text=summary, history=history,
-        metrics=metrics, baseline_metrics=base_metrics, baseline_name=base.name if base is not None else None,
+        metrics=metrics, baseline_metrics=base_metrics, baseline_name=base.name if base is not None else "baseline",
         y_true=y, y_score=scores, baseline_score=base_scores, provenance=provenance,
+        model_name=f"CNN ({meta.get('spec', {}).get('name', 'model')})", split=split,
+        val_metric_name=meta.get("metric_name"), best_epoch=meta.get("best_epoch"),
     )
     write_report(path, ctx)
 

@@ -79,7 +79,7 @@ class Predictor:
         outs = []
         with torch.inference_mode():
             for i in range(0, len(codes), self.batch_size):
-                X = self.expand(torch.from_numpy(np.ascontiguousarray(codes[i : i + self.batch_size])).to(self.device))
+                X = self.expand(torch.from_numpy(np.array(codes[i : i + self.batch_size])).to(self.device))
                 logits = self.loaded.module(X)
                 scores = self._scores(logits)
                 if self.rc_average:

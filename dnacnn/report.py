@@ -23,14 +23,25 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 
 import numpy as np
 import pandas as pd
 
 from dnacnn import __version__
-from dnacnn.metrics import LOWER_IS_BETTER, MAIN_METRIC, METRIC_LABELS, metrics_table
+from dnacnn.metrics import (
+    BINARY_METRICS,
+    LOWER_IS_BETTER,
+    MAIN_METRIC,
+    METRIC_LABELS,
+    MULTICLASS_METRICS,
+    REGRESSION_METRICS,
+    metrics_table,
+)
 
 MAX_PLOT_TASKS = 8
+CALIBRATION_BINS = 10
+CALIBRATION_MIN_ROWS = 5
 _DOT = " \u00b7 "
 DPI = 110
 CNN_COLOR = "#1f5fa8"
@@ -48,7 +59,14 @@ KEY_METRICS = {
     "regression": ("pearson_r", "r2", "mse"),
 }
 
-# the columns of the CNN-vs-baseline table per task type
+# rows of the overall CNN-vs-baseline table per task type
+OVERALL_METRICS = {
+    "binary": BINARY_METRICS,
+    "multiclass": MULTICLASS_METRICS,
+    "regression": REGRESSION_METRICS,
+}
+
+# the columns of the per-task CNN-vs-baseline table per task type
 TABLE_METRICS = {
     "binary": ("roc_auc", "pr_auc", "accuracy", "f1", "mcc"),
     "multiclass": ("roc_auc", "pr_auc", "precision", "recall", "f1"),
@@ -282,9 +300,12 @@ def _balance_from_labels(ctx: ReportContext) -> dict:
     return out
 
 
+_BALANCE_LABELS = {"n_pos": "positives", "n_neg": "negatives", "frac_pos": "fraction positive", "sd": "SD"}
+
+
 def _balance_table(task: str, balance: dict) -> str:
     keys = list(dict.fromkeys(k for stats in balance.values() for k in stats))
-    head = "".join(f"<th>{_e(k)}</th>" for k in keys)
+    head = "".join(f"<th>{_e(_BALANCE_LABELS.get(k, k.replace('_', ' ')))}</th>" for k in keys)
     frac_key = next((k for k in ("frac_pos", "fraction") if k in keys), None)
     if frac_key:
         head += "<th></th>"
@@ -306,21 +327,63 @@ def _model_section(ctx: ReportContext) -> str:
 
 
 def _metrics_section(ctx: ReportContext) -> str:
-    names = list(ctx.metrics["tasks"])
+    out = "<h3>Overall</h3>" + _overall_table(ctx)
+    if ctx.task == "multiclass" or len(ctx.metrics["tasks"]) > 1:
+        out += "<h3>Per class</h3>" if ctx.task == "multiclass" else "<h3>Per task</h3>"
+        out += _per_task_table(ctx)
+    note = f"{_e(ctx.split.capitalize())} split. "
+    if ctx.baseline_metrics is not None:
+        note += "The better value is bold. "
+        if ctx.task == "multiclass" or len(ctx.metrics["tasks"]) > 1:
+            note += f"<b>CNN</b> = {_e(ctx.model_name)}, <b>base</b> = {_e(ctx.baseline_name)}. "
+    if ctx.task == "binary":
+        note += f"Accuracy, F1, MCC, precision and recall at threshold {ctx.metrics.get('threshold', 0.5):g}. "
+    if ctx.task != "multiclass" and len(ctx.metrics["tasks"]) > 1:
+        note += f"Overall values are means over the {len(ctx.metrics['tasks'])} tasks (macro)."
+    out += f'<p class="note">{note}</p>'
+    everything = _frame_table(metrics_table(ctx.metrics))
+    out += f"<details><summary>All {_e(ctx.model_name)} metrics</summary>{everything}</details>"
+    if ctx.task != "regression":
+        out += _confusion_tables(ctx)
+    return out
+
+
+def _overall_table(ctx: ReportContext) -> str:
+    """Macro metrics as rows: metric | CNN | baseline | difference."""
+    base = ctx.baseline_metrics
+    head = f'<th>metric</th><th class="c">{_e(ctx.model_name)}</th>'
+    if base is not None:
+        head += f'<th class="b">{_e(ctx.baseline_name)}</th><th>difference</th>'
+    rows = ""
+    for m in OVERALL_METRICS[ctx.task]:
+        a = ctx.metrics["macro"].get(m)
+        b = None if base is None else base["macro"].get(m)
+        win_a, win_b = _winner(m, a, b)
+        row = f'<td>{_e(METRIC_LABELS.get(m, m))}</td><td class="{"win" if win_a else ""}">{_fmt(a)}</td>'
+        if base is not None:
+            row += f'<td class="b {"win" if win_b else ""}">{_fmt(b)}</td><td>{_delta(m, a, b)}</td>'
+        rows += f"<tr>{row}</tr>"
+    return f'<table class="data metrics overall"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _per_task_table(ctx: ReportContext) -> str:
+    """One row per task (class): the table metrics of the CNN beside the baseline's."""
     cols = TABLE_METRICS[ctx.task]
     base = ctx.baseline_metrics
     head1 = '<th rowspan="2">' + ("class" if ctx.task == "multiclass" else "task") + "</th>"
     head2 = ""
     for m in cols:
-        span = 2 if base else 1
-        head1 += f'<th colspan="{span}">{_e(METRIC_LABELS.get(m, m))}</th>'
+        head1 += f'<th colspan="{2 if base else 1}">{_e(METRIC_LABELS.get(m, m))}</th>'
         head2 += '<th class="c">CNN</th>' + ('<th class="b">base</th>' if base else "")
+    names = list(ctx.metrics["tasks"])
+    # a macro row only where the overall values are means of these same columns
+    if ctx.task != "multiclass":
+        names.append("macro")
     rows = ""
-    for name in [*names, "macro"]:
-        cnn_vals = ctx.metrics["macro"] if name == "macro" else ctx.metrics["tasks"][name]
-        base_vals = None if base is None else (base["macro"] if name == "macro" else base["tasks"].get(name, {}))
-        cls = ' class="macro"' if name == "macro" else ""
-        label = "macro (overall)" if ctx.task == "multiclass" and name == "macro" else name
+    for name in names:
+        source = "macro" if name == "macro" else None
+        cnn_vals = ctx.metrics["macro"] if source else ctx.metrics["tasks"][name]
+        base_vals = None if base is None else (base["macro"] if source else base["tasks"].get(name, {}))
         cells = ""
         for m in cols:
             a = cnn_vals.get(m)
@@ -329,21 +392,12 @@ def _metrics_section(ctx: ReportContext) -> str:
             cells += f'<td class="{"win" if win_a else ""}">{_fmt(a)}</td>'
             if base is not None:
                 cells += f'<td class="b {"win" if win_b else ""}">{_fmt(b)}</td>'
-        rows += f"<tr{cls}><td>{_e(label)}</td>{cells}</tr>"
-    caption = f'<p class="note">{_e(ctx.split.capitalize())} split. '
-    if base is not None:
-        caption += (
-            f"<b>CNN</b> = {_e(ctx.model_name)}, <b>base</b> = {_e(ctx.baseline_name)}; the better value is bold. "
-        )
-    if ctx.task == "binary":
-        caption += f"Accuracy, F1 and MCC at threshold {ctx.metrics.get('threshold', 0.5):g}."
-    caption += "</p>"
-    table = f'<div class="scroll"><table class="data metrics"><thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{rows}</tbody></table></div>'
-    full = metrics_table(ctx.metrics)
-    details = f"<details><summary>All {_e(ctx.model_name)} metrics</summary>{_frame_table(full)}</details>"
-    if ctx.task != "regression":
-        details += _confusion_tables(ctx)
-    return table + caption + details
+        cls = ' class="macro"' if source else ""
+        rows += f"<tr{cls}><td>{_e(name)}</td>{cells}</tr>"
+    return (
+        f'<div class="scroll"><table class="data metrics"><thead><tr>{head1}</tr><tr>{head2}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 def _winner(metric: str, a, b) -> tuple[bool, bool]:
@@ -462,10 +516,11 @@ def _confusion_caption(ctx: ReportContext) -> str:
 
 def _calibration_caption(ctx: ReportContext) -> str:
     if ctx.task == "multiclass":
-        return "Confidence of the predicted class vs how often it is right, in 10 equal-width bins."
-    return _join(
-        "Mean predicted probability vs observed fraction of positives, in 10 equal-width bins.", _task_limit_note(ctx)
-    )
+        what = "Confidence of the predicted class vs how often it is right"
+    else:
+        what = "Mean predicted probability vs observed fraction of positives"
+    bins = f"in {CALIBRATION_BINS} equal-width bins (bins of fewer than {CALIBRATION_MIN_ROWS} rows are not drawn)."
+    return _join(f"{what}, {bins}", "" if ctx.task == "multiclass" else _task_limit_note(ctx))
 
 
 def _figure(draw, ctx: ReportContext, caption: str = "") -> str:
@@ -556,14 +611,12 @@ def _curves_figure(ctx: ReportContext):
             continue
         prevalence = float(y.mean())
         ax_pr.axhline(prevalence, color="#b8c0cc", lw=0.9, ls="--")
-        for score, color, label in _models(ctx, s, b):
+        for score, color, label in _models(ctx, s, b, multi):
             fpr, tpr, _ = roc_curve(y, score)
-            ax_roc.plot(fpr, tpr, color=color, lw=1.8, label=f"{_short(label, multi)} {auc(fpr, tpr):.3f}")
+            ax_roc.plot(fpr, tpr, color=color, lw=1.8, label=f"{label} {auc(fpr, tpr):.3f}")
             precision, recall, _ = precision_recall_curve(y, score)
             ap = average_precision_score(y, score)
-            ax_pr.plot(
-                recall, precision, color=color, lw=1.8, drawstyle="steps-post", label=f"{_short(label, multi)} {ap:.3f}"
-            )
+            ax_pr.plot(recall, precision, color=color, lw=1.8, drawstyle="steps-post", label=f"{label} {ap:.3f}")
         ax_roc.legend(loc="lower right", title="AUC", title_fontsize=8)
         ax_pr.legend(loc="lower left", title="AP", title_fontsize=8)
     return fig
@@ -573,10 +626,12 @@ def _short(label: str, compact: bool) -> str:
     return label if not compact or len(label) <= 14 else label[:13] + "\u2026"
 
 
-def _models(ctx: ReportContext, s: np.ndarray, b: np.ndarray | None):
-    yield s, CNN_COLOR, ctx.model_name
+def _models(ctx: ReportContext, s: np.ndarray, b: np.ndarray | None, compact: bool = False):
+    """``(score, colour, legend name)`` of the CNN and, when present, the baseline; small panels get
+    generic names for long ones (the page legend spells them out)."""
+    yield s, CNN_COLOR, ctx.model_name if not compact or len(ctx.model_name) <= 14 else "CNN"
     if b is not None:
-        yield b, BASELINE_COLOR, ctx.baseline_name
+        yield b, BASELINE_COLOR, ctx.baseline_name if not compact or len(ctx.baseline_name) <= 14 else "baseline"
 
 
 def _confusion_figure(ctx: ReportContext):
@@ -663,8 +718,14 @@ def _score_figure(ctx: ReportContext):
     return fig
 
 
+def _n_bins(n: int) -> int:
+    """Histogram bins: about 2 sqrt(n), 8..40 (40 bins of 60 residuals are mostly empty)."""
+    return int(np.clip(2 * np.sqrt(max(n, 1)), 8, 40))
+
+
 def _score_hist(ax, y: np.ndarray, score: np.ndarray, title: str, neg: str, pos: str) -> None:
-    bins = np.linspace(0, 1, 41) if score.min() >= 0 and score.max() <= 1 else 40
+    n_bins = _n_bins(len(y))
+    bins = np.linspace(0, 1, n_bins + 1) if len(score) and score.min() >= 0 and score.max() <= 1 else n_bins
     for mask, color, label in ((y != 1, NEG_COLOR, neg), (y == 1, POS_COLOR, pos)):
         if mask.any():
             ax.hist(score[mask], bins=bins, density=True, color=color, alpha=0.55, label=f"{label} (n={mask.sum():,})")
@@ -682,7 +743,7 @@ def _calibration_figure(ctx: ReportContext):
     fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.6, single_w=4.2)
     multi = len(panels) > 1
     for (name, y, s, b), (ax,) in zip(panels, axes, strict=True):
-        _calibration_axes(ax, [(y, score, color, label) for score, color, label in _models(ctx, s, b)], multi)
+        _calibration_axes(ax, [(y, score, color, label) for score, color, label in _models(ctx, s, b, multi)])
         ax.set_title(name if multi else "reliability", loc="left")
         ax.set_xlabel("mean predicted probability")
         ax.set_ylabel("fraction positive")
@@ -699,14 +760,14 @@ def _multiclass_calibration_figure(ctx: ReportContext):
         curves.append((correct, p.max(axis=1), color, label))
     fig = _new_figure(4.2, 3.6)
     ax = fig.subplots()
-    _calibration_axes(ax, curves, False)
+    _calibration_axes(ax, curves)
     ax.set_title("top-class reliability", loc="left")
     ax.set_xlabel("confidence (max probability)")
     ax.set_ylabel("accuracy")
     return fig
 
 
-def _calibration_axes(ax, curves, compact: bool) -> None:
+def _calibration_axes(ax, curves) -> None:
     from sklearn.calibration import calibration_curve
 
     ax.plot([0, 1], [0, 1], color="#b8c0cc", lw=0.9, ls="--")
@@ -716,8 +777,13 @@ def _calibration_axes(ax, curves, compact: bool) -> None:
     for y, score, color, label in curves:
         if not _two_classes(y):
             continue
-        frac, mean = calibration_curve(y, np.clip(score, 0, 1), n_bins=10, strategy="uniform")
-        ax.plot(mean, frac, color=color, lw=1.6, marker="o", ms=3.5, label=_short(label, compact))
+        score = np.clip(score, 0, 1)
+        frac, mean = calibration_curve(y, score, n_bins=CALIBRATION_BINS, strategy="uniform")
+        # calibration_curve drops empty bins; a bin of a handful of rows is noise, drop it too
+        edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+        counts = np.bincount(np.searchsorted(edges[1:-1], score, side="right"), minlength=CALIBRATION_BINS)
+        keep = counts[counts > 0] >= CALIBRATION_MIN_ROWS
+        ax.plot(mean[keep], frac[keep], color=color, lw=1.6, marker="o", ms=3.5, label=label)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left")
 
@@ -732,14 +798,14 @@ def _scatter_figure(ctx: ReportContext):
         # a fixed subsample keeps the PNG small; r is computed on all rows
         show = np.sort(rng.permutation(len(y))[:4000])
         lo, hi = _limits(y, s, b)
-        for ax, (pred, color, label) in zip(task_axes, _models(ctx, s, b), strict=False):
+        for ax, (pred, color, label) in zip(task_axes, _models(ctx, s, b, multi), strict=False):
             ax.scatter(y[show], pred[show], s=7 if len(show) < 1000 else 3, color=color, alpha=0.5, linewidths=0)
             ax.plot([lo, hi], [lo, hi], color="#b8c0cc", lw=0.9, ls="--")
             ax.set_xlim(lo, hi)
             ax.set_ylim(lo, hi)
             ax.set_aspect("equal")
             r = _pearson(y, pred)
-            ax.set_title(f"{name + ': ' if multi else ''}{_short(label, multi)}", loc="left")
+            ax.set_title(f"{name + ': ' if multi else ''}{label}", loc="left")
             ax.text(
                 0.04,
                 0.96,
@@ -772,9 +838,10 @@ def _residual_figure(ctx: ReportContext):
     fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.2, single_w=5.0)
     multi = len(panels) > 1
     for (name, y, s, b), (ax,) in zip(panels, axes, strict=True):
-        residuals = [(pred - y, color, label) for pred, color, label in _models(ctx, s, b)]
+        residuals = [(pred - y, color, label) for pred, color, label in _models(ctx, s, b, multi)]
         values = np.concatenate([r for r, _, _ in residuals])
-        bins = np.linspace(np.percentile(values, 0.5), np.percentile(values, 99.5), 41) if len(values) else 10
+        lo, hi = (np.percentile(values, 0.5), np.percentile(values, 99.5)) if len(values) else (-1.0, 1.0)
+        bins = np.linspace(lo, hi, _n_bins(len(y)) + 1)
         for res, color, label in residuals:
             ax.hist(res, bins=bins, density=True, color=color, alpha=0.35)
             ax.hist(
@@ -784,7 +851,7 @@ def _residual_figure(ctx: ReportContext):
                 color=color,
                 histtype="step",
                 lw=1.3,
-                label=f"{_short(label, multi)} (sd {np.std(res):.2f})",
+                label=f"{label} (sd {np.std(res):.2f})",
             )
         ax.axvline(0, color="#b8c0cc", lw=0.9, ls="--")
         ax.set_title(name if multi else "predicted \u2212 observed", loc="left")
@@ -809,10 +876,12 @@ def _training_section(ctx: ReportContext) -> str:
 
 
 def _training_caption(ctx: ReportContext) -> str:
-    return "Dashed line: the epoch whose weights were kept." if ctx.best_epoch is not None else ""
+    return "Dotted line: the epoch whose weights were kept." if ctx.best_epoch is not None else ""
 
 
 def _training_figure(ctx: ReportContext):
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     h = ctx.history
     epoch = h["epoch"].to_numpy() if "epoch" in h else np.arange(1, len(h) + 1)
 
@@ -844,10 +913,12 @@ def _training_figure(ctx: ReportContext):
         else:
             ax.plot(epoch, lr, color=MUTED, lw=1.6)
             finite = lr[np.isfinite(lr) & (lr > 0)]
-            if len(finite) and finite.max() / finite.min() > 20:
-                ax.set_yscale("log")
+            if len(finite) and finite.max() > finite.min():
+                ax.set_yscale("log")  # schedules decay geometrically
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v else "0"))
             ax.set_title("learning rate", loc="left")
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3)) if ax.get_yscale() == "linear" else None
         ax.set_xlabel("epoch")
         if ctx.best_epoch is not None:
             ax.axvline(ctx.best_epoch, color="#8a94a6", lw=0.9, ls=":")
@@ -879,7 +950,8 @@ def summary_row(
     value = metrics["macro"].get(metric)
     base = None if baseline_metrics is None else baseline_metrics["macro"].get(metric)
     delta = None if value is None or base is None else value - base
-    n = metrics["macro"].get("n") or sum(t.get("n", 0) for t in metrics["tasks"].values())
+    # rows with a label: multiclass counts them overall; per task, the largest task count
+    n = metrics["macro"].get("n") or max((t.get("n", 0) for t in metrics["tasks"].values()), default=0)
     row = {
         "dataset": dataset,
         "model": model,
@@ -912,39 +984,38 @@ def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str =
         Page title.
     """
     rows = rows.reset_index(drop=True)
-    chart = ""
-    if "value" in rows and len(rows):
-        chart = _summary_chart_html(rows)
-    head = "".join(f"<th>{_e(METRIC_LABELS.get(c, c))}</th>" for c in rows.columns)
-    body = ""
-    for _, row in rows.iterrows():
-        cells = ""
-        for c in rows.columns:
-            v = row[c]
-            if c == "report" and isinstance(v, str) and v:
-                cells += f'<td><a href="{_e(v)}">open report</a></td>'
-            elif c == "delta" and _is_number(v):
-                metric = row.get("metric")
-                cells += f"<td>{_delta(metric if isinstance(metric, str) else '', float(v), 0.0)}</td>"
-            elif c == "metric" and isinstance(v, str):
-                cells += f"<td>{_e(METRIC_LABELS.get(v, v))}</td>"
-            else:
-                cells += f"<td>{_fmt(v)}</td>"
-        body += f"<tr>{cells}</tr>"
+    # who and where first, then the numbers
+    first = [c for c in ("dataset", "model", "report") if c in rows.columns]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
+    chart = _summary_chart_html(rows) if "value" in rows and len(rows) else '<p class="note">No scores to plot.</p>'
+    head = "".join(f"<th>{_e(_SUMMARY_LABELS.get(c, METRIC_LABELS.get(c, c)))}</th>" for c in rows.columns)
+    body = "".join(f"<tr>{''.join(_summary_cell(c, row) for c in rows.columns)}</tr>" for _, row in rows.iterrows())
     n_runs = len(rows)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     content = (
         f'<header><div class="eyebrow">dnacnn summary</div><h1>{_e(title)}</h1>'
-        f'<p class="sub">{n_runs} run{"s" if n_runs != 1 else ""} \u00b7 written {stamp} \u00b7 dnacnn {__version__}</p>'
+        f'<p class="sub">{n_runs} run{"s" if n_runs != 1 else ""}{_DOT}written {stamp}{_DOT}dnacnn {__version__}</p>'
         f'<div class="legend"><span class="key"><i style="background:{CNN_COLOR}"></i>model</span>'
         f'<span class="key"><i style="background:{BASELINE_COLOR}"></i>baseline</span></div></header>'
         f"<section><h2>Main metric per run</h2>{chart}</section>"
         f'<section><h2>Runs</h2><div class="scroll"><table class="data summary"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
-        f'<p class="note">Value: the model on its test split; baseline: the classical baseline on the same rows '
-        f"(k-mer logistic regression for DNA, RR-BLUP for genotypes).</p></section>"
+        f'<p class="note">Score: the model on its test split; baseline: the classical baseline on the same rows '
+        f"(k-mer logistic regression for DNA, RR-BLUP for genotypes); \u0394 = score \u2212 baseline.</p></section>"
     )
     _write_atomic(Path(path_html), _page(title, content))
+
+
+def _summary_cell(column: str, row: pd.Series) -> str:
+    v = row[column]
+    if column == "report":
+        return f'<td class="t"><a href="{_e(v)}">open</a></td>' if isinstance(v, str) and v else "<td></td>"
+    if column == "delta" and _is_number(v):
+        metric = row.get("metric")
+        return f"<td>{_delta(metric if isinstance(metric, str) else '', float(v), 0.0)}</td>"
+    if column == "metric" and isinstance(v, str):
+        return f'<td class="t">{_e(METRIC_LABELS.get(v, v))}</td>'
+    return f'<td class="t">{_e(v)}</td>' if isinstance(v, str) else f"<td>{_fmt(v)}</td>"
 
 
 def _summary_chart_html(rows: pd.DataFrame) -> str:
@@ -962,6 +1033,15 @@ def _summary_chart_html(rows: pd.DataFrame) -> str:
         fig.savefig(buf, format="png", dpi=DPI)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<figure><img alt="main metric per run" src="data:image/png;base64,{data}"></figure>'
+
+
+# metrics bounded by 1 get a fixed 0..1 axis, so runs of different pages compare at a glance
+_UNIT_METRICS = frozenset(
+    {"roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "f1_macro", "mcc", "pearson_r", "spearman_rho"}
+)
+
+# column titles of the summary table
+_SUMMARY_LABELS = {"value": "score", "baseline_name": "baseline model", "delta": "\u0394", "n": "n test"}
 
 
 def _summary_bars(ax, metric: str, group: pd.DataFrame) -> None:
@@ -986,24 +1066,34 @@ def _summary_bars(ax, metric: str, group: pd.DataFrame) -> None:
                 ax.text(v, p - h / 2, f" {v:.3f}", va="center", fontsize=7.5, color=MUTED)
     ax.set_yticks(pos, labels)
     ax.grid(axis="y", visible=False)
+    ax.axvline(0, color="#9aa3af", lw=0.8)
     finite = np.concatenate([values[np.isfinite(values)], base[np.isfinite(base)] if has_base else []])
-    upper = max(1.0, float(finite.max()) * 1.08) if len(finite) and metric not in LOWER_IS_BETTER else None
-    if upper is not None and metric in ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "f1_macro"):
-        ax.set_xlim(0, 1.08)
+    if metric in _UNIT_METRICS:
+        ax.set_xlim(min(0.0, float(finite.min(initial=0.0)) * 1.15), 1.1)
+    elif len(finite):
+        # room on the right for the value labels
+        ax.set_xlim(min(0.0, float(finite.min()) * 1.15), max(0.0, float(finite.max())) * 1.15 or 1.0)
     ax.set_title(METRIC_LABELS.get(metric, metric), loc="left")
-    ax.legend(loc="lower right")
 
 
 # ---------------------------------------------------------------------------------------------
 # page shell and helpers
 
-_CSS = """
-:root{--cnn:%(cnn)s;--base:%(base)s;--ink:%(ink)s;--muted:%(muted)s;--line:#e3e7ee;--bg:#f5f7fa;--good:#1a7f4b;--bad:#b42318}
+_CSS = Template(
+    """
+:root{--cnn:$cnn;--base:$base;--ink:$ink;--muted:$muted;--line:#e3e7ee;--bg:#f5f7fa;--good:#1a7f4b;--bad:#b42318}
 *{box-sizing:border-box}
 html{background:var(--bg)}
-body{margin:0;color:var(--ink);font:15px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-font-smoothing:antialiased}
+body {
+  margin:0;color:var(--ink);
+  font:15px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+  -webkit-font-smoothing:antialiased;
+}
 main{max-width:1100px;margin:0 auto;padding:28px 28px 56px}
-header{background:#fff;border:1px solid var(--line);border-radius:12px;padding:26px 30px 20px;border-top:5px solid var(--cnn)}
+header {
+  background:#fff;border:1px solid var(--line);border-radius:12px;padding:26px 30px 20px;
+  border-top:5px solid var(--cnn);
+}
 .eyebrow{text-transform:uppercase;letter-spacing:.09em;font-size:11.5px;font-weight:600;color:var(--muted)}
 h1{font-size:27px;line-height:1.25;margin:4px 0 4px;font-weight:650;letter-spacing:-.01em}
 h2{font-size:18px;margin:0 0 14px;font-weight:650;letter-spacing:-.005em}
@@ -1016,47 +1106,72 @@ h3{font-size:14.5px;margin:20px 0 8px;font-weight:650}
 .card .vs{font-size:13px;color:var(--muted);margin-top:2px}
 .card .vs b{color:var(--ink);font-weight:600;font-variant-numeric:tabular-nums}
 i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
-.delta{font-weight:650;font-size:12.5px;padding:1px 6px;border-radius:10px;margin-left:4px;font-variant-numeric:tabular-nums}
-.delta.up{color:var(--good);background:#e6f4ec}.delta.down{color:var(--bad);background:#fdecea}.delta.flat{color:var(--muted);background:#eef1f5}
+.delta {
+  font-weight:650;font-size:12.5px;padding:1px 6px;border-radius:10px;margin-left:4px;
+  font-variant-numeric:tabular-nums;
+}
+.delta.up{color:var(--good);background:#e6f4ec}
+.delta.down{color:var(--bad);background:#fdecea}
+.delta.flat{color:var(--muted);background:#eef1f5}
 .verdict{margin:16px 0 6px;font-size:15px}
-.legend{font-size:13px;color:var(--muted)}.legend .key{margin-right:18px}
+.legend{font-size:13px;color:var(--muted)}
+.legend .key{margin-right:18px}
 nav.toc{display:flex;flex-wrap:wrap;gap:6px 8px;margin:16px 2px}
-nav.toc a{font-size:13px;color:var(--ink);text-decoration:none;padding:4px 11px;border:1px solid var(--line);border-radius:14px;background:#fff}
+nav.toc a {
+  font-size:13px;color:var(--ink);text-decoration:none;padding:4px 11px;border:1px solid var(--line);
+  border-radius:14px;background:#fff;
+}
 nav.toc a:hover{border-color:var(--cnn);color:var(--cnn)}
 section{background:#fff;border:1px solid var(--line);border-radius:12px;padding:22px 28px;margin:16px 0}
 figure{margin:6px 0 4px}
-figure img{display:block;max-width:100%%;height:auto;margin:0 auto}
+figure img{display:block;max-width:100%;height:auto;margin:0 auto}
 figcaption,.note{font-size:13px;color:var(--muted);margin:8px 0 0}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13.5px}
-table.data th,table.data td{padding:6px 11px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
-table.data th:first-child,table.data td:first-child{text-align:left}
-table.data thead th{font-weight:600;color:var(--muted);font-size:12.5px;border-bottom:1.5px solid #cfd6df;text-align:center}
+table.data th,table.data td {
+  padding:6px 11px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap;
+}
+table.data th:first-child,table.data td:first-child,table.data td.t{text-align:left}
+table.data thead th {
+  font-weight:600;color:var(--muted);font-size:12.5px;border-bottom:1.5px solid #cfd6df;text-align:center;
+}
 table.data thead th:first-child{text-align:left}
 table.data tbody tr:hover{background:#f7f9fc}
-table.metrics th.c{color:var(--cnn)}table.metrics th.b,table.metrics td.b{color:#9a5a2c}
+table.metrics th.c{color:var(--cnn)}
+table.metrics th.b,table.metrics td.b{color:#9a5a2c}
 table.metrics td.b{border-right:1px solid var(--line)}
 table.metrics td.win{font-weight:700}
 table.metrics tr.macro td{border-top:1.5px solid #cfd6df;font-weight:600;background:#fafbfd}
 table.inner{font-size:12.5px}
-table.kv th{text-align:left;font-weight:600;color:var(--muted);padding:5px 18px 5px 0;vertical-align:top;white-space:nowrap;font-size:13px}
-table.kv td{padding:5px 0;vertical-align:top;word-break:break-word}
+table.kv > tbody > tr > th {
+  text-align:left;font-weight:600;color:var(--muted);padding:5px 18px 5px 0;vertical-align:top;white-space:nowrap;
+  font-size:13px;
+}
+table.kv > tbody > tr > td{padding:5px 0;vertical-align:top;word-break:break-word}
 table.kv table.kv{margin:0}
 code.hash{font:11.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:#4b5563;word-break:break-all}
-pre{background:#f6f8fb;border:1px solid var(--line);border-radius:8px;padding:14px 16px;overflow:auto;max-height:520px;font:12.5px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;margin:0}
+pre {
+  background:#f6f8fb;border:1px solid var(--line);border-radius:8px;padding:14px 16px;overflow:auto;
+  max-height:520px;font:12.5px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;
+  margin:0;
+}
 .scroll{overflow-x:auto}
 .splits{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0 4px}
 .split{border:1px solid var(--line);border-radius:9px;padding:8px 16px;min-width:110px}
 .split b{display:block;font-size:22px;font-variant-numeric:tabular-nums}
-.split span{color:var(--muted);font-size:13px}.split em{font-style:normal;color:var(--muted);font-size:12px;margin-left:8px}
+.split span{color:var(--muted);font-size:13px}
+.split em{font-style:normal;color:var(--muted);font-size:12px;margin-left:8px}
 .split.total{background:#f6f8fb}
 td.barcell{width:160px}
-.bar{height:8px;background:#eef1f5;border-radius:4px;overflow:hidden;min-width:120px}.bar i{display:block;height:100%%;background:var(--cnn);margin:0;border-radius:0}
-details{margin-top:14px}summary{cursor:pointer;color:var(--cnn);font-size:13.5px;font-weight:600}
+.bar{height:8px;background:#eef1f5;border-radius:4px;overflow:hidden;min-width:120px}
+.bar i{display:block;height:100%;background:var(--cnn);margin:0;border-radius:0}
+details{margin-top:14px}
+summary{cursor:pointer;color:var(--cnn);font-size:13.5px;font-weight:600}
 details > :not(summary){margin-top:10px}
 a{color:var(--cnn)}
 footer{color:var(--muted);font-size:12.5px;text-align:center;margin-top:26px}
 @media print{html{background:#fff}section,header{break-inside:avoid;border-color:#ccc}nav.toc{display:none}}
-""" % {"cnn": CNN_COLOR, "base": BASELINE_COLOR, "ink": INK, "muted": MUTED}
+"""
+).substitute(cnn=CNN_COLOR, base=BASELINE_COLOR, ink=INK, muted=MUTED)
 
 
 def _page(title: str, content: str) -> str:

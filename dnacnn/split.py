@@ -19,7 +19,6 @@ import re
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from dnacnn.errors import DnacnnError, InputError
 
@@ -29,9 +28,7 @@ MAX_LABEL_COMBOS = 32  # multi-task binary: stratify by the label tuple up to th
 
 # Accepted id forms (the chromosome is group "chrom"; a bedtools getfasta ``-name`` prefix
 # ``NAME::`` is ignored): chr8:1000-1101, chr8:1000-1101(+), chr8_1000_1101.
-COORDINATE_ID = re.compile(
-    r"^(?:.*::)?(?:(?P<chrom>[^\s:]+):\d+-\d+(?:\([+.-]\))?|(?P<chrom2>\S+)_\d+_\d+)$"
-)
+COORDINATE_ID = re.compile(r"^(?:.*::)?(?:(?P<chrom>[^\s:]+):\d+-\d+(?:\([+.-]\))?|(?P<chrom2>\S+)_\d+_\d+)$")
 SPLIT_NAMES = {
     "train": TRAIN,
     "training": TRAIN,
@@ -137,6 +134,8 @@ def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray |
 
 def _take(rows: np.ndarray, strata: np.ndarray | None, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``rows`` into (kept, taken) with exactly ``k`` taken, stratified when possible."""
+    from sklearn.model_selection import train_test_split  # slow import (scipy); only needed here
+
     s = None
     if strata is not None:
         s = strata[rows].copy()

@@ -299,8 +299,8 @@ class Objective:
             if self.task == "binary":
                 if len(np.unique(yt)) == 2:
                     values.append(roc_auc_score(yt, st))
-            elif len(yt) > 2 and np.std(st) > 0:
-                values.append(np.corrcoef(yt, st)[0, 1])
+            elif len(yt) > 2 and np.std(st) > 0 and np.std(yt) > 0:
+                values.append(np.corrcoef(yt.astype(np.float64), st.astype(np.float64))[0, 1])
         return float(np.mean(values)) if values else float("nan")
 
 

@@ -125,7 +125,10 @@ def test_gzipped_bed(genome, tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("chr1\t100\n", "x.bed:1: 2 columns, a BED line needs at least 3 (chrom, start, end); separate columns with tabs"),
+        (
+            "chr1\t100\n",
+            "x.bed:1: 2 columns, a BED line needs at least 3 (chrom, start, end); separate columns with tabs",
+        ),
         ("chr1\t1e2\t300\n", "x.bed:1: start '1e2' is not an integer; fix the coordinates"),
         ("chr1\t100\tend\n", "x.bed:1: end 'end' is not an integer; fix the coordinates"),
         ("chr1\t300\t100\n", "x.bed:1: start 300 is greater than end 100; swap or fix the coordinates"),
@@ -150,7 +153,10 @@ def test_gzipped_bed(genome, tmp_path):
             "x.bed:1: window chrM:300-401 (101 bp around the centre) ends past the end (400 bp) of chrM; "
             "use a smaller --length or filter out intervals within 51 bp of chromosome ends",
         ),
-        ("chr1\t100\t300\tp\tbig\n", "x.bed:1: label 'big' in column 5 is not a number; use numbers, or NA for missing"),
+        (
+            "chr1\t100\t300\tp\tbig\n",
+            "x.bed:1: label 'big' in column 5 is not a number; use numbers, or NA for missing",
+        ),
         ("chr1\t100\t300\n", "x.bed:1: no label column 5 (the line has 3 columns); fix the label columns"),
         ("track x\n\n", "x.bed: no intervals found; give a BED file with chrom, start, end lines"),
     ],

@@ -147,7 +147,9 @@ def test_empty_and_header_only_files(tmp_path):
     path = write(tmp_path, "h.txt", "id snp1 snp2\n")
     assert error(read_genotypes, path) == f"{path}: only a header line, no data; add one line per individual"
     path = write(tmp_path, "h2.txt", "id a b c\nx 0 1\n")
-    assert error(read_genotypes, path) == f"{path}:1: header has 4 names but line 2 has 3 fields; give one name per column"
+    assert (
+        error(read_genotypes, path) == f"{path}:1: header has 4 names but line 2 has 3 fields; give one name per column"
+    )
 
 
 def test_phenotypes_matched_by_id(tmp_path):
@@ -172,14 +174,50 @@ def test_phenotype_errors(tmp_path):
     path = write(tmp_path, "p.txt", "1.0 2.0\n3.0 high\n")
     assert error(read_phenotypes, path) == f"{path}:2: column 2: 'high' is not a number; use numbers, or NA for missing"
     path = write(tmp_path, "p2.txt", "1.0 2.0\n3.0\n")
-    assert error(read_phenotypes, path) == f"{path}:2: 1 fields, but line 1 has 2; give every line the same number of columns"
+    assert (
+        error(read_phenotypes, path)
+        == f"{path}:2: 1 fields, but line 1 has 2; give every line the same number of columns"
+    )
     path = write(tmp_path, "p3.txt", "yield height\n1 2\n")
     assert error(read_phenotypes, path, traits=["weight"]) == (
         f"{path}: no trait 'weight'; choose one of yield, height, or a trait number 1..2"
     )
-    assert error(read_phenotypes, path, traits=[3]) == f"{path}: no trait '3'; choose one of yield, height, or a trait number 1..2"
+    assert (
+        error(read_phenotypes, path, traits=[3])
+        == f"{path}: no trait '3'; choose one of yield, height, or a trait number 1..2"
+    )
     assert read_phenotypes(path, traits=["height", "1"]).values.tolist() == [[2, 1]]
     assert error(read_phenotypes, path, n_expected=2) == (
         f"{path}: 1 phenotype rows but the genotype matrix has 2 individuals; give one row per genotyped "
         "individual in the same order, or ids in the first column of both files"
     )
+
+
+def test_token_spellings(tmp_path):
+    path = write(tmp_path, "g.txt", "0 1 2 NA na NaN nan NAN .\n1.0 2.0 0.0 1.00 +1 2e0 0 1 2")  # no final newline
+    np.testing.assert_array_equal(
+        read_genotypes(path).codes, [[0, 1, 2, 3, 3, 3, 3, 3, 3], [1, 2, 0, 1, 1, 2, 0, 1, 2]]
+    )
+    path = write(tmp_path, "q.csv", '\ufeff"id","a","b"\n"x","1",""\n"y"," 2 ","NA"\n')
+    g = read_genotypes(path)
+    assert g.ids == ["x", "y"] and g.markers == ["a", "b"]
+    np.testing.assert_array_equal(g.codes, [[1, 3], [2, 3]])
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64])
+def test_small_blocks_give_the_same_matrix_and_line_numbers(tmp_path, monkeypatch, block_bytes):
+    import dnacnn.io.genotype as genotype
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 4, size=(9, 5))
+    tokens = np.array(["0", "1", "2", "NA"])[codes]
+    lines = ["\r\n", "id\tm1\tm2\tm3\tm4\tm5\r\n"] + [f"i{r}\t" + "\t".join(t) + "\r\n" for r, t in enumerate(tokens)]
+    lines.insert(5, "\r\n")  # a blank line inside the data
+    path = write(tmp_path, "g.tsv", "".join(lines))
+    monkeypatch.setattr(genotype, "_BLOCK_BYTES", block_bytes)
+    g = read_genotypes(path)
+    assert g.ids == [f"i{r}" for r in range(9)] and g.markers == ["m1", "m2", "m3", "m4", "m5"]
+    np.testing.assert_array_equal(g.codes, codes)
+    bad = path.read_text().replace("i7\t", "i7\t5", 1)
+    path.write_text(bad)
+    assert error(read_genotypes, path).startswith(f"{path}:11: column 2 (marker m1): '5")

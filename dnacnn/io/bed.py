@@ -127,7 +127,7 @@ def read_bed_windows(
     if any(c < 1 for c in label_columns):
         raise ValueError(f"label columns are 1-based, got {label_columns}")
     genome = open_genome(genome_path)
-    sizes = {name: len(genome[name]) for name in genome.keys()}
+    sizes = {name: len(record) for name, record in genome.records.items()}
     name = Path(str(bed_path)).name.lower().removesuffix(".gz")
     by_name = True if name.endswith(".narrowpeak") else None
     chunk = _new_chunk(label_columns)

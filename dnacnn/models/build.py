@@ -142,9 +142,7 @@ class Pool1d(nn.Module):
         self.pool_size, self.strides = p["pool_size"], p["strides"]
         if not self.padded:
             return
-        index = torch.cat(
-            [torch.zeros(left, dtype=torch.long), torch.arange(length), torch.full((right,), length - 1)]
-        )
+        index = torch.cat([torch.zeros(left, dtype=torch.long), torch.arange(length), torch.full((right,), length - 1)])
         self.register_buffer("index", index, persistent=False)
         if mode == "avg":
             mask = torch.ones(left + length + right)
@@ -286,7 +284,9 @@ def _windowed(p: dict, in_shape: Shape, where: str, window: int, what: str) -> t
 def _conv1d(p: dict, in_shape: Shape, where: str) -> LayerPlan:
     _needs_sequence("conv1d", in_shape, where)
     span = p["dilation"] * (p["kernel_size"] - 1) + 1
-    what = f"kernel_size {p['kernel_size']}" + (f" with dilation {p['dilation']} (span {span})" if span > 1 else "")
+    what = f"kernel_size {p['kernel_size']}" + (
+        f" with dilation {p['dilation']} (span {span})" if p["dilation"] > 1 else ""
+    )
     out, pad = _windowed(p, in_shape, where, span, what)
     c_in = in_shape[1]
     n = p["kernel_size"] * c_in * p["filters"] + (p["filters"] if p["use_bias"] else 0)
@@ -477,7 +477,7 @@ def logits_to_prob(logits: torch.Tensor, head_activation: str | DnacnnModel) -> 
     ----------
     logits : torch.Tensor, shape=(n, n_out)
     head_activation : str or DnacnnModel
-        ``model.head_activation`` or the model itself.
+        ``model.head_activation`` or the model itself (also wrapped in DDP).
 
     Returns
     -------
@@ -486,7 +486,11 @@ def logits_to_prob(logits: torch.Tensor, head_activation: str | DnacnnModel) -> 
         ``(n, n_classes)``; ``softmax2``: probability of class 1, ``(n, 1)``; ``linear``: the
         logits unchanged (regression predictions).
     """
-    name = head_activation.head_activation if isinstance(head_activation, nn.Module) else head_activation
+    if isinstance(head_activation, nn.Module):
+        # DistributedDataParallel keeps the DnacnnModel in .module
+        name = getattr(head_activation, "module", head_activation).head_activation
+    else:
+        name = head_activation
     if name == "sigmoid":
         return torch.sigmoid(logits)
     if name == "softmax":

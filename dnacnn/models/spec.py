@@ -203,7 +203,7 @@ def load_spec(name_or_path: str) -> dict:
         raw, source, default_name = preset.read_text(encoding="utf-8"), f"preset:{text}", text
     else:
         raise DnacnnError(
-            f"unknown model preset {text!r}; use one of {', '.join(list_presets())} or a path to a .yaml file"
+            f"unknown model preset {text!r}; use a preset ({', '.join(list_presets())}) or a path to a .yaml file"
         )
     try:
         spec = yaml.safe_load(raw)

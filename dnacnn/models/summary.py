@@ -105,7 +105,7 @@ def _table(name: str, rows: list[LayerRow], trainable: int, frozen: int, notes: 
     rule = "_" * sum(widths)
 
     def line(cell: tuple[str, str, str]) -> str:
-        return " " + "".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip()
+        return " " + "".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip()
 
     return "\n".join(
         [

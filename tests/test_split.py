@@ -1,0 +1,147 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dnacnn.errors import DnacnnError, InputError
+from dnacnn.split import chrom_split, random_split, split_from_column
+
+ZOU = Path(__file__).parent / "data" / "zou_labels.txt"
+
+
+def counts(split: np.ndarray) -> list[int]:
+    return np.bincount(split, minlength=3).tolist()
+
+
+def test_binary_split_is_exact_stratified_and_seeded():
+    y = np.loadtxt(ZOU, dtype=np.float32)[:, None]
+    assert y.shape == (2000, 1) and y.sum() == 987
+    split = random_split(y, "binary", valid_frac=0.1, test_frac=0.25, seed=42)
+    assert split.dtype == np.uint8 and counts(split) == [1300, 200, 500]
+    assert y[split == 2].sum() in (246, 247)  # 987 * 500 / 2000 = 246.75
+    assert y[split == 1].sum() in (98, 99)  # 987 * 200 / 2000 = 98.7
+    np.testing.assert_array_equal(split, random_split(y, "binary", valid_frac=0.1, test_frac=0.25, seed=42))
+    assert not np.array_equal(split, random_split(y, "binary", valid_frac=0.1, test_frac=0.25, seed=1))
+
+
+def test_sizes_round_up_like_sklearn_and_zero_fractions_are_empty():
+    y = np.zeros((599, 1), np.float32)
+    assert counts(random_split(y, "regression")) == [479, 60, 60]
+    assert counts(random_split(np.zeros((30, 1)), "regression")) == [24, 3, 3]  # 0.1 * 30 is not 3.0000000000000004
+    assert counts(random_split(y, "regression", valid_frac=0.2, test_frac=0)) == [479, 120, 0]
+    assert counts(random_split(y, "regression", valid_frac=0, test_frac=0)) == [599, 0, 0]
+    assert counts(random_split(np.zeros((0, 1)), "binary")) == [0, 0, 0]
+
+
+def test_multiclass_keeps_class_proportions():
+    y = np.repeat([0, 1, 2], [600, 300, 100]).astype(np.float32)[:, None]
+    split = random_split(y, "multiclass", seed=3)
+    assert counts(split) == [800, 100, 100]
+    for part in (1, 2):
+        assert np.bincount(y[split == part, 0].astype(int)).tolist() == [60, 30, 10]
+
+
+def test_multitask_binary_stratifies_by_label_tuple():
+    y = np.zeros((800, 2), np.float32)
+    y[:400, 0] = 1
+    y[200:600, 1] = 1  # four combos of 200 rows each
+    split = random_split(y, "binary")
+    test = y[split == 2]
+    combos = np.unique(test, axis=0, return_counts=True)[1]
+    assert combos.tolist() == [20, 20, 20, 20]
+
+
+def test_many_label_tuples_fall_back_to_the_first_task():
+    y = np.random.default_rng(0).integers(0, 2, size=(1000, 8)).astype(np.float32)  # 256 combos
+    y[:, 0] = np.arange(1000) < 200
+    split = random_split(y, "binary")
+    assert y[split == 2, 0].sum() == 20 and y[split == 1, 0].sum() == 20
+
+
+def test_missing_labels_and_tiny_classes_do_not_break_stratification():
+    y = np.repeat([0, 1, np.nan, 2], [50, 40, 9, 1]).astype(np.float32)[:, None]
+    split = random_split(y, "multiclass")
+    assert counts(split) == [80, 10, 10]
+    assert np.isnan(y[split == 2, 0]).sum() == 1
+    tiny = np.array([[0], [1], [2], [3], [4]], np.float32)  # five classes, one row each
+    assert counts(random_split(tiny, "multiclass", valid_frac=0.2, test_frac=0.2)) == [3, 1, 1]
+
+
+def test_regression_bins_stratify_by_quantile():
+    y = np.arange(1000, dtype=np.float32)[:, None]
+    split = random_split(y, "regression", regression_bins=10, seed=0)
+    assert counts(split) == [800, 100, 100]
+    deciles = (y[split == 2, 0] // 100).astype(int)
+    assert np.bincount(deciles).tolist() == [10] * 10
+    plain = random_split(y, "regression", seed=0)
+    assert counts(plain) == [800, 100, 100]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"valid_frac": 0.5, "test_frac": 0.5},
+            "valid_frac + test_frac = 1 leaves no training data; make their sum < 1",
+        ),
+        ({"valid_frac": -0.1}, "valid_frac = -0.1 is outside [0, 1); give a fraction such as 0.1"),
+        ({"task": "ranking"}, "unknown task 'ranking'; use one of binary, multiclass, regression"),
+    ],
+)
+def test_random_split_errors(kwargs, message):
+    args = {"task": "binary", **kwargs}
+    with pytest.raises(DnacnnError) as e:
+        random_split(np.zeros((100, 1)), **args)
+    assert str(e.value) == message
+
+
+def test_too_few_rows():
+    with pytest.raises(DnacnnError) as e:
+        random_split(np.zeros((2, 1)), "binary")
+    assert (
+        str(e.value) == "2 records are too few for 1 validation and 1 test records; add records or lower the fractions"
+    )
+
+
+def test_chrom_split_accepts_coordinate_forms():
+    ids = [
+        "chr1:100-201",
+        "chr8:1000-1101(+)",
+        "chr8:5-10(-)",
+        "peak7::chr2:1-2",
+        "chrUn_gl000220_1000_1101",
+        "chr2_5_6",
+        "chrX:0-101(.)",
+    ]
+    split = chrom_split(ids, valid_chroms=["chr2"], test_chroms=["chr8", "chrUn_gl000220"])
+    assert split.dtype == np.uint8 and split.tolist() == [0, 2, 2, 1, 2, 1, 0]
+    assert chrom_split(ids, [], []).tolist() == [0] * 7
+
+
+def test_chrom_split_errors():
+    with pytest.raises(DnacnnError) as e:
+        chrom_split(["chr1:1-10", "seq_00001_peak"], [], ["chr1"])
+    assert str(e.value) == (
+        "record 2 ('seq_00001_peak'): id carries no coordinates, so its chromosome is unknown; "
+        "name records chrom:start-end (e.g. chr8:1000-1101) or use a random split"
+    )
+    with pytest.raises(DnacnnError) as e:
+        chrom_split(["chr1:1-10", "chr2:1-10"], ["chr2"], ["Chr8"])
+    assert (
+        str(e.value) == "held-out chromosome 'Chr8' matches no record (records are on chr1, chr2); check its spelling"
+    )
+    with pytest.raises(DnacnnError) as e:
+        chrom_split(["chr1:1-10"], ["chr1"], ["chr1"])
+    assert str(e.value) == "chromosome chr1 is held out for both validation and test; give it to one only"
+
+
+def test_split_from_column():
+    split = split_from_column(["train", " Train", "VALID", "validation", "Val", "test", "TESTING", "training"])
+    assert split.dtype == np.uint8 and split.tolist() == [0, 0, 1, 1, 1, 2, 2, 0]
+    assert split_from_column([]).tolist() == []
+    with pytest.raises(DnacnnError) as e:
+        split_from_column(["train", "holdout"])
+    assert str(e.value) == "record 2: unknown split 'holdout'; use train, valid (or validation) or test"
+    with pytest.raises(InputError) as e:
+        split_from_column(["train", "test", ""], path="peaks.tsv", lines=[2, 3, 4])
+    assert str(e.value) == "peaks.tsv:4: unknown split ''; use train, valid (or validation) or test"

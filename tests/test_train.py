@@ -1,0 +1,175 @@
+"""dnacnn train: reproducibility, resume after a kill, safe model files, DDP on the CPU."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_one_line_error
+
+from dnacnn.encode import EncodeOptions, encode
+from dnacnn.errors import DnacnnError
+from dnacnn.modelfile import load_model, read_tensors
+from dnacnn.train import TrainOptions, train
+
+
+@pytest.fixture(scope="module")
+def zou_store(tmp_path_factory):
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    out = tmp_path_factory.mktemp("zou") / "zou.store"
+    return encode(data / "zou_sequences.txt", out, EncodeOptions(labels=str(data / "zou_labels.txt"), progress=False))
+
+
+def _weights(path):
+    tensors, _ = read_tensors(path)
+    return tensors
+
+
+def test_same_seed_same_weights_and_history(zou_store, tmp_path):
+    opts = dict(model="zou2019", epochs=2, seed=3, progress=False, threads=1)
+    a = train(zou_store, tmp_path / "a.dnacnn", TrainOptions(**opts))
+    b = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts))
+    wa, wb = _weights(a.model_path), _weights(b.model_path)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert a.best_metric == b.best_metric
+    c = train(zou_store, tmp_path / "c.dnacnn", TrainOptions(**{**opts, "seed": 4}))
+    wc = _weights(c.model_path)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_history_and_metadata(zou_store, tmp_path):
+    result = train(zou_store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=3, progress=False))
+    lines = result.history_path.read_text().splitlines()
+    assert lines[0].split("\t") == ["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]
+    assert len(lines) == 4
+    loaded = load_model(result.model_path)
+    meta = loaded.meta
+    assert meta["format"] == "dnacnn-model" and meta["task"] == "binary"
+    assert meta["encoding"] == {"kind": "dna", "scheme": "onehot", "channels": 4, "length": 50}
+    assert meta["spec"]["name"] == "zou2019" and meta["label_names"] == ["label"]
+    assert meta["settings"]["batch_size"] == 32  # the preset's default
+    assert sum(p.numel() for p in loaded.module.parameters()) == 6226
+    assert not (tmp_path / "m.dnacnn.ckpt").exists()  # removed after a finished run
+
+
+def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
+    args = ["train", str(zou_store), "--model", "zou2019", "--epochs", "6", "--seed", "1", "--threads", "1",
+            "--no-progress"]
+    full = subprocess.run([sys.executable, "-m", "dnacnn", *args, "-o", str(tmp_path / "full.dnacnn")],
+                          capture_output=True, text=True)
+    assert full.returncode == 0, full.stderr
+    out = tmp_path / "killed.dnacnn"
+    ckpt = tmp_path / "killed.dnacnn.ckpt"
+    proc = subprocess.Popen([sys.executable, "-m", "dnacnn", *args, "-o", str(out)],
+                            stderr=subprocess.PIPE, text=True)
+    # kill once the checkpoint holds epoch 2 or later
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if ckpt.exists():
+            _, meta = read_tensors(ckpt, "checkpoint")
+            if meta["loop"]["epoch"] >= 2:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and ckpt.exists()
+    killed_at = read_tensors(ckpt, "checkpoint")[1]["loop"]["epoch"]
+    assert 2 <= killed_at < 6
+    resumed = subprocess.run([sys.executable, "-m", "dnacnn", *args, "-o", str(out), "--resume"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {ckpt} after epoch {killed_at}" in resumed.stderr
+    wa, wb = _weights(tmp_path / "full.dnacnn"), _weights(out)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    ha = (tmp_path / "full.history.tsv").read_text().splitlines()
+    hb = (tmp_path / "killed.history.tsv").read_text().splitlines()
+    strip = lambda rows: [r.rsplit("\t", 1)[0] for r in rows]  # noqa: E731  (drop the seconds column)
+    assert strip(ha) == strip(hb)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned_by_pickle",))
+
+
+@pytest.mark.parametrize("kind", ["random", "pickle", "truncated", "torch_save"])
+def test_untrusted_files_are_refused_without_running_code(kind, zou_store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.dnacnn"
+    if kind == "random":
+        bad.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif kind == "pickle":
+        bad.write_bytes(pickle.dumps(_Evil()))
+    elif kind == "torch_save":
+        torch.save({"x": _Evil()}, bad)
+    else:
+        good = train(zou_store, tmp_path / "good.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False))
+        raw = good.model_path.read_bytes()
+        bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DnacnnError, match="not a dnacnn model file"):
+        load_model(bad)
+    assert not (tmp_path / "pwned_by_pickle").exists()
+
+
+def test_cli_refuses_bad_model_in_one_line(cli, tmp_path, data_dir):
+    bad = tmp_path / "bad.dnacnn"
+    bad.write_bytes(b"\x80\x04junk")
+    result = cli("predict", bad, data_dir / "zou_sequences.txt", "-o", tmp_path / "p.tsv", "--no-progress")
+    assert_one_line_error(result, "bad.dnacnn", "not a dnacnn model file")
+    assert not (tmp_path / "p.tsv").exists()
+
+
+def test_bad_training_options(cli, zou_store, tmp_path):
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--optimizer", "adagrad")
+    assert_one_line_error(r, "unknown optimizer 'adagrad'")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "no-such-preset")
+    assert_one_line_error(r, "no-such-preset")
+    if not torch.cuda.is_available():
+        r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--device", "cuda")
+        assert_one_line_error(r, "no CUDA GPU")
+
+
+def test_regression_on_genotypes(tmp_path, data_dir):
+    store = encode(data_dir / "wheat_slice.X", tmp_path / "w.store",
+                   EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"],
+                                 progress=False))
+    result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False))
+    meta = load_model(result.model_path).meta
+    assert meta["task"] == "regression" and meta["head"] == "linear"
+    assert len(meta["target_mean"]) == 1 and meta["target_std"][0] > 0
+
+
+def test_ddp_two_processes_gloo(zou_store, tmp_path):
+    out = tmp_path / "ddp.dnacnn"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533",
+         "-m", "dnacnn", "train", str(zou_store), "-o", str(out), "--model", "zou2019", "--epochs", "2",
+         "--device", "cpu", "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = load_model(out).meta
+    assert meta["settings"]["world_size"] == 2
+    assert len(meta["history"]) == 2
+    # each rank saw half of the batches: 1600 train rows / 32 per batch / 2 ranks
+    assert proc.stderr.count("epoch 1:") == 1  # rank 0 alone reports
+
+
+@pytest.mark.gpu
+def test_cuda_training_uses_amp(zou_store, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    result = train(zou_store, tmp_path / "g.dnacnn", TrainOptions(model="zou2019", epochs=2, progress=False))
+    meta = load_model(result.model_path).meta
+    assert meta["settings"]["device"].startswith("cuda")
+    assert meta["settings"]["precision"] in ("bf16", "fp16")
