@@ -140,15 +140,19 @@ def _validation_score(task: str, y: np.ndarray, score: np.ndarray) -> float:
 @dataclass
 class _TaskModels:
     """One fitted sklearn model per task (``None`` where the training labels allow no fit, with a
-    constant prediction instead); for multiclass a single model mapped to ``n_classes`` columns."""
+    constant prediction instead); for multiclass a single model mapped to ``n_classes`` columns;
+    ``joint``: a single multi-output regression model for all tasks."""
 
     task: str
     models: list
     constants: list
     n_classes: int = 0
+    joint: bool = False
 
     def predict(self, features) -> np.ndarray:
         n = features.shape[0]
+        if self.joint:
+            return np.asarray(self.models[0].predict(features), np.float32).reshape(n, -1)
         if self.task == "multiclass":
             model = self.models[0]
             out = np.tile(np.asarray(self.constants[0], np.float64), (n, 1))
@@ -403,10 +407,15 @@ def ridge(
     means = marker_dosage_means(train_X)
     X = dosage_matrix(train_X, means).astype(np.float64)
     y = _as_labels(y_train, len(X))
-    fitted = _fit_task_models("regression", lambda: RidgeCV(alphas=alphas), X, y)
-    baseline = GenotypeBaseline(
-        "regression", means, fitted, penalties=[None if m is None else float(m.alpha_) for m in fitted.models]
-    )
+    if np.isnan(y).any() or len(X) < 2:
+        fitted = _fit_task_models("regression", lambda: RidgeCV(alphas=alphas), X, y)
+        penalties = [None if m is None else float(m.alpha_) for m in fitted.models]
+    else:
+        # all traits observed: one decomposition of X serves every trait (alpha still per trait)
+        model = RidgeCV(alphas=alphas, alpha_per_target=True).fit(X, y)
+        fitted = _TaskModels("regression", [model], [None], joint=True)
+        penalties = [float(a) for a in np.atleast_1d(model.alpha_)]
+    baseline = GenotypeBaseline("regression", means, fitted, penalties=penalties)
     if valid_X is not None and len(valid_X):
         baseline.valid_scores = _task_scores("regression", _as_labels(y_valid, len(valid_X)), baseline.predict(valid_X))
     return baseline

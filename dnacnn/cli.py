@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -63,41 +63,43 @@ def reported(func):
     return wrapper
 
 
-def _csv(value: Optional[str]) -> list[str]:
+def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 @app.command()
 @reported
 def encode(
-    input: Annotated[Path, typer.Argument(help="FASTA(.gz), TSV/CSV(.gz), one-sequence-per-line, BED/narrowPeak or genotype matrix.")],
+    input: Annotated[
+        Path, typer.Argument(help="FASTA(.gz), TSV/CSV(.gz), one-sequence-per-line, BED/narrowPeak or genotype matrix.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Store directory to write (e.g. data.store).")],
     format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
     labels: Annotated[
-        Optional[str], typer.Option(help="Label table keyed by record ID (or one label per line), or 'header'.")
+        str | None, typer.Option(help="Label table keyed by record ID (or one label per line), or 'header'.")
     ] = None,
-    label_col: Annotated[Optional[str], typer.Option(help="Label column name(s), comma-separated (multi-task).")] = None,
-    label_value: Annotated[Optional[float], typer.Option(help="Give every record this label (e.g. 1 for peaks).")] = None,
+    label_col: Annotated[str | None, typer.Option(help="Label column name(s), comma-separated (multi-task).")] = None,
+    label_value: Annotated[float | None, typer.Option(help="Give every record this label (e.g. 1 for peaks).")] = None,
     seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
-    id_col: Annotated[Optional[str], typer.Option(help="ID column of a tabular input.")] = None,
-    genome: Annotated[Optional[Path], typer.Option(help="Reference genome FASTA for BED input.")] = None,
+    id_col: Annotated[str | None, typer.Option(help="ID column of a tabular input.")] = None,
+    genome: Annotated[Path | None, typer.Option(help="Reference genome FASTA for BED input.")] = None,
     length: Annotated[
-        Optional[int], typer.Option(help="Centre-crop / N-pad every sequence to this length (BED: window width).")
+        int | None, typer.Option(help="Centre-crop / N-pad every sequence to this length (BED: window width).")
     ] = None,
-    phenotypes: Annotated[Optional[Path], typer.Option(help="Phenotype table for a genotype matrix.")] = None,
-    traits: Annotated[Optional[str], typer.Option(help="Phenotype columns to use (names or 1-based numbers).")] = None,
+    phenotypes: Annotated[Path | None, typer.Option(help="Phenotype table for a genotype matrix.")] = None,
+    traits: Annotated[str | None, typer.Option(help="Phenotype columns to use (names or 1-based numbers).")] = None,
     genotype_encoding: Annotated[str, typer.Option(help="onehot (3 channels) or dosage (1 channel).")] = "onehot",
     task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
     negatives: Annotated[
-        Optional[str], typer.Option(help="'shuffle' (dinucleotide-shuffled positives) or a file of negatives.")
+        str | None, typer.Option(help="'shuffle' (dinucleotide-shuffled positives) or a file of negatives.")
     ] = None,
     negatives_per_positive: Annotated[int, typer.Option(help="Shuffled negatives per positive.")] = 1,
     split: Annotated[str, typer.Option(help="random, chrom, column, train or test.")] = "random",
     valid_frac: Annotated[float, typer.Option(help="Validation fraction (random split).")] = 0.1,
     test_frac: Annotated[float, typer.Option(help="Test fraction (random split).")] = 0.1,
-    valid_chroms: Annotated[Optional[str], typer.Option(help="Validation chromosomes (chrom split), e.g. chr7.")] = None,
-    test_chroms: Annotated[Optional[str], typer.Option(help="Test chromosomes (chrom split), e.g. chr8,chr9.")] = None,
-    split_col: Annotated[Optional[str], typer.Option(help="Column holding train/valid/test (column split).")] = None,
+    valid_chroms: Annotated[str | None, typer.Option(help="Validation chromosomes (chrom split), e.g. chr7.")] = None,
+    test_chroms: Annotated[str | None, typer.Option(help="Test chromosomes (chrom split), e.g. chr8,chr9.")] = None,
+    split_col: Annotated[str | None, typer.Option(help="Column holding train/valid/test (column split).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and shuffled negatives.")] = 0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -160,7 +162,7 @@ def shuffle(
 @reported
 def summary(
     model: Annotated[str, typer.Argument(help="Preset name, spec YAML or trained model file.")],
-    length: Annotated[Optional[int], typer.Option(help="Input length (bases or markers).")] = None,
+    length: Annotated[int | None, typer.Option(help="Input length (bases or markers).")] = None,
     channels: Annotated[int, typer.Option(help="Input channels (4 for DNA one-hot).")] = 4,
     outputs: Annotated[int, typer.Option(help="Output units (tasks or classes).")] = 1,
     task: Annotated[str, typer.Option(help="binary, multiclass or regression.")] = "binary",
@@ -187,28 +189,34 @@ def train(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.dnacnn).")],
     model: Annotated[str, typer.Option(help="Preset name or spec YAML (see 'dnacnn presets').")] = "tfbind",
-    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs [spec default].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size [spec default].")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learning rate [spec default].")] = None,
-    weight_decay: Annotated[Optional[float], typer.Option(help="Weight decay [spec default].")] = None,
-    optimizer: Annotated[Optional[str], typer.Option(help="adam, adamw, sgd or rmsprop [spec default].")] = None,
-    patience: Annotated[Optional[int], typer.Option(help="Early-stopping patience in epochs [spec default].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs [spec default].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size [spec default].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate [spec default].")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="Weight decay [spec default].")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or rmsprop [spec default].")] = None,
+    patience: Annotated[int | None, typer.Option(help="Early-stopping patience in epochs [spec default].")] = None,
     rc_augment: Annotated[
-        Optional[bool], typer.Option("--rc-augment/--no-rc-augment", help="Random reverse-complement flips.")
+        bool | None, typer.Option("--rc-augment/--no-rc-augment", help="Random reverse-complement flips.")
     ] = None,
     fresh_negatives: Annotated[
-        Optional[bool],
-        typer.Option("--fresh-negatives/--no-fresh-negatives", help="New dinucleotide shuffles of the positives each epoch."),
+        bool | None,
+        typer.Option(
+            "--fresh-negatives/--no-fresh-negatives", help="New dinucleotide shuffles of the positives each epoch."
+        ),
     ] = None,
-    pos_weight: Annotated[str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")] = "auto",
+    pos_weight: Annotated[
+        str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")] = "auto",
-    num_workers: Annotated[Optional[int], typer.Option(help="Data-loading worker processes [4 on CUDA, 0 on CPU].")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for PyTorch.")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option(help="Stop after this many minutes (best weights kept).")] = None,
+    num_workers: Annotated[
+        int | None, typer.Option(help="Data-loading worker processes [4 on CUDA, 0 on CPU].")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (best weights kept).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt after an interrupted run.")] = False,
-    history: Annotated[Optional[Path], typer.Option(help="History TSV [OUT without suffix + .history.tsv].")] = None,
+    history: Annotated[Path | None, typer.Option(help="History TSV [OUT without suffix + .history.tsv].")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Train a CNN on a tensor store; writes a safetensors model file and a history TSV."""
@@ -216,10 +224,25 @@ def train(
     from dnacnn.train import train as run_train
 
     opts = TrainOptions(
-        model=model, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
-        patience=patience, rc_augment=rc_augment, fresh_negatives=fresh_negatives, pos_weight=pos_weight, seed=seed,
-        device=device, precision=precision, num_workers=num_workers, threads=threads, max_minutes=max_minutes,
-        resume=resume, history=str(history) if history else None, progress=progress,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        optimizer=optimizer,
+        patience=patience,
+        rc_augment=rc_augment,
+        fresh_negatives=fresh_negatives,
+        pos_weight=pos_weight,
+        seed=seed,
+        device=device,
+        precision=precision,
+        num_workers=num_workers,
+        threads=threads,
+        max_minutes=max_minutes,
+        resume=resume,
+        history=str(history) if history else None,
+        progress=progress,
     )
     result = run_train(store, out, opts)
     typer.echo(
@@ -233,13 +256,17 @@ def train(
 @reported
 def predict(
     model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
-    input: Annotated[str, typer.Argument(help="FASTA(.gz), table, one-per-line, BED (+ --genome) or genotypes; '-' = stdin FASTA.")],
+    input: Annotated[
+        str, typer.Argument(help="FASTA(.gz), table, one-per-line, BED (+ --genome) or genotypes; '-' = stdin FASTA.")
+    ],
     out: Annotated[str, typer.Option("--out", "-o", help="TSV to write ('-' for stdout).")] = "-",
     format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
     seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
-    id_col: Annotated[Optional[str], typer.Option(help="ID column of a tabular input.")] = None,
-    genome: Annotated[Optional[str], typer.Option(help="Reference genome FASTA for BED input.")] = None,
-    length_policy: Annotated[str, typer.Option(help="strict (refuse other lengths) or fit (centre-crop / N-pad).")] = "strict",
+    id_col: Annotated[str | None, typer.Option(help="ID column of a tabular input.")] = None,
+    genome: Annotated[str | None, typer.Option(help="Reference genome FASTA for BED input.")] = None,
+    length_policy: Annotated[
+        str, typer.Option(help="strict (refuse other lengths) or fit (centre-crop / N-pad).")
+    ] = "strict",
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 1024,
@@ -249,8 +276,18 @@ def predict(
     from dnacnn.predict import predict as run_predict
 
     n = run_predict(
-        model, input, out, fmt=format, seq_col=seq_col, id_col=id_col, genome=genome, length_policy=length_policy,
-        rc_average=rc_average, device=device, batch_size=batch_size, progress=progress,
+        model,
+        input,
+        out,
+        fmt=format,
+        seq_col=seq_col,
+        id_col=id_col,
+        genome=genome,
+        length_policy=length_policy,
+        rc_average=rc_average,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
     )
     typer.echo(f"predicted {n} records -> {out}", err=True)
 
@@ -260,22 +297,34 @@ def predict(
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
     store: Annotated[Path, typer.Argument(help="Tensor store to evaluate on (its test split by default).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for metrics.json/tsv, predictions.tsv, report.html.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for metrics.json/tsv, predictions.tsv, report.html.")
+    ],
     split: Annotated[str, typer.Option(help="test, valid, train or all (all: an external test store).")] = "test",
     baseline: Annotated[bool, typer.Option(help="Fit the k-mer / ridge baseline on the training store.")] = True,
     train_store: Annotated[
-        Optional[Path], typer.Option(help="Store to fit the baseline on [the model's training store].")
+        Path | None, typer.Option(help="Store to fit the baseline on [the model's training store].")
     ] = None,
     threshold: Annotated[float, typer.Option(help="Decision threshold for classification metrics.")] = 0.5,
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
-    title: Annotated[Optional[str], typer.Option(help="Report title.")] = None,
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
     """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN."""
     from dnacnn.evaluate import evaluate as run_evaluate
 
-    result = run_evaluate(model, store, out, split=split, baseline=baseline, train_store=train_store,
-                          device=device, rc_average=rc_average, threshold=threshold, title=title)
+    result = run_evaluate(
+        model,
+        store,
+        out,
+        split=split,
+        baseline=baseline,
+        train_store=train_store,
+        device=device,
+        rc_average=rc_average,
+        threshold=threshold,
+        title=title,
+    )
     name = result["main_metric"]
     line = f"{out}/report.html: {name} {result['cnn']['macro'].get(name)}"
     if result.get("baseline"):
@@ -288,8 +337,8 @@ def evaluate(
 def aggregate(
     eval_dirs: Annotated[list[Path], typer.Argument(help="Directories written by 'dnacnn evaluate'.")],
     tsv: Annotated[Path, typer.Option(help="Summary table to write.")] = Path("results/summary.tsv"),
-    html: Annotated[Optional[Path], typer.Option(help="Summary page to write.")] = None,
-    names: Annotated[Optional[str], typer.Option(help="dataset/model name per directory, comma-separated.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Summary page to write.")] = None,
+    names: Annotated[str | None, typer.Option(help="dataset/model name per directory, comma-separated.")] = None,
 ) -> None:
     """One table (and page) across many evaluations: dataset x model, key metrics, baseline beside them."""
     from dnacnn.evaluate import aggregate as run_aggregate

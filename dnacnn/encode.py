@@ -124,14 +124,21 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
             n_groups += len(batch.ids)
             _append(writer, batch, hashes, groups, gids, split_values)
             if opts.negatives == "shuffle":
-                _append(writer, _shuffled_negatives(batch, rng, opts.negatives_per_positive), hashes, groups,
-                        np.repeat(gids, opts.negatives_per_positive), split_values)
+                _append(
+                    writer,
+                    _shuffled_negatives(batch, rng, opts.negatives_per_positive),
+                    hashes,
+                    groups,
+                    np.repeat(gids, opts.negatives_per_positive),
+                    split_values,
+                )
             bar.update(len(batch.ids))
         if opts.negatives and opts.negatives != "shuffle":
             neg_path = check_readable(opts.negatives)
             inputs.append(neg_path)
-            neg_opts = EncodeOptions(**{**opts.__dict__, "labels": None, "label_value": 0.0, "label_cols": [],
-                                        "length": length})
+            neg_opts = EncodeOptions(
+                **{**opts.__dict__, "labels": None, "label_value": 0.0, "label_cols": [], "length": length}
+            )
             for batch in _dna_batches(neg_path, detect_format(neg_path), neg_opts, LabelInfo()):
                 _check_length(neg_path, batch, length)
                 gids = np.arange(n_groups, n_groups + len(batch.ids))
@@ -273,7 +280,9 @@ def _numeric_labels(path, chunk, table, header, opts, label_table, info: LabelIn
         for i, r in enumerate(rows):
             if len(r) != width or width == 0:
                 raise InputError(
-                    path, f"{chunk.lines[i]}", f"header of '{chunk.ids[i]}' has {len(r)} label(s), expected {width or 1}",
+                    path,
+                    f"{chunk.lines[i]}",
+                    f"header of '{chunk.ids[i]}' has {len(r)} label(s), expected {width or 1}",
                     "write '>ID LABEL' (comma-separate several labels)",
                 )
         table = pd.DataFrame(rows)
@@ -295,10 +304,17 @@ def _numeric_labels(path, chunk, table, header, opts, label_table, info: LabelIn
     bad = values.isna().to_numpy() & ~na.to_numpy()
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
-        line = chunk.lines[i] if where == path else f"{label_table.index.get_loc(chunk.ids[i]) + 2}" if (
-            label_table is not None and label_table.index is not None) else chunk.lines[i]
+        line = (
+            chunk.lines[i]
+            if where == path
+            else f"{label_table.index.get_loc(chunk.ids[i]) + 2}"
+            if (label_table is not None and label_table.index is not None)
+            else chunk.lines[i]
+        )
         raise InputError(
-            where, f"{line}", f"label {table.iat[i, j]!r} of '{chunk.ids[i]}' is not a number",
+            where,
+            f"{line}",
+            f"label {table.iat[i, j]!r} of '{chunk.ids[i]}' is not a number",
             "labels must be numeric (0/1 for classes, or use --task multiclass for class names)",
         )
     return values.to_numpy(dtype=np.float32)
@@ -330,8 +346,13 @@ def _shuffled_negatives(batch: Batch, rng: np.random.Generator, times: int) -> B
     codes = dinucleotide_shuffle_batch(batch.codes, rng, times=times)
     ids = [f"{i}_shuf{k}" for i in batch.ids for k in range(times)]
     labels = np.zeros((len(ids), batch.labels.shape[1]), dtype=np.float32)
-    return Batch(ids, codes, labels, np.repeat(batch.lines, times),
-                 None if batch.split_values is None else [v for v in batch.split_values for _ in range(times)])
+    return Batch(
+        ids,
+        codes,
+        labels,
+        np.repeat(batch.lines, times),
+        None if batch.split_values is None else [v for v in batch.split_values for _ in range(times)],
+    )
 
 
 def _check_unique_ids(writer: StoreWriter, hashes: np.ndarray, path) -> None:
@@ -345,8 +366,12 @@ def _check_unique_ids(writer: StoreWriter, hashes: np.ndarray, path) -> None:
     seen: dict[str, int] = {}
     for i, rid in enumerate(ids):
         if rid in seen:
-            raise InputError(path, f"record {i + 1}", f"duplicated ID '{rid}' (also record {seen[rid] + 1})",
-                             "give each record a unique ID")
+            raise InputError(
+                path,
+                f"record {i + 1}",
+                f"duplicated ID '{rid}' (also record {seen[rid] + 1})",
+                "give each record a unique ID",
+            )
         seen[rid] = i
 
 
@@ -359,8 +384,7 @@ def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
     if not opts.phenotypes:
         raise DnacnnError(f"{path}: genotype input needs --phenotypes FILE (one row per individual)")
     geno = read_genotypes(path)
-    pheno = read_phenotypes(opts.phenotypes, traits=opts.traits or None, n_expected=len(geno.ids),
-                            genotype_path=path)
+    pheno = read_phenotypes(opts.phenotypes, traits=opts.traits or None, n_expected=len(geno.ids), genotype_path=path)
     values = pheno.values
     if pheno.ids is not None and list(pheno.ids) != list(geno.ids):
         values = pd.DataFrame(values, index=pheno.ids).reindex(geno.ids).to_numpy(np.float32)
@@ -409,8 +433,9 @@ def _make_split(opts: EncodeOptions, labels, task, groups: np.ndarray, writer, s
     if n_groups == n:  # no shuffled negatives: stratify on the labels
         return splits.random_split(labels, task, opts.valid_frac, opts.test_frac, opts.seed)
     # shuffled negatives follow their positive, so split the positives' groups
-    group_split = splits.random_split(np.zeros((n_groups, 1), np.float32), "regression",
-                                      opts.valid_frac, opts.test_frac, opts.seed)
+    group_split = splits.random_split(
+        np.zeros((n_groups, 1), np.float32), "regression", opts.valid_frac, opts.test_frac, opts.seed
+    )
     return group_split[groups]
 
 

@@ -28,10 +28,20 @@ from dnacnn import __version__
 from dnacnn.errors import DnacnnError
 
 
-def evaluate(model_path: str | os.PathLike, store_path: str | os.PathLike, out_dir: str | os.PathLike, *,
-             split: str = "test", baseline: bool = True, train_store: str | os.PathLike | None = None,
-             device: str = "auto", rc_average: bool = False, threshold: float = 0.5, title: str | None = None,
-             progress: bool = True) -> dict:
+def evaluate(
+    model_path: str | os.PathLike,
+    store_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    split: str = "test",
+    baseline: bool = True,
+    train_store: str | os.PathLike | None = None,
+    device: str = "auto",
+    rc_average: bool = False,
+    threshold: float = 0.5,
+    title: str | None = None,
+    progress: bool = True,
+) -> dict:
     """Evaluate a model on a store; returns the metrics dict written to ``metrics.json``."""
     import pandas as pd
 
@@ -47,8 +57,10 @@ def evaluate(model_path: str | os.PathLike, store_path: str | os.PathLike, out_d
     meta = predictor.meta
     idx = store.indices(split)
     if split == "test" and len(idx) == 0:
-        raise DnacnnError(f"{store.path}: no test rows; give --split all for an external test store, or re-encode "
-                          "with --test-frac > 0")
+        raise DnacnnError(
+            f"{store.path}: no test rows; give --split all for an external test store, or re-encode "
+            "with --test-frac > 0"
+        )
     if len(idx) == 0:
         raise DnacnnError(f"{store.path}: split {split!r} is empty; choose another --split")
     codes = np.asarray(store.codes[idx])
@@ -82,9 +94,22 @@ def evaluate(model_path: str | os.PathLike, store_path: str | os.PathLike, out_d
         table = table[["model", *[c for c in table.columns if c != "model"]]]
         table.to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
         _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names).to_csv(
-            tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
-        _write_report(tmp_dir / "report.html", title, meta, store, y, scores, metrics, base, base_scores,
-                      base_metrics, provenance, split)
+            tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g"
+        )
+        _write_report(
+            tmp_dir / "report.html",
+            title,
+            meta,
+            store,
+            y,
+            scores,
+            metrics,
+            base,
+            base_scores,
+            base_metrics,
+            provenance,
+            split,
+        )
         if out_dir.exists():
             import shutil
 
@@ -122,9 +147,14 @@ def _fit_baseline(meta, store, train_store, wanted: bool):
     tr, va = source.indices("train"), source.indices("valid")
     n_classes = len(meta.get("classes") or []) or None
     return fit_baseline(
-        source.encoding.kind, meta["task"], np.asarray(source.codes[tr]), np.asarray(source.labels[tr]),
-        np.asarray(source.codes[va]) if len(va) else None, np.asarray(source.labels[va]) if len(va) else None,
-        n_classes=n_classes, seed=int(meta.get("settings", {}).get("seed", 0)),
+        source.encoding.kind,
+        meta["task"],
+        np.asarray(source.codes[tr]),
+        np.asarray(source.labels[tr]),
+        np.asarray(source.codes[va]) if len(va) else None,
+        np.asarray(source.labels[va]) if len(va) else None,
+        n_classes=n_classes,
+        seed=int(meta.get("settings", {}).get("seed", 0)),
     )
 
 
@@ -152,11 +182,25 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
         "model file": str(model_path),
         "evaluated store": f"{store.path} ({split}, {store.n} records)",
         "inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in store.manifest.get("inputs", [])],
-        "training inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.get("store", {}).get("inputs") or []],
+        "training inputs": [
+            f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.get("store", {}).get("inputs") or []
+        ],
         "encoding": meta.get("encoding"),
         "model spec": meta.get("spec", {}).get("name"),
-        "training settings": {k: settings.get(k) for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs",
-                                                            "patience", "rc_augment", "fresh_negatives", "precision")},
+        "training settings": {
+            k: settings.get(k)
+            for k in (
+                "optimizer",
+                "lr",
+                "weight_decay",
+                "batch_size",
+                "epochs",
+                "patience",
+                "rc_augment",
+                "fresh_negatives",
+                "precision",
+            )
+        },
         "seed": settings.get("seed"),
         "training device": settings.get("device"),
         "training time (s)": meta.get("seconds"),
@@ -164,7 +208,7 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
         "evaluation device": str(predictor.device),
         "evaluation time (s)": round(time.time() - started, 2),
         "versions": f"dnacnn {__version__} (model made by {meta.get('dnacnn_version')}), torch {torch.__version__}, "
-                    f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, python {platform.python_version()}",
+        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, python {platform.python_version()}",
     }
 
 
@@ -178,15 +222,31 @@ def _write_report(path, title, meta, store, y, scores, metrics, base, base_score
     summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
     history = pd.DataFrame(meta["history"]) if meta.get("history") else None
     counts = meta.get("store", {}).get("split_counts") or {}
-    dataset = {"name": Path(meta.get("store", {}).get("path", store.path)).name, "n": counts,
-               "evaluated on": f"{store.path.name} ({split})", "kind": enc["kind"], "length": enc["length"]}
+    dataset = {
+        "name": Path(meta.get("store", {}).get("path", store.path)).name,
+        "n": counts,
+        "evaluated on": f"{store.path.name} ({split})",
+        "kind": enc["kind"],
+        "length": enc["length"],
+    }
     ctx = ReportContext(
         title=title or f"{meta.get('spec', {}).get('name', 'model')} on {dataset['name']}",
-        task=meta["task"], label_names=_names(meta), dataset=dataset, model_summary_text=summary, history=history,
-        metrics=metrics, baseline_metrics=base_metrics, baseline_name=base.name if base is not None else "baseline",
-        y_true=y, y_score=scores, baseline_score=base_scores, provenance=provenance,
-        model_name=f"CNN ({meta.get('spec', {}).get('name', 'model')})", split=split,
-        val_metric_name=meta.get("metric_name"), best_epoch=meta.get("best_epoch"),
+        task=meta["task"],
+        label_names=_names(meta),
+        dataset=dataset,
+        model_summary_text=summary,
+        history=history,
+        metrics=metrics,
+        baseline_metrics=base_metrics,
+        baseline_name=base.name if base is not None else "baseline",
+        y_true=y,
+        y_score=scores,
+        baseline_score=base_scores,
+        provenance=provenance,
+        model_name=f"CNN ({meta.get('spec', {}).get('name', 'model')})",
+        split=split,
+        val_metric_name=meta.get("metric_name"),
+        best_epoch=meta.get("best_epoch"),
     )
     write_report(path, ctx)
 
@@ -201,12 +261,19 @@ def _json_default(obj):
 
 # --------------------------------------------------------------------------- aggregate
 
-KEY_METRICS = {"binary": ("roc_auc", "pr_auc", "accuracy", "mcc"), "multiclass": ("accuracy", "balanced_accuracy",
-               "roc_auc"), "regression": ("pearson_r", "spearman_rho", "r2", "mse")}
+KEY_METRICS = {
+    "binary": ("roc_auc", "pr_auc", "accuracy", "mcc"),
+    "multiclass": ("accuracy", "balanced_accuracy", "roc_auc"),
+    "regression": ("pearson_r", "spearman_rho", "r2", "mse"),
+}
 
 
-def aggregate(eval_dirs: list[str | os.PathLike], tsv: str | os.PathLike, html: str | os.PathLike | None = None,
-              names: list[str] | None = None):
+def aggregate(
+    eval_dirs: list[str | os.PathLike],
+    tsv: str | os.PathLike,
+    html: str | os.PathLike | None = None,
+    names: list[str] | None = None,
+):
     """One row per evaluation (dataset x model) with key metrics and the baseline beside them."""
     import pandas as pd
 
@@ -218,8 +285,13 @@ def aggregate(eval_dirs: list[str | os.PathLike], tsv: str | os.PathLike, html: 
             raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate' into it first")
         m = json.loads(f.read_text())
         dataset, model = _run_names(d, m, names[k] if names else None)
-        row = {"dataset": dataset, "model": model, "task": m["task"], "n": m["run"]["n"],
-               "main_metric": m["main_metric"]}
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "task": m["task"],
+            "n": m["run"]["n"],
+            "main_metric": m["main_metric"],
+        }
         for key in KEY_METRICS[m["task"]]:
             row[key] = m["cnn"]["macro"].get(key)
             if m.get("baseline"):

@@ -25,7 +25,9 @@ def _scoring_module(loaded):
 
     meta = loaded.meta
     head = meta["head"]
-    mean = torch.as_tensor(np.asarray(meta.get("target_mean") if meta.get("target_mean") is not None else 0.0, np.float32))
+    mean = torch.as_tensor(
+        np.asarray(meta.get("target_mean") if meta.get("target_mean") is not None else 0.0, np.float32)
+    )
     std = torch.as_tensor(np.asarray(meta.get("target_std") if meta.get("target_std") is not None else 1.0, np.float32))
 
     class Scores(torch.nn.Module):
@@ -70,8 +72,14 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
             except ImportError:
                 raise DnacnnError("ONNX export needs the onnx package: pip install 'dnacnn[export]'") from None
             torch.onnx.export(
-                module, (example,), str(tmp), input_names=["X"], output_names=["scores"],
-                dynamic_axes={"X": {0: "batch"}, "scores": {0: "batch"}}, opset_version=opset, dynamo=False,
+                module,
+                (example,),
+                str(tmp),
+                input_names=["X"],
+                output_names=["scores"],
+                dynamic_axes={"X": {0: "batch"}, "scores": {0: "batch"}},
+                opset_version=opset,
+                dynamo=False,
             )
         else:
             torch.jit.save(torch.jit.trace(module, example), str(tmp))
@@ -79,8 +87,12 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
     finally:
         tmp.unlink(missing_ok=True)
     sidecar = {
-        "input": {"name": "X", "shape": ["batch", enc.channels, enc.length], "encoding": enc.to_dict(),
-                  "channel_order": "A,C,G,T" if enc.kind == "dna" else "genotype 0,1,2"},
+        "input": {
+            "name": "X",
+            "shape": ["batch", enc.channels, enc.length],
+            "encoding": enc.to_dict(),
+            "channel_order": "A,C,G,T" if enc.kind == "dna" else "genotype 0,1,2",
+        },
         "output": {"name": "scores", "columns": loaded.meta.get("label_names"), "task": loaded.meta["task"]},
         "dnacnn_version": loaded.meta.get("dnacnn_version"),
     }

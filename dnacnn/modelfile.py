@@ -64,7 +64,7 @@ def read_tensors(path: str | os.PathLike, kind: str = "model") -> tuple[dict, di
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     except Exception as e:  # safetensors raises its own error types for bad headers
         raise DnacnnError(
             f"{path}: not a dnacnn {kind} file ({type(e).__name__}: {str(e)[:80]}); give a file written by dnacnn"
@@ -89,7 +89,9 @@ def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
 
     tensors, meta = read_tensors(path, "model")
     if meta.get("format") != FORMAT:
-        raise DnacnnError(f"{path}: not a dnacnn model (format {meta.get('format')!r}); give a model from 'dnacnn train'")
+        raise DnacnnError(
+            f"{path}: not a dnacnn model (format {meta.get('format')!r}); give a model from 'dnacnn train'"
+        )
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise DnacnnError(f"{path}: model format {meta['format_version']} is newer than this dnacnn; upgrade dnacnn")
     enc = meta["encoding"]

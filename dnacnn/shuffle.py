@@ -14,12 +14,23 @@ the last time, uniformly among its edges and again until these "last exits" form
 at the last letter (otherwise the walk would strand edges), (2) shuffling every vertex's other
 out-edges uniformly, then (3) walking from the first letter, always taking the next unused edge.
 Steps (1) and (2) are vectorised over a batch; the walk (3) is inherently sequential along the
-sequence, so it advances all sequences of a batch one position per numpy step.
+sequence, so it advances all sequences of a batch one position per numpy step.  Fixed-length
+batches are therefore much faster than one sequence at a time (about 70-110k vs 3-4k sequences
+of 101 bp per second on one CPU core); :func:`shuffle_fasta` groups records by length for that.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
 import numpy as np
+
+from dnacnn.encoding import codes_to_dna
 
 N_LETTERS = 5  # A C G T N
 _CHUNK_ROWS = 8192  # bounds the temporaries (a few float64 copies of the chunk)
@@ -193,3 +204,78 @@ def _walk_one(cur: int, succ: list[int], cursor: list[int]) -> list[int]:
         cur = succ[pos]
         path.append(cur)
     return path
+
+
+def shuffle_fasta(
+    input: str | os.PathLike, out: str | os.PathLike, times: int = 1, seed: int = 0, width: int = 0
+) -> int:
+    """Write ``times`` dinucleotide shuffles of every record of a FASTA file (``dnacnn shuffle``).
+
+    Records keep their order; the shuffles of record ``ID`` are named ``ID_shuf0``,
+    ``ID_shuf1``, ... (as the shuffled negatives of ``dnacnn encode``).  Bases come out uppercase,
+    IUPAC ambiguity codes as ``N``.  The output (``-`` = stdout) is written to a temporary file
+    renamed into place at the end, so an interrupted run leaves nothing half-written.
+
+    Parameters
+    ----------
+    input : path
+        FASTA or FASTA.gz (``-`` = stdin).
+    out : path
+        FASTA to write.
+    times : int
+        Shuffles per record.
+    seed : int
+        Same seed and input, same output.
+    width : int
+        Wrap sequence lines at this width; 0 = one line per sequence.
+
+    Returns
+    -------
+    int
+        Number of sequences written.
+    """
+    from dnacnn.io.fasta import iter_fasta, write_fasta
+
+    if times < 1:
+        raise ValueError(f"times must be >= 1, got {times}")
+    rng = np.random.default_rng(seed)
+    n = 0
+    with _atomic_text(out) as f:
+        for chunk in iter_fasta(input):
+            seqs = _shuffle_records(chunk.codes, chunk.offsets, rng, times)
+            ids = [f"{rid}_shuf{k}" for rid in chunk.ids for k in range(times)]
+            write_fasta(f, ids, seqs, width=width)
+            n += len(ids)
+    return n
+
+
+def _shuffle_records(codes: np.ndarray, offsets: np.ndarray, rng: np.random.Generator, times: int) -> list[str]:
+    """Shuffles of back-to-back records (record ``i`` = ``codes[offsets[i]:offsets[i+1]]``), in
+    record order, ``times`` per record; records of equal length are shuffled as one batch."""
+    lengths = np.diff(offsets)
+    out: list[str] = [""] * (len(lengths) * times)
+    for length in np.unique(lengths):
+        idx = np.flatnonzero(lengths == length)
+        batch = codes[offsets[idx][:, None] + np.arange(length)]
+        shuffled = dinucleotide_shuffle_batch(batch, rng, times=times)
+        for j, row in zip((idx[:, None] * times + np.arange(times)).ravel().tolist(), shuffled, strict=True):
+            out[j] = codes_to_dna(row)
+    return out
+
+
+@contextmanager
+def _atomic_text(path: str | os.PathLike) -> Iterator[TextIO]:
+    """Text file written via a temporary file renamed into place on success (``-`` = stdout)."""
+    if str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", buffering=1 << 20) as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

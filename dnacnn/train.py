@@ -268,7 +268,11 @@ class Objective:
 
         logits = logits.float()
         if self.head == "softmax2":
-            weight = None if self.pos_weight is None else torch.stack([torch.ones_like(self.pos_weight[0]), self.pos_weight[0]])
+            weight = (
+                None
+                if self.pos_weight is None
+                else torch.stack([torch.ones_like(self.pos_weight[0]), self.pos_weight[0]])
+            )
             return F.cross_entropy(logits, y[:, 0].long(), weight=weight)
         if self.head == "softmax":
             return F.cross_entropy(logits, y[:, 0].long())
@@ -350,8 +354,9 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     head = model.head_activation
     train_labels = np.asarray(store.labels[train_idx])
     objective = Objective(task, head, train_labels, str(settings["pos_weight"]), device)
-    optimizer = make_optimizer(settings["optimizer"], model.parameters(), float(settings["lr"]),
-                               float(settings["weight_decay"]))
+    optimizer = make_optimizer(
+        settings["optimizer"], model.parameters(), float(settings["lr"]), float(settings["weight_decay"])
+    )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=int(settings["lr_patience"])
     )
@@ -388,8 +393,12 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         else:
             dataset = BatchDataset(store.path)
         loader = torch.utils.data.DataLoader(
-            dataset, sampler=sampler, batch_size=None, num_workers=workers,
-            pin_memory=device.type == "cuda", persistent_workers=False,
+            dataset,
+            sampler=sampler,
+            batch_size=None,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=False,
         )
         model.train()
         total, count = 0.0, 0
@@ -417,7 +426,9 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             bar.update(1)
             bar.set_postfix(loss=f"{total / max(count, 1):.4f}", refresh=False)
         bar.close()
-        val_loss, val_metric = _validate(model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4)
+        val_loss, val_metric = _validate(
+            model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4
+        )
         lr = optimizer.param_groups[0]["lr"]
         monitored = val_metric if math.isfinite(val_metric) else -val_loss
         scheduler.step(monitored)
@@ -428,11 +439,22 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         else:
             state.bad_epochs += 1
         seconds = time.time() - t0
-        state.history.append({"epoch": epoch, "loss": total / max(count, 1), "val_loss": val_loss,
-                              "val_metric": val_metric, "lr": lr, "seconds": round(seconds, 3)})
+        state.history.append(
+            {
+                "epoch": epoch,
+                "loss": total / max(count, 1),
+                "val_loss": val_loss,
+                "val_metric": val_metric,
+                "lr": lr,
+                "seconds": round(seconds, 3),
+            }
+        )
         state.epoch = epoch
-        _log(rank, f"epoch {epoch}: loss {total / max(count, 1):.4f}  val_loss {val_loss:.4f}  "
-                   f"val_{objective.metric_name} {val_metric:.4f}  lr {lr:.2g}  {seconds:.1f}s" + ("  *" if improved else ""))
+        _log(
+            rank,
+            f"epoch {epoch}: loss {total / max(count, 1):.4f}  val_loss {val_loss:.4f}  "
+            f"val_{objective.metric_name} {val_metric:.4f}  lr {lr:.2g}  {seconds:.1f}s" + ("  *" if improved else ""),
+        )
         if rank == 0:
             _write_history(history_path, state.history)
             _save_checkpoint(ckpt_path, model, optimizer, scheduler, state, settings)
@@ -462,8 +484,11 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         "best_epoch": state.best_epoch,
         "best_val_metric": state.best_metric,
         "history": state.history,
-        "store": {"path": str(store.path), "inputs": store.manifest.get("inputs"),
-                  "split_counts": store.manifest.get("split_counts")},
+        "store": {
+            "path": str(store.path),
+            "inputs": store.manifest.get("inputs"),
+            "split_counts": store.manifest.get("split_counts"),
+        },
         "seconds": round(seconds, 2),
         "torch_version": torch.__version__,
     }
@@ -477,8 +502,16 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
 
         dist.barrier()
         dist.destroy_process_group()
-    return TrainResult(out_path, history_path, state.best_epoch, state.best_metric, objective.metric_name,
-                       state.epoch, seconds, str(device))
+    return TrainResult(
+        out_path,
+        history_path,
+        state.best_epoch,
+        state.best_metric,
+        objective.metric_name,
+        state.epoch,
+        seconds,
+        str(device),
+    )
 
 
 @dataclass
@@ -527,8 +560,7 @@ def _autocast(device, precision):
 
 
 def _distributed_env() -> tuple[int, int, int]:
-    return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-            int(os.environ.get("LOCAL_RANK", 0)))
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
 
 
 def _log(rank: int, message: str) -> None:
@@ -591,11 +623,16 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) ->
     tensors, meta = read_tensors(path, "checkpoint")
     if meta.get("format") != "dnacnn-checkpoint":
         raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
-    changed = [k for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay")
-               if meta["settings"].get(k) != settings.get(k)]
+    changed = [
+        k
+        for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay")
+        if meta["settings"].get(k) != settings.get(k)
+    ]
     if changed:
-        raise DnacnnError(f"{path}: checkpoint was made with different {', '.join(changed)}; "
-                          "resume with the same settings or delete the checkpoint")
+        raise DnacnnError(
+            f"{path}: checkpoint was made with different {', '.join(changed)}; "
+            "resume with the same settings or delete the checkpoint"
+        )
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
     opt_state: dict = {"state": {}, "param_groups": meta["param_groups"]}
@@ -610,5 +647,6 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) ->
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
     loop = meta["loop"]
-    return LoopState(loop["epoch"], loop["best_metric"], loop["best_epoch"], loop["bad_epochs"], loop["history"],
-                     best or None)
+    return LoopState(
+        loop["epoch"], loop["best_metric"], loop["best_epoch"], loop["bad_epochs"], loop["history"], best or None
+    )

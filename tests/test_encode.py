@@ -49,8 +49,11 @@ def test_reverse_complement_matches_flipped_one_hot():
 
 
 def test_zou_primer_lines_plus_labels(tmp_path, data_dir):
-    out = encode(data_dir / "zou_sequences.txt", tmp_path / "zou.store",
-                 EncodeOptions(labels=str(data_dir / "zou_labels.txt"), progress=False))
+    out = encode(
+        data_dir / "zou_sequences.txt",
+        tmp_path / "zou.store",
+        EncodeOptions(labels=str(data_dir / "zou_labels.txt"), progress=False),
+    )
     store = Store.open(out)
     assert store.codes.shape == (2000, 50)
     assert store.task == "binary"
@@ -69,8 +72,11 @@ def test_zou_primer_lines_plus_labels(tmp_path, data_dir):
 
 
 def test_deepbind_tabular_gz_by_column_names(tmp_path, data_dir):
-    out = encode(data_dir / "rest_B_slice.seq.gz", tmp_path / "b.store",
-                 EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], split="test", progress=False))
+    out = encode(
+        data_dir / "rest_B_slice.seq.gz",
+        tmp_path / "b.store",
+        EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], split="test", progress=False),
+    )
     store = Store.open(out)
     assert store.codes.shape == (300, 101)
     assert store.ids[0] == "seq_00002_peak"
@@ -80,9 +86,11 @@ def test_deepbind_tabular_gz_by_column_names(tmp_path, data_dir):
 
 
 def test_shuffled_negatives_follow_their_positive(tmp_path, data_dir):
-    out = encode(data_dir / "rest_AC_slice.seq.gz", tmp_path / "ac.store",
-                 EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle",
-                               progress=False))
+    out = encode(
+        data_dir / "rest_AC_slice.seq.gz",
+        tmp_path / "ac.store",
+        EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle", progress=False),
+    )
     store = Store.open(out)
     assert store.n == 1600 and int(store.labels.sum()) == 800
     ids = store.ids
@@ -104,8 +112,9 @@ def test_fasta_with_label_table_multitask_gz_crlf(tmp_path):
         f.write(b">s1 desc\r\nACGTac\r\ngtNR\r\n>s2\r\nTTTTTTTTTT\r\n")
     labels = tmp_path / "labels.tsv"
     labels.write_text("id\tctcf\trest\ns2\t1\t0\ns1\t0\tNA\n")
-    store = Store.open(encode(fa, tmp_path / "x.store", EncodeOptions(labels=str(labels), split="train",
-                                                                     progress=False)))
+    store = Store.open(
+        encode(fa, tmp_path / "x.store", EncodeOptions(labels=str(labels), split="train", progress=False))
+    )
     assert store.label_names == ["ctcf", "rest"]
     assert store.codes[0].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 4, 4]
     assert store.labels[1].tolist() == [1.0, 0.0]
@@ -115,8 +124,9 @@ def test_fasta_with_label_table_multitask_gz_crlf(tmp_path):
 def test_fasta_header_labels_and_length_policy(tmp_path):
     fa = tmp_path / "x.fa"
     fa.write_text(">a 1\nACGTACGTAC\n>b 0\nAC\n>c 1\nACGTACGTACGT\n")
-    store = Store.open(encode(fa, tmp_path / "x.store", EncodeOptions(labels="header", length=6, split="train",
-                                                                     progress=False)))
+    store = Store.open(
+        encode(fa, tmp_path / "x.store", EncodeOptions(labels="header", length=6, split="train", progress=False))
+    )
     assert store.labels[:, 0].tolist() == [1, 0, 1]
     assert store.codes[0].tolist() == dna_to_codes("GTACGT").tolist()  # centre crop of 10 -> 6
     assert store.codes[1].tolist() == [4, 4, 0, 1, 4, 4]  # N-padded both sides
@@ -125,9 +135,17 @@ def test_fasta_header_labels_and_length_policy(tmp_path):
 
 def test_genotypes_onehot_and_dosage(tmp_path, data_dir):
     for scheme, channels in (("onehot", 3), ("dosage", 1)):
-        out = encode(data_dir / "wheat_slice.X", tmp_path / f"{scheme}.store",
-                     EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"],
-                                   genotype_scheme=scheme, progress=False))
+        out = encode(
+            data_dir / "wheat_slice.X",
+            tmp_path / f"{scheme}.store",
+            EncodeOptions(
+                format="genotype",
+                phenotypes=str(data_dir / "wheat_slice.Y"),
+                traits=["1"],
+                genotype_scheme=scheme,
+                progress=False,
+            ),
+        )
         store = Store.open(out)
         assert store.codes.shape == (150, 1279)
         assert store.encoding.channels == channels
@@ -140,9 +158,20 @@ def test_chromosome_split(tmp_path):
     bed_like = tmp_path / "x.tsv"
     rows = [f"chr{c}:{i * 100}-{i * 100 + 8}\tACGTACGT\t{i % 2}" for c in (1, 2, 8, 9) for i in range(5)]
     bed_like.write_text("id\tseq\ty\n" + "\n".join(rows) + "\n")
-    store = Store.open(encode(bed_like, tmp_path / "s.store",
-                              EncodeOptions(id_col="id", label_cols=["y"], split="chrom", test_chroms=["chr8", "chr9"],
-                                            valid_chroms=["chr2"], progress=False)))
+    store = Store.open(
+        encode(
+            bed_like,
+            tmp_path / "s.store",
+            EncodeOptions(
+                id_col="id",
+                label_cols=["y"],
+                split="chrom",
+                test_chroms=["chr8", "chr9"],
+                valid_chroms=["chr2"],
+                progress=False,
+            ),
+        )
+    )
     assert store.manifest["split_counts"] == {"train": 5, "valid": 5, "test": 10}
 
 
@@ -178,8 +207,16 @@ def test_empty_file(cli, tmp_path, bad):
 
 def test_fasta_without_header(cli, tmp_path, bad):
     path = bad("nohead.fa", "ACGT\n>a\nACGT\n")
-    _encode_fails(cli, tmp_path, path, "--format", "fasta", "--label-value", "1",
-                  fragments=("nohead.fa:1", "before the first '>' header"))
+    _encode_fails(
+        cli,
+        tmp_path,
+        path,
+        "--format",
+        "fasta",
+        "--label-value",
+        "1",
+        fragments=("nohead.fa:1", "before the first '>' header"),
+    )
 
 
 def test_duplicated_ids(cli, tmp_path, bad):
@@ -190,8 +227,14 @@ def test_duplicated_ids(cli, tmp_path, bad):
 @pytest.mark.parametrize("char,line", [("7", 4), ("*", 4)])
 def test_invalid_characters(cli, tmp_path, bad, char, line):
     path = bad("bad.fa", f">a\nACGT\n>b\nAC{char}T\n")
-    _encode_fails(cli, tmp_path, path, "--label-value", "1",
-                  fragments=(f"bad.fa:{line}", f"invalid character '{char}'", "record 'b'"))
+    _encode_fails(
+        cli,
+        tmp_path,
+        path,
+        "--label-value",
+        "1",
+        fragments=(f"bad.fa:{line}", f"invalid character '{char}'", "record 'b'"),
+    )
 
 
 def test_label_table_missing_id(cli, tmp_path, bad):
@@ -228,13 +271,22 @@ def test_phenotype_row_count_mismatch(cli, tmp_path, bad):
 def test_truncated_gzip(cli, tmp_path, data_dir, bad):
     raw = (data_dir / "rest_B_slice.seq.gz").read_bytes()
     path = bad("trunc.seq.gz", raw[: len(raw) // 2])
-    _encode_fails(cli, tmp_path, path, "--seq-col", "seq", "--label-col", "Bound",
-                  fragments=("trunc.seq.gz", "truncated"))
+    _encode_fails(
+        cli, tmp_path, path, "--seq-col", "seq", "--label-col", "Bound", fragments=("trunc.seq.gz", "truncated")
+    )
 
 
 def test_unknown_column_lists_the_header(cli, tmp_path, data_dir):
-    _encode_fails(cli, tmp_path, data_dir / "rest_B_slice.seq.gz", "--seq-col", "sequence", "--label-col", "Bound",
-                  fragments=("rest_B_slice.seq.gz:1", "no column 'sequence'", "FoldID, EventID, seq, Bound"))
+    _encode_fails(
+        cli,
+        tmp_path,
+        data_dir / "rest_B_slice.seq.gz",
+        "--seq-col",
+        "sequence",
+        "--label-col",
+        "Bound",
+        fragments=("rest_B_slice.seq.gz:1", "no column 'sequence'", "FoldID, EventID, seq, Bound"),
+    )
 
 
 def test_different_lengths_need_length(cli, tmp_path, bad):

@@ -60,7 +60,10 @@ def test_predict_stdin_to_stdout_and_rc_average(rest):
     _fasta_from_table(rest["data"] / "rest_B_slice.seq.gz", fa, n=20)
     run = lambda *extra: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "dnacnn", "predict", str(rest["model"]), "-", "--no-progress", *extra],
-        stdin=open(fa), capture_output=True, text=True)
+        stdin=open(fa),
+        capture_output=True,
+        text=True,
+    )
     plain, averaged = run(), run("--rc-average")
     assert plain.returncode == 0, plain.stderr
     rows = plain.stdout.strip().splitlines()
@@ -150,9 +153,11 @@ def test_torchscript_export_matches(rest, tmp_path, cli):
 
 
 def test_genotype_predict(tmp_path, data_dir, cli):
-    store = encode(data_dir / "wheat_slice.X", tmp_path / "w.store",
-                   EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["2"],
-                                 progress=False))
+    store = encode(
+        data_dir / "wheat_slice.X",
+        tmp_path / "w.store",
+        EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["2"], progress=False),
+    )
     model = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False)).model_path
     out = tmp_path / "g.tsv"
     result = cli("predict", model, data_dir / "wheat_slice.X", "--format", "genotype", "-o", out, "--no-progress")

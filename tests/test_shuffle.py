@@ -134,3 +134,28 @@ def test_bad_input():
         dinucleotide_shuffle(np.zeros((2, 3), np.uint8), rng)
     with pytest.raises(ValueError, match="times"):
         dinucleotide_shuffle_batch(np.zeros((2, 3), np.uint8), rng, times=0)
+
+
+def read_fasta(path: Path) -> list[tuple[str, str]]:
+    blocks = path.read_text().split(">")[1:]
+    return [(b.split("\n", 1)[0], b.split("\n", 1)[1].replace("\n", "")) for b in blocks]
+
+
+def test_shuffle_fasta_keeps_order_names_and_dinucleotides(tmp_path):
+    records = [("r1", "ACGTTGCAACGTAGCTAGCTAGGATCCA"), ("r2", "acgtnNACGT"), ("r3", "ACGTTGCAACGTAGCTAGCTAGGATCCT")]
+    source = tmp_path / "in.fa"
+    source.write_text("".join(f">{i} description\n{s[:10]}\n{s[10:]}\n" for i, s in records))
+    out = tmp_path / "sub" / "shuf.fa"
+    from dnacnn.shuffle import shuffle_fasta
+
+    assert shuffle_fasta(source, out, times=2, seed=4) == 6
+    written = read_fasta(out)
+    assert [i for i, _ in written] == ["r1_shuf0", "r1_shuf1", "r2_shuf0", "r2_shuf1", "r3_shuf0", "r3_shuf1"]
+    for (_, original), (_, shuffled) in zip([r for r in records for _ in range(2)], written, strict=True):
+        a, b = dna_to_codes(original)[None], dna_to_codes(shuffled)[None]
+        assert_shuffle_of(a, b)
+    assert written[0][1] != written[1][1]
+    first = out.read_text()
+    shuffle_fasta(source, out, times=2, seed=4)
+    assert out.read_text() == first
+    assert list(out.parent.iterdir()) == [out]  # no temporary file left behind

@@ -62,15 +62,26 @@ def test_history_and_metadata(zou_store, tmp_path):
 
 
 def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
-    args = ["train", str(zou_store), "--model", "zou2019", "--epochs", "6", "--seed", "1", "--threads", "1",
-            "--no-progress"]
-    full = subprocess.run([sys.executable, "-m", "dnacnn", *args, "-o", str(tmp_path / "full.dnacnn")],
-                          capture_output=True, text=True)
+    args = [
+        "train",
+        str(zou_store),
+        "--model",
+        "zou2019",
+        "--epochs",
+        "6",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+        "--no-progress",
+    ]
+    full = subprocess.run(
+        [sys.executable, "-m", "dnacnn", *args, "-o", str(tmp_path / "full.dnacnn")], capture_output=True, text=True
+    )
     assert full.returncode == 0, full.stderr
     out = tmp_path / "killed.dnacnn"
     ckpt = tmp_path / "killed.dnacnn.ckpt"
-    proc = subprocess.Popen([sys.executable, "-m", "dnacnn", *args, "-o", str(out)],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "dnacnn", *args, "-o", str(out)], stderr=subprocess.PIPE, text=True)
     # kill once the checkpoint holds epoch 2 or later
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -84,8 +95,9 @@ def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
     assert not out.exists() and ckpt.exists()
     killed_at = read_tensors(ckpt, "checkpoint")[1]["loop"]["epoch"]
     assert 2 <= killed_at < 6
-    resumed = subprocess.run([sys.executable, "-m", "dnacnn", *args, "-o", str(out), "--resume"],
-                             capture_output=True, text=True)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "dnacnn", *args, "-o", str(out), "--resume"], capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from {ckpt} after epoch {killed_at}" in resumed.stderr
     wa, wb = _weights(tmp_path / "full.dnacnn"), _weights(out)
@@ -139,9 +151,11 @@ def test_bad_training_options(cli, zou_store, tmp_path):
 
 
 def test_regression_on_genotypes(tmp_path, data_dir):
-    store = encode(data_dir / "wheat_slice.X", tmp_path / "w.store",
-                   EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"],
-                                 progress=False))
+    store = encode(
+        data_dir / "wheat_slice.X",
+        tmp_path / "w.store",
+        EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False),
+    )
     result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
     assert meta["task"] == "regression" and meta["head"] == "linear"
@@ -152,10 +166,32 @@ def test_ddp_two_processes_gloo(zou_store, tmp_path):
     out = tmp_path / "ddp.dnacnn"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533",
-         "-m", "dnacnn", "train", str(zou_store), "-o", str(out), "--model", "zou2019", "--epochs", "2",
-         "--device", "cpu", "--no-progress"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            "29533",
+            "-m",
+            "dnacnn",
+            "train",
+            str(zou_store),
+            "-o",
+            str(out),
+            "--model",
+            "zou2019",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = load_model(out).meta

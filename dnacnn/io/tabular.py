@@ -178,7 +178,9 @@ class LabelTable:
         n = int((~self.used).sum())
         if self.by_order:
             raise InputError(
-                self.path, None, f"has {len(self.values)} labels but {source} has {self.next_row} records",
+                self.path,
+                None,
+                f"has {len(self.values)} labels but {source} has {self.next_row} records",
                 "give one label per record, in order",
             )
         raise InputError(
