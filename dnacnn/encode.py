@@ -197,6 +197,8 @@ def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo) -> 
             codes = _codes_from_strings(path, chunk.seqs, chunk.ids, chunk.lines, opts.length)
             header_labels = None
             table_labels = chunk.labels
+            if isinstance(table_labels, np.ndarray):  # BED label columns arrive as floats already
+                table_labels = pd.DataFrame(table_labels)
         if label_table is not None:
             table_labels = label_table.lookup(chunk.ids, path, chunk.lines)
         labels = _numeric_labels(path, chunk, table_labels, header_labels, opts, label_table, info)
@@ -229,7 +231,11 @@ def _read_chunks(path: Path, fmt: str, opts: EncodeOptions):
             raise DnacnnError(f"{path}: BED input needs --length L (the window width centred on each peak)")
         from dnacnn.io.bed import read_bed_windows
 
-        return read_bed_windows(path, opts.genome, opts.length)
+        try:
+            columns = [int(c) for c in opts.label_cols] or None
+        except ValueError:
+            raise DnacnnError(f"{path}: BED --label-col takes 1-based column numbers, e.g. 5") from None
+        return read_bed_windows(path, opts.genome, opts.length, label_columns=columns)
     raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed or genotype")
 
 
@@ -384,10 +390,14 @@ def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
     if not opts.phenotypes:
         raise DnacnnError(f"{path}: genotype input needs --phenotypes FILE (one row per individual)")
     geno = read_genotypes(path)
-    pheno = read_phenotypes(opts.phenotypes, traits=opts.traits or None, n_expected=len(geno.ids), genotype_path=path)
-    values = pheno.values
-    if pheno.ids is not None and list(pheno.ids) != list(geno.ids):
-        values = pd.DataFrame(values, index=pheno.ids).reindex(geno.ids).to_numpy(np.float32)
+    pheno = read_phenotypes(
+        opts.phenotypes,
+        traits=opts.traits or None,
+        n_expected=len(geno.ids),
+        genotype_path=path,
+        genotype_ids=geno.ids if geno.has_ids else None,
+    )
+    values = pheno.values  # rows in genotype order (matched by ID when both files carry IDs)
     codes = geno.codes
     missing = codes == 3
     counts = np.maximum((~missing).sum(axis=0), 1)

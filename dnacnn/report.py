@@ -710,7 +710,7 @@ def _score_figure(ctx: ReportContext):
         fig = _new_figure(4.6 * per, 3.0)
         axes = fig.subplots(1, per, squeeze=False)[0]
         for ax, (score, _, label) in zip(axes, _models(ctx, s, b), strict=False):
-            _score_hist(ax, y, score, label, neg, pos)
+            _score_hist(ax, y, score, label, neg, pos, ncols=2)
         return fig
     fig, axes = _grid(len(panels), 1, panel_w=2.5, panel_h=2.2)
     for (name, y, s, _), (ax,) in zip(panels, axes, strict=True):
@@ -718,12 +718,18 @@ def _score_figure(ctx: ReportContext):
     return fig
 
 
+def _legend_headroom(ax, fraction: float = 0.3) -> None:
+    """Raise the y limit so a legend at the top does not cover the histogram."""
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, top + fraction * (top - bottom))
+
+
 def _n_bins(n: int) -> int:
     """Histogram bins: about 2 sqrt(n), 8..40 (40 bins of 60 residuals are mostly empty)."""
     return int(np.clip(2 * np.sqrt(max(n, 1)), 8, 40))
 
 
-def _score_hist(ax, y: np.ndarray, score: np.ndarray, title: str, neg: str, pos: str) -> None:
+def _score_hist(ax, y: np.ndarray, score: np.ndarray, title: str, neg: str, pos: str, ncols: int = 1) -> None:
     n_bins = _n_bins(len(y))
     bins = np.linspace(0, 1, n_bins + 1) if len(score) and score.min() >= 0 and score.max() <= 1 else n_bins
     for mask, color, label in ((y != 1, NEG_COLOR, neg), (y == 1, POS_COLOR, pos)):
@@ -733,7 +739,8 @@ def _score_hist(ax, y: np.ndarray, score: np.ndarray, title: str, neg: str, pos:
     ax.set_title(title, loc="left")
     ax.set_xlabel("score")
     ax.set_ylabel("density")
-    ax.legend(loc="upper center")
+    _legend_headroom(ax)
+    ax.legend(loc="upper center", ncols=ncols)
 
 
 def _calibration_figure(ctx: ReportContext):
@@ -857,7 +864,8 @@ def _residual_figure(ctx: ReportContext):
         ax.set_title(name if multi else "predicted \u2212 observed", loc="left")
         ax.set_xlabel("residual")
         ax.set_ylabel("density")
-        ax.legend(loc="upper right")
+        _legend_headroom(ax)
+        ax.legend(loc="upper center", ncols=1 if multi else 2)
     return fig
 
 
@@ -1136,6 +1144,8 @@ table.data thead th {
 }
 table.data thead th:first-child{text-align:left}
 table.data tbody tr:hover{background:#f7f9fc}
+table.summary td.t{white-space:normal}
+table.summary th,table.summary td{padding:6px 8px}
 table.metrics th.c{color:var(--cnn)}
 table.metrics th.b,table.metrics td.b{color:#9a5a2c}
 table.metrics td.b{border-right:1px solid var(--line)}

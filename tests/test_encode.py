@@ -297,3 +297,59 @@ def test_different_lengths_need_length(cli, tmp_path, bad):
 def test_usage_error_exits_2(cli, tmp_path):
     result = cli("encode", "--no-such-option")
     assert result.exit_code == 2
+
+
+# --------------------------------------------------------------------------- BED + genome, via the CLI
+
+
+@pytest.fixture
+def genome(tmp_path, data_dir):
+    import shutil
+
+    path = tmp_path / "genome.fa"  # a copy, so pyfaidx's .fai index is not written into tests/data
+    shutil.copy(data_dir / "genome_small.fa", path)
+    return path
+
+
+def test_bed_windows_with_shuffled_negatives_and_chrom_split(cli, tmp_path, data_dir, genome):
+    out = tmp_path / "peaks.store"
+    result = cli(
+        "encode",
+        data_dir / "bed_peaks.narrowPeak",
+        "--genome",
+        genome,
+        "--length",
+        "100",
+        "--label-value",
+        "1",
+        "--negatives",
+        "shuffle",
+        "--split",
+        "chrom",
+        "--test-chroms",
+        "chr2",
+        "-o",
+        out,
+        "--no-progress",
+    )
+    assert result.exit_code == 0, result.stderr
+    store = Store.open(out)
+    assert store.codes.shape == (6, 100)
+    assert store.ids[:3] == ["chr1:490-590", "chr1:2100-2200", "chr2:1649-1749"]  # summit-centred
+    assert store.manifest["split_counts"] == {"train": 4, "valid": 0, "test": 2}
+    seq = "".join(line.strip() for line in genome.read_text().split(">chr2")[0].splitlines()[1:])
+    assert store.codes[0].tolist() == dna_to_codes(seq[490:590]).tolist()
+
+
+def test_bed_past_chromosome_end(cli, tmp_path, bad, genome):
+    bed = bad("end.bed", "chr1\t100\t200\nchr2\t1900\t1990\n")
+    _encode_fails(
+        cli, tmp_path, bed, "--genome", genome, "--length", "200", "--label-value", "1", fragments=("end.bed:2", "chr2")
+    )
+
+
+def test_bed_unknown_chromosome(cli, tmp_path, bad, genome):
+    bed = bad("unk.bed", "chr1\t100\t200\nchr22\t100\t200\n")
+    _encode_fails(
+        cli, tmp_path, bed, "--genome", genome, "--length", "50", "--label-value", "1", fragments=("unk.bed:2", "chr22")
+    )

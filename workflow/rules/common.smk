@@ -20,9 +20,9 @@ def config_error(where, message):
     raise WorkflowError(f"invalid config: {where}: {message}")
 
 
-def config_location(path):
-    """Render a JSON path such as ['models', 1, 'epochs'] as 'models[1] (name: x) -> epochs'."""
-    parts, node = [], config
+def config_location(path, node, where=""):
+    """Render a JSON path such as ['split', 'test_frac'] as 'where -> split -> test_frac'."""
+    parts = [where] if where else []
     for key in path:
         if isinstance(key, int):
             name = node[key].get("name") if isinstance(node[key], dict) else None
@@ -33,13 +33,23 @@ def config_location(path):
     return " -> ".join(parts) or "top level"
 
 
-try:
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError as e:
-    cause = next((a for a in e.args if hasattr(a, "absolute_path")), None)
-    if cause is None:
-        raise
-    config_error(config_location(cause.absolute_path), cause.message)
+def validated(data, schema, where=""):
+    """Validate ``data`` against ``schema`` (filling in defaults); one line on failure."""
+    try:
+        validate(data, schema)
+    except WorkflowError as e:
+        cause = next((a for a in e.args if hasattr(a, "absolute_path")), None)
+        if cause is None:
+            raise
+        config_error(config_location(cause.absolute_path, data, where), cause.message)
+    return data
+
+
+validated(config, "../schemas/config.schema.yaml")
+for i, entry in enumerate(config["datasets"]):
+    validated(entry, "../schemas/dataset.schema.yaml", f"datasets[{i}]" + (f" (name: {entry.get('name')})" if entry.get("name") else ""))
+for i, entry in enumerate(config["models"]):
+    validated(entry, "../schemas/model.schema.yaml", f"models[{i}]" + (f" (name: {entry.get('name')})" if entry.get("name") else ""))
 
 
 def check_unique(kind):
@@ -213,12 +223,10 @@ def train_launcher(wildcards):
 
 
 def evaluate_inputs(wildcards):
-    """The model, its history (for the report) and the store it is scored on."""
-    run = f"results/{wildcards.dataset}/{wildcards.model}"
+    """The model, the store it is scored on and the training store the baseline is fitted on."""
     test_store = "test_store" if DATASETS[wildcards.dataset]["test_input"] else "store"
     return {
-        "model": f"{run}/model.dnacnn",
-        "history": f"{run}/history.tsv",
+        "model": f"results/{wildcards.dataset}/{wildcards.model}/model.dnacnn",
         "store": f"results/{wildcards.dataset}/{test_store}",
         "train_store": f"results/{wildcards.dataset}/store",
     }
