@@ -277,6 +277,8 @@ def aggregate(
     """One row per evaluation (dataset x model) with key metrics and the baseline beside them."""
     import pandas as pd
 
+    from dnacnn.report import summary_row
+
     rows = []
     for k, d in enumerate(eval_dirs):
         d = Path(d)
@@ -285,20 +287,15 @@ def aggregate(
             raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate' into it first")
         m = json.loads(f.read_text())
         dataset, model = _run_names(d, m, names[k] if names else None)
-        row = {
-            "dataset": dataset,
-            "model": model,
-            "task": m["task"],
-            "n": m["run"]["n"],
-            "main_metric": m["main_metric"],
-        }
+        report = os.path.relpath(d / "report.html", Path(html).parent if html else Path(tsv).parent)
+        extra = {}
         for key in KEY_METRICS[m["task"]]:
-            row[key] = m["cnn"]["macro"].get(key)
+            if key == m["main_metric"]:
+                continue  # the main metric is the row's value / baseline columns
+            extra[key] = m["cnn"]["macro"].get(key)
             if m.get("baseline"):
-                row[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
-        row["baseline"] = m.get("baseline_name")
-        row["report"] = os.path.relpath(d / "report.html", Path(html).parent if html else Path(tsv).parent)
-        rows.append(row)
+                extra[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
+        rows.append(summary_row(dataset, model, m["cnn"], m.get("baseline"), m.get("baseline_name"), report, **extra))
     table = pd.DataFrame(rows)
     _write_atomic_tsv(table, Path(tsv))
     if html:

@@ -31,7 +31,6 @@ MAIN_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "pea
 
 # scalar metrics per task type, in table order
 BINARY_METRICS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "mcc", "precision", "recall")
-MULTICLASS_CLASS_METRICS = ("roc_auc", "pr_auc", "precision", "recall", "f1")
 MULTICLASS_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "mcc", "roc_auc", "pr_auc")
 REGRESSION_METRICS = ("pearson_r", "spearman_rho", "r2", "mse", "mae")
 

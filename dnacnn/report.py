@@ -197,7 +197,7 @@ def _header(ctx: ReportContext) -> str:
         _e(name) if name else None,
         f"{_e(ctx.task)} \u00b7 {len(ctx.label_names)} "
         + ("classes" if ctx.task == "multiclass" else "task" + ("s" if len(ctx.label_names) != 1 else "")),
-        f"{ctx.split} split: n = {n_eval:,}" if n_eval else None,
+        f"{_e(ctx.split)} split: n = {n_eval:,}" if n_eval else None,
     ]
     cards = "".join(_card(ctx, m) for m in KEY_METRICS[ctx.task])
     legend = f'<span class="key"><i style="background:{CNN_COLOR}"></i>{_e(ctx.model_name)}</span>'
@@ -239,7 +239,7 @@ def _delta(metric: str, value, base) -> str:
 
 def _verdict(ctx: ReportContext) -> str:
     metric = MAIN_METRIC[ctx.task]
-    label = METRIC_LABELS[metric]
+    label = ("macro " if ctx.task != "multiclass" and len(ctx.label_names) > 1 else "") + METRIC_LABELS[metric]
     value = ctx.metrics["macro"].get(metric)
     if value is None:
         return f"{label} is undefined on the {_e(ctx.split)} split (a single class?)."
@@ -257,8 +257,8 @@ def _dataset_section(ctx: ReportContext) -> str:
     d = ctx.dataset or {}
     facts = {k: v for k, v in d.items() if k not in ("n", "balance") and not isinstance(v, (dict, list))}
     out = _kv_table(facts) if facts else ""
-    if isinstance(d.get("n"), dict) and d["n"]:
-        splits = {k: int(v) for k, v in d["n"].items()}
+    splits = {k: int(v) for k, v in (d.get("n") or {}).items() if _is_number(v)} if isinstance(d.get("n"), dict) else {}
+    if splits:
         total = sum(splits.values())
         cells = "".join(
             f'<div class="split"><b>{v:,}</b><span>{_e(k)}</span><em>{100 * v / max(total, 1):.0f}%</em></div>'
@@ -1023,7 +1023,10 @@ def _summary_cell(column: str, row: pd.Series) -> str:
         return f"<td>{_delta(metric if isinstance(metric, str) else '', float(v), 0.0)}</td>"
     if column == "metric" and isinstance(v, str):
         return f'<td class="t">{_e(METRIC_LABELS.get(v, v))}</td>'
-    return f'<td class="t">{_e(v)}</td>' if isinstance(v, str) else f"<td>{_fmt(v)}</td>"
+    if isinstance(v, str):
+        # long names may wrap; short ones (model names with hyphens, metric names) stay on one line
+        return f'<td class="t{" wrap" if len(v) > 24 else ""}">{_e(v)}</td>'
+    return f"<td>{_fmt(v)}</td>"
 
 
 def _summary_chart_html(rows: pd.DataFrame) -> str:
@@ -1144,7 +1147,7 @@ table.data thead th {
 }
 table.data thead th:first-child{text-align:left}
 table.data tbody tr:hover{background:#f7f9fc}
-table.summary td.t{white-space:normal}
+table.summary td.wrap{white-space:normal;min-width:160px}
 table.summary th,table.summary td{padding:6px 8px}
 table.metrics th.c{color:var(--cnn)}
 table.metrics th.b,table.metrics td.b{color:#9a5a2c}
@@ -1231,7 +1234,7 @@ def _fmt(v) -> str:
             return f"{int(v):,}"
         if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
             return f"{v:.3g}"
-        return f"{v:.3f}"
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
     return _e(v)
 
 

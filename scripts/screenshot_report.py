@@ -246,13 +246,17 @@ def screenshot(html: Path, png: Path, width: int = 1200, height: int = 9000) -> 
 
 
 def crop(png: Path, out: Path, max_height: int, max_kb: int = 480) -> None:
-    """Trim the empty page bottom, cut to ``max_height`` and quantise until the PNG is under ``max_kb``."""
+    """Cut the page at the last gap between sections above ``max_height`` and quantise the PNG until it is
+    under ``max_kb``."""
     from PIL import Image
 
     img = Image.open(png).convert("RGB")
-    a = np.asarray(img)
-    rows = np.flatnonzero((np.abs(a.astype(int) - a[-1:, :, :].astype(int)).sum(axis=(1, 2))) > 0)
-    bottom = min(int(rows[-1]) + 24 if len(rows) else img.height, max_height)
+    a = np.asarray(img).astype(np.int16)
+    background = a[-1, -1]
+    blank = (np.abs(a - background).sum(axis=2) == 0).all(axis=1)  # rows of page background only
+    limit = min(max_height, img.height)
+    gaps = [y for y in range(16, limit) if blank[y - 16 : y].all() and not blank[y]]  # row after a >=16 px gap
+    bottom = gaps[-1] - 4 if gaps else limit
     img = img.crop((0, 0, img.width, bottom))
     for colors in (256, 128, 64):
         img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)

@@ -114,7 +114,9 @@ def test_evaluate_external_test_store_and_aggregate(rest, cli):
     assert result.exit_code == 0, result.stderr
     row = pd.read_csv(summary, sep="\t").iloc[0]
     assert (row.dataset, row.model) == ("rest", "deepbind")
-    assert row.roc_auc == pytest.approx(cnn["roc_auc"], abs=1e-4)
+    assert row.metric == "roc_auc" and row.value == pytest.approx(cnn["roc_auc"], abs=1e-4)
+    assert row.baseline == pytest.approx(m["baseline"]["macro"]["roc_auc"], abs=1e-4)
+    assert row.pr_auc == pytest.approx(cnn["pr_auc"], abs=1e-4)
     assert row.report == "rest/deepbind/eval/report.html"
 
 
