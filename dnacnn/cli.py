@@ -63,6 +63,13 @@ def reported(func):
     return wrapper
 
 
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
@@ -270,10 +277,13 @@ def predict(
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 1024,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Predict new sequences or genotypes, streaming: id then one column per task."""
     from dnacnn.predict import predict as run_predict
+
+    _set_threads(threads)
 
     n = run_predict(
         model,
@@ -309,9 +319,12 @@ def evaluate(
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
 ) -> None:
     """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN."""
     from dnacnn.evaluate import evaluate as run_evaluate
+
+    _set_threads(threads)
 
     result = run_evaluate(
         model,

@@ -135,12 +135,15 @@ def _fit_baseline(meta, store, train_store, wanted: bool):
     from dnacnn.store import Store
 
     source = None
-    for candidate in (train_store, meta.get("store", {}).get("path"), store.path):
+    candidates = (train_store,) if train_store else (meta.get("store", {}).get("path"), store.path)
+    for candidate in candidates:
         if candidate and Path(candidate, "manifest.json").is_file():
             s = Store.open(candidate)
             if len(s.indices("train")):
                 source = s
                 break
+    if source is None and train_store:
+        raise DnacnnError(f"{train_store}: --train-store is not a store with training rows; give the training store")
     if source is None:
         print("dnacnn: no training store found for the baseline; skipping it (give --train-store)", file=sys.stderr)
         return None
