@@ -13,7 +13,7 @@ rule aggregate:
         "results/benchmarks/aggregate.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
         runtime=15,
     conda:
         "../envs/dnacnn.yaml"

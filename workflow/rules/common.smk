@@ -8,23 +8,22 @@ Snakemake's params rerun trigger reruns exactly the jobs whose settings changed.
 import os
 import shlex
 
+import jsonschema
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
 # --------------------------------------------------------------------------- config checks
+# Each check yields problems as one line naming the config entry and what to do; the first one
+# stops the workflow before any job is planned.
 
 
-def config_error(where, message):
-    """Stop at once with one line naming the config entry and what to do."""
-    raise WorkflowError(f"invalid config: {where}: {message}")
-
-
-def config_location(path, node, where=""):
+def config_location(path, node, where):
     """Render a JSON path such as ['split', 'test_frac'] as 'where -> split -> test_frac'."""
     parts = [where] if where else []
     for key in path:
-        if isinstance(key, int):
+        if isinstance(key, int) and parts:
             name = node[key].get("name") if isinstance(node[key], dict) else None
             parts[-1] += f"[{key}]" + (f" (name: {name})" if name else "")
         else:
@@ -33,78 +32,88 @@ def config_location(path, node, where=""):
     return " -> ".join(parts) or "top level"
 
 
-def validated(data, schema, where=""):
-    """Validate ``data`` against ``schema`` (filling in defaults); one line on failure."""
+def schema_problems(data, schema, where=""):
+    """Validate ``data`` against ``schema``, filling in the defaults it declares."""
     try:
         validate(data, schema)
     except WorkflowError as e:
-        cause = next((a for a in e.args if hasattr(a, "absolute_path")), None)
-        if cause is None:
+        cause = e.__context__
+        if not isinstance(cause, jsonschema.ValidationError):
             raise
-        config_error(config_location(cause.absolute_path, data, where), cause.message)
-    return data
+        yield f"{config_location(cause.absolute_path, data, where)}: {cause.message}"
 
 
-validated(config, "../schemas/config.schema.yaml")
-for i, entry in enumerate(config["datasets"]):
-    validated(entry, "../schemas/dataset.schema.yaml", f"datasets[{i}]" + (f" (name: {entry.get('name')})" if entry.get("name") else ""))
-for i, entry in enumerate(config["models"]):
-    validated(entry, "../schemas/model.schema.yaml", f"models[{i}]" + (f" (name: {entry.get('name')})" if entry.get("name") else ""))
+def file_problems(where, path):
+    if not os.path.isfile(path):
+        yield f"{where}: no such file {path!r} (paths are relative to the working directory {os.getcwd()})"
 
 
-def check_unique(kind):
+def unique_problems(kind):
     seen = set()
     for i, entry in enumerate(config[kind]):
         if entry["name"] in seen:
-            config_error(f"{kind}[{i}] -> name", f"{entry['name']!r} is used twice; give each entry its own name")
+            yield f"{kind}[{i}] -> name: {entry['name']!r} is used twice; give each entry its own name"
         seen.add(entry["name"])
-    return {entry["name"]: entry for entry in config[kind]}
-
-
-def check_file(where, path):
-    if not os.path.isfile(path):
-        config_error(where, f"no such file {path!r} (paths are relative to the working directory {os.getcwd()})")
 
 
 DATASET_FILES = ("input", "test_input", "labels", "test_labels", "genome", "phenotypes", "test_phenotypes")
 
 
-def check_dataset(d):
+def dataset_problems(d):
     where = f"datasets (name: {d['name']})"
     for key in DATASET_FILES:
         if d[key] and not (key.endswith("labels") and d[key] == "header"):
-            check_file(f"{where} -> {key}", d[key])
+            yield from file_problems(f"{where} -> {key}", d[key])
     if d["negatives"] not in ("", "shuffle"):
-        check_file(f"{where} -> negatives", d["negatives"])
+        yield from file_problems(f"{where} -> negatives", d["negatives"])
     if d["kind"] == "bed" and not d["genome"]:
-        config_error(where, "kind bed needs a genome FASTA (genome: path/to/genome.fa)")
+        yield f"{where}: kind bed needs a genome FASTA (genome: path/to/genome.fa)"
     if d["kind"] == "genotype" and not d["phenotypes"]:
-        config_error(where, "kind genotype needs a phenotype table (phenotypes: path)")
-    if d["test_input"] and d["split"]["test_frac"] > 0 and d["split"]["method"] == "random":
-        config_error(f"{where} -> split -> test_frac", "set it to 0 when a test_input is given (it is never used)")
+        yield f"{where}: kind genotype needs a phenotype table (phenotypes: path)"
+    if d["test_input"] and d["split"]["method"] == "random" and d["split"]["test_frac"] > 0:
+        yield f"{where} -> split -> test_frac: set it to 0 when a test_input is given (the test split would be unused)"
+    if d["split"]["method"] == "train" and not d["test_input"]:
+        yield f"{where} -> split -> method: 'train' leaves no test data; give a test_input or another method"
 
 
-def check_model(m):
+def model_problems(m):
     where = f"models (name: {m['name']})"
     if bool(m["preset"]) == bool(m["spec"]):
-        config_error(where, "give exactly one of preset (e.g. preset: tfbind) or spec (a layer-spec YAML file)")
+        yield f"{where}: give exactly one of preset (e.g. preset: tfbind) or spec (a layer-spec YAML file)"
     if m["spec"]:
-        check_file(f"{where} -> spec", m["spec"])
+        yield from file_problems(f"{where} -> spec", m["spec"])
 
 
-DATASETS = check_unique("datasets")
-MODELS = check_unique("models")
-for dataset in DATASETS.values():
-    check_dataset(dataset)
-for model in MODELS.values():
-    check_model(model)
-for dataset, models in config["runs"].items():
-    if dataset not in DATASETS:
-        config_error(f"runs -> {dataset}", f"no dataset named {dataset!r}; datasets are {', '.join(DATASETS)}")
-    for model in models:
-        if model not in MODELS:
-            config_error(f"runs -> {dataset}", f"no model named {model!r}; models are {', '.join(MODELS)}")
+def run_problems():
+    datasets = [d["name"] for d in config["datasets"]]
+    models = [m["name"] for m in config["models"]]
+    for dataset, names in config["runs"].items():
+        if dataset not in datasets:
+            yield f"runs -> {dataset}: no dataset named {dataset!r}; datasets are {', '.join(datasets)}"
+        for name in names:
+            if name not in models:
+                yield f"runs -> {dataset}: no model named {name!r}; models are {', '.join(models)}"
 
+
+def config_problems():
+    yield from schema_problems(config, "../schemas/config.schema.yaml")
+    for kind, schema in (("datasets", "../schemas/dataset.schema.yaml"), ("models", "../schemas/model.schema.yaml")):
+        for i, entry in enumerate(config[kind]):
+            name = entry.get("name")
+            yield from schema_problems(entry, schema, f"{kind}[{i}]" + (f" (name: {name})" if name else ""))
+        yield from unique_problems(kind)
+    for d in config["datasets"]:
+        yield from dataset_problems(d)
+    for m in config["models"]:
+        yield from model_problems(m)
+    yield from run_problems()
+
+
+problem = next(config_problems(), None)
+if problem:
+    raise WorkflowError(f"invalid config: {problem}")
+DATASETS = {d["name"]: d for d in config["datasets"]}
+MODELS = {m["name"]: m for m in config["models"]}
 RUNS = [(d, m) for d in DATASETS for m in config["runs"].get(d, list(MODELS))]
 
 
@@ -166,26 +175,36 @@ def encode_test_args(wildcards):
     return " ".join(filter(None, [cli_args(encode_options(d, test=True) | {"--split": "test"}), d["extra"]]))
 
 
+def existing(files):
+    """Drop unused entries (empty, or labels taken from FASTA headers) from {name: path}."""
+    return {name: path for name, path in files.items() if path and path != "header"}
+
+
 def encode_inputs(wildcards):
-    """The files an encoding reads, so that a changed input reruns it."""
+    """The files an encoding reads, so that a changed file reruns it."""
     d = DATASETS[wildcards.dataset]
-    files = {"input": d["input"]}
-    for key in ("labels", "genome", "phenotypes"):
-        if d[key] and d[key] != "header":
-            files[key] = d[key]
-    if d["negatives"] not in ("", "shuffle"):
-        files["negatives"] = d["negatives"]
-    return files
+    negatives = "" if d["negatives"] == "shuffle" else d["negatives"]
+    return existing(
+        {
+            "input": d["input"],
+            "labels": d["labels"],
+            "genome": d["genome"],
+            "phenotypes": d["phenotypes"],
+            "negatives": negatives,
+        }
+    )
 
 
 def encode_test_inputs(wildcards):
     d = DATASETS[wildcards.dataset]
-    files = {"input": d["test_input"]}
-    for key in ("labels", "phenotypes", "genome"):
-        path = d[f"test_{key}"] if key != "genome" and d[f"test_{key}"] else d[key]
-        if path and path != "header":
-            files[key] = path
-    return files
+    return existing(
+        {
+            "input": d["test_input"],
+            "labels": d["test_labels"] or d["labels"],
+            "genome": d["genome"],
+            "phenotypes": d["test_phenotypes"] or d["phenotypes"],
+        }
+    )
 
 
 def train_inputs(wildcards):
@@ -220,6 +239,11 @@ def train_launcher(wildcards):
     """One process per job, or one per GPU under torchrun (DistributedDataParallel)."""
     n = config["gpus_per_train"]
     return f"torchrun --standalone --nproc-per-node {n} -m dnacnn" if n > 1 else "dnacnn"
+
+
+def train_threads(wildcards, threads):
+    """CPU threads per training process: the job's threads shared among its torchrun processes."""
+    return max(1, threads // max(1, config["gpus_per_train"]))
 
 
 def evaluate_inputs(wildcards):

@@ -12,7 +12,7 @@ rule encode:
         "results/benchmarks/encode/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
         runtime=30,
     conda:
         "../envs/dnacnn.yaml"
@@ -34,7 +34,7 @@ rule encode_test:
         "results/benchmarks/encode_test/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
         runtime=30,
     conda:
         "../envs/dnacnn.yaml"

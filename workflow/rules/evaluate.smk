@@ -18,7 +18,7 @@ rule evaluate:
         "results/benchmarks/evaluate/{dataset}/{model}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
         runtime=30,
     conda:
         "../envs/dnacnn.yaml"

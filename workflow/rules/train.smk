@@ -12,11 +12,12 @@ rule train:
     params:
         launcher=train_launcher,
         args=train_args,
+        threads=train_threads,
     log:
         "results/logs/train/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{model}.tsv"
-    threads: 4
+    threads: 1
     resources:
         gpu=config["gpus_per_train"],
         gpu_model=config["gpu_model"] or None,
@@ -26,4 +27,4 @@ rule train:
         "../envs/dnacnn.yaml"
     shell:
         "{params.launcher} train {input.store:q} -o {output.model:q} --history {output.history:q} {params.args}"
-        " --threads {threads} --resume --no-progress > {log:q} 2>&1"
+        " --threads {params.threads} --resume --no-progress > {log:q} 2>&1"

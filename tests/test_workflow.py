@@ -1,0 +1,287 @@
+"""The Snakemake workflow: lint, dry runs (local and SLURM), reruns, a real .test run, bad configs.
+
+Snakemake runs as a subprocess (``python -m snakemake``) in a temporary copy of ``.test/`` so the
+repository's own ``results/`` is never touched. Dry runs are parsed from ``--printshellcmds``
+output: one block per job, ``rule NAME:`` then ``resources: k=v, ...`` and the shell command.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEFILE = ROOT / "Snakefile"
+DEFAULT_PROFILE = ROOT / "workflow" / "profiles" / "default"
+SLURM_PROFILE = ROOT / "workflow" / "profiles" / "slurm"
+EXPECTED_RUNS = {("zou", "zou2019"), ("rest", "tiny"), ("wheat", "snp-cnn")}
+
+# the rules call the dnacnn command: find the one installed beside this Python first
+ENV = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
+def run(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV
+    )
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run snakemake on the repository's Snakefile in ``workdir``."""
+    return run(["--snakefile", str(SNAKEFILE), "--directory", str(workdir), *args], workdir, timeout)
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def dry_run_jobs(text: str) -> list[dict]:
+    """One dict per job of a ``-n -p`` listing: rule, resources, shell command."""
+    jobs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if m := re.fullmatch(r"(?:local)?rule (\w+):", line):
+            jobs.append({"rule": m.group(1), "resources": {}, "shell": None})
+        elif jobs and line.startswith("resources:"):
+            pairs = (item.split("=", 1) for item in line[len("resources:") :].split(", "))
+            jobs[-1]["resources"] = {k.strip(): v for k, v in pairs}
+        elif jobs and line.startswith("Shell command:"):
+            jobs[-1]["shell"] = line[len("Shell command:") :].strip()
+    return jobs
+
+
+def job_counts(text: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    counts, table = {}, text.split("Job stats:", 1)[-1]
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A fresh copy of .test/ (config + tiny data)."""
+    target = tmp_path / "wd"
+    shutil.copytree(ROOT / ".test", target, ignore=shutil.ignore_patterns("results", ".snakemake"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """The .test workflow run for real, end to end, once for the module."""
+    target = tmp_path_factory.mktemp("run") / "wd"
+    shutil.copytree(ROOT / ".test", target, ignore=shutil.ignore_patterns("results", ".snakemake"))
+    result = snakemake(target, "--cores", "2", "--workflow-profile", str(DEFAULT_PROFILE))
+    assert result.returncode == 0, output(result)[-5000:]
+    return target
+
+
+def write_config(workdir: Path, edit) -> None:
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    edit(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+# --------------------------------------------------------------------------- static checks
+
+
+def test_lint_is_clean(workdir):
+    result = snakemake(workdir, "--lint")
+    assert result.returncode == 0, output(result)
+    assert "Congratulations, your workflow is in a good condition!" in output(result)
+    assert "Lints for" not in output(result)
+
+
+def test_lint_of_the_default_config_is_clean():
+    result = run(["--lint"], ROOT)
+    assert result.returncode == 0, output(result)
+    assert "Lints for" not in output(result)
+
+
+def test_default_config_dry_run():
+    result = run(["-n", "--forceall", "-p"], ROOT)
+    assert result.returncode == 0, output(result)
+    assert job_counts(output(result)) == {
+        "encode": 3,
+        "encode_test": 1,
+        "train": 4,
+        "evaluate": 4,
+        "aggregate": 1,
+        "all": 1,
+        "total": 14,
+    }
+    for job in dry_run_jobs(output(result)):
+        if job["rule"] == "train":
+            assert job["resources"]["gpu"] == "1"
+            assert job["shell"].startswith("dnacnn train ") and " --resume " in job["shell"]
+        else:
+            assert "gpu" not in job["resources"], job
+
+
+# --------------------------------------------------------------------------- dry runs
+
+
+def test_default_profile_dry_run_plans_every_run(workdir):
+    result = snakemake(workdir, "-n", "-p", "--workflow-profile", str(DEFAULT_PROFILE))
+    assert result.returncode == 0, output(result)
+    assert job_counts(output(result)) == {
+        "encode": 3,
+        "encode_test": 1,
+        "train": 3,
+        "evaluate": 3,
+        "aggregate": 1,
+        "all": 1,
+        "total": 12,
+    }
+    shells = {job["shell"] for job in dry_run_jobs(output(result)) if job["rule"] == "train"}
+    assert (
+        "dnacnn train results/rest/store -o results/rest/tiny/model.dnacnn --history results/rest/tiny/history.tsv"
+        " --model config/models/tiny.yaml --epochs 2 --seed 0 --device cpu --precision auto --threads 1 --resume"
+        " --no-progress > results/logs/train/rest/tiny.log 2>&1"
+    ) in shells
+
+
+def test_slurm_dry_run_asks_a_gpu_for_training_only(workdir):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    write_config(workdir, lambda c: c.update(gpus_per_train=1, gpu_model="a100", device="auto"))
+    result = snakemake(workdir, "-n", "-p", "--workflow-profile", str(SLURM_PROFILE))
+    assert result.returncode == 0, output(result)
+    jobs = dry_run_jobs(output(result))
+    assert {job["rule"] for job in jobs} == {"encode", "encode_test", "train", "evaluate", "aggregate", "all"}
+    for job in jobs:
+        if job["rule"] == "train":
+            assert job["resources"]["gpu"] == "1" and job["resources"]["gpu_model"] == "a100"
+            assert job["resources"]["slurm_partition"] == "gpu"
+        else:
+            assert "gpu" not in job["resources"] and "gpu_model" not in job["resources"], job
+            assert job["resources"]["slurm_partition"] == "cpu", job
+    # the light CPU steps are packed into group jobs
+    assert re.search(r"Group job prepare", output(result))
+    assert re.search(r"Group job report", output(result))
+
+
+def test_gpus_per_train_above_one_launches_torchrun(workdir):
+    write_config(workdir, lambda c: c.update(gpus_per_train=4, device="auto"))
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    trains = [job for job in dry_run_jobs(output(result)) if job["rule"] == "train"]
+    assert len(trains) == 3
+    for job in trains:
+        assert job["resources"]["gpu"] == "4"
+        assert job["shell"].startswith("torchrun --standalone --nproc-per-node 4 -m dnacnn train ")
+
+
+# --------------------------------------------------------------------------- real run and reruns
+
+
+@pytest.mark.slow
+def test_end_to_end_run_writes_reports_and_summary(finished_run):
+    results = finished_run / "results"
+    with open(results / "summary.tsv") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert {(row["dataset"], row["model"]) for row in rows} == EXPECTED_RUNS
+    assert (results / "summary.html").stat().st_size > 0
+    for dataset, model in EXPECTED_RUNS:
+        run = results / dataset / model
+        assert (run / "model.dnacnn").is_file() and (run / "history.tsv").is_file()
+        assert not (run / "model.dnacnn.ckpt").exists()
+        for name in ("metrics.json", "metrics.tsv", "predictions.tsv", "report.html"):
+            assert (run / "eval" / name).stat().st_size > 0, name
+        assert (results / "benchmarks" / "train" / dataset / f"{model}.tsv").is_file()
+        assert (results / "logs" / "train" / dataset / f"{model}.log").is_file()
+    # the DeepBind-style dataset is scored on its external test file (300 rows), the others on
+    # the test split of their own store (zou: 25% of 600)
+    assert len((results / "rest" / "tiny" / "eval" / "predictions.tsv").read_text().splitlines()) == 1 + 300
+    assert len((results / "zou" / "zou2019" / "eval" / "predictions.tsv").read_text().splitlines()) == 1 + 150
+
+
+@pytest.mark.slow
+def test_finished_run_has_nothing_to_do(finished_run):
+    result = snakemake(finished_run, "-n")
+    assert result.returncode == 0, output(result)
+    assert "Nothing to be done" in output(result)
+
+
+@pytest.mark.slow
+def test_changing_one_model_reruns_only_its_jobs(finished_run, tmp_path):
+    config = tmp_path / "changed.yaml"
+    data = yaml.safe_load((finished_run / "config" / "config.yaml").read_text())
+    next(m for m in data["models"] if m["name"] == "zou2019")["epochs"] = 4
+    config.write_text(yaml.safe_dump(data))
+    result = snakemake(finished_run, "-n", "-p", "--configfile", str(config))
+    assert result.returncode == 0, output(result)
+    assert job_counts(output(result)) == {"train": 1, "evaluate": 1, "aggregate": 1, "all": 1, "total": 4}
+    (train,) = [job for job in dry_run_jobs(output(result)) if job["rule"] == "train"]
+    assert "results/zou/zou2019/model.dnacnn" in train["shell"] and "--epochs 4" in train["shell"]
+    assert "Params have changed since last execution" in output(result)
+
+
+@pytest.mark.slow
+def test_changing_a_spec_file_reruns_its_models(finished_run):
+    spec = finished_run / "config" / "models" / "tiny.yaml"
+    original = spec.read_text()
+    try:
+        spec.write_text(original.replace("filters: 8", "filters: 6"))
+        result = snakemake(finished_run, "-n")
+        assert result.returncode == 0, output(result)
+        assert job_counts(output(result)) == {"train": 1, "evaluate": 1, "aggregate": 1, "all": 1, "total": 4}
+    finally:
+        spec.write_text(original)
+
+
+# --------------------------------------------------------------------------- bad configs
+
+
+def _unknown_key(c):
+    c["models"][0]["epoch"] = 3
+
+
+def _wrong_type(c):
+    c["models"][0]["epochs"] = "ten"
+
+
+def _missing_file(c):
+    c["datasets"][2]["phenotypes"] = "data/nope.Y"
+
+
+def _unknown_run(c):
+    c["runs"]["rest"] = ["big"]
+
+
+def _preset_and_spec(c):
+    c["models"][1]["preset"] = "tfbind"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            _unknown_key,
+            "invalid config: models[0] (name: zou2019): Additional properties are not allowed ('epoch' was unexpected)",
+        ),
+        (_wrong_type, "invalid config: models[0] (name: zou2019) -> epochs: 'ten' is not of type 'integer', 'null'"),
+        (_missing_file, "invalid config: datasets (name: wheat) -> phenotypes: no such file 'data/nope.Y'"),
+        (_unknown_run, "invalid config: runs -> rest: no model named 'big'; models are zou2019, tiny, snp-cnn"),
+        (_preset_and_spec, "invalid config: models (name: tiny): give exactly one of preset"),
+    ],
+)
+def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):
+    write_config(workdir, edit)
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    text = output(result)
+    assert text.count("invalid config:") == 1, text
+    assert message in text, text
+    assert "Traceback" not in text and "Failed validating" not in text, text
