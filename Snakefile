@@ -13,6 +13,7 @@ include: "workflow/rules/encode.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/interpret.smk"
 
 
 localrules:
@@ -23,3 +24,4 @@ rule all:
     input:
         "results/summary.tsv",
         "results/summary.html",
+        interpretations(),

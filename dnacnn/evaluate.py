@@ -40,6 +40,7 @@ def evaluate(
     rc_average: bool = False,
     threshold: float = 0.5,
     title: str | None = None,
+    motifs_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> dict:
     """Evaluate a model on a store; returns the metrics dict written to ``metrics.json``."""
@@ -109,6 +110,7 @@ def evaluate(
             base_metrics,
             provenance,
             split,
+            motifs_dir,
         )
         if out_dir.exists():
             import shutil
@@ -215,7 +217,9 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
     }
 
 
-def _write_report(path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance, split):
+def _write_report(
+    path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance, split, motifs_dir=None
+):
     import pandas as pd
 
     from dnacnn.models import summarize
@@ -251,6 +255,10 @@ def _write_report(path, title, meta, store, y, scores, metrics, base, base_score
         val_metric_name=meta.get("metric_name"),
         best_epoch=meta.get("best_epoch"),
     )
+    if motifs_dir:
+        from dnacnn.motifs import motif_section
+
+        ctx.extra_sections.append(motif_section(motifs_dir))
     write_report(path, ctx)
 
 

@@ -265,6 +265,14 @@ def evaluations():
     return [f"results/{d}/{m}/eval/metrics.json" for d, m in RUNS]
 
 
+def interpretations():
+    """Motif and attribution outputs of every DNA run when `interpret: true`."""
+    if not config["interpret"]:
+        return []
+    dna = [(d, m) for d, m in RUNS if DATASETS[d]["kind"] != "genotype"]
+    return [f"results/{d}/{m}/{kind}" for d, m in dna for kind in ("motifs/motifs.html", "explain/attributions.tsv")]
+
+
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_.+-]*",
     model="[A-Za-z0-9][A-Za-z0-9_.+-]*",

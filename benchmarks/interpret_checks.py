@@ -1,0 +1,139 @@
+"""Interpretation checks on real data, all of them, with timings: what tests/test_motifs.py and
+tests/test_explain.py assert (some of those tests are marked ``slow``), run here in one report.
+
+* Zou et al. 2019 primer (every positive holds CGACCGAACTCC): the zou2019 preset trained as in
+  the tests (10 epochs, batch 64, 1500/500 split); on the held-out positives, the share whose
+  best 12-bp attribution window overlaps / equals the 12-mer, for ISM, gradient x input and
+  DeepLIFT; and the first-layer filters whose consensus spells >= 6 bases of the 12-mer.
+* DeepBind ENCODE experiments (REST, CTCFL, GABPA by default): the recipe of
+  ``tests/test_motifs.py::tf_motifs`` (top 1000 AC peaks + dinucleotide shuffles, deepbind preset,
+  10 epochs with fresh negatives), then the most influential filter's best JASPAR 2024 match
+  (Tomtom p and q) and whether it is the expected motif (REST/NRSF; CTCF/CTCFL; an ETS factor).
+
+Run:  python benchmarks/interpret_checks.py [--tfs REST,CTCFL,GABPA] [--seeds 1] [--threads 2]
+Writes benchmarks/results/interpret_checks.md.  Data: ../shared/data (or $DNACNN_SHARED_DATA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the checks' recipes live beside the tests that assert them
+SHARED = Path(os.environ.get("DNACNN_SHARED_DATA", REPO.parent / "shared" / "data"))
+MOTIF = "CGACCGAACTCC"
+
+
+def zou_checks(work: Path, seed: int) -> list[list]:
+    import torch
+
+    from dnacnn.encode import EncodeOptions, encode
+    from dnacnn.explain import attribute, best_windows, position_scores
+    from dnacnn.modelfile import load_model
+    from dnacnn.motifs import motifs
+    from dnacnn.store import Store
+    from dnacnn.train import TrainOptions, train
+
+    data = REPO / "tests" / "data"
+    opts = EncodeOptions(format="lines", labels=str(data / "zou_labels.txt"), test_frac=0.25, progress=False)
+    store = encode(data / "zou_sequences.txt", work / f"zou{seed}.store", opts)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        model = train(store, work / f"zou{seed}.dnacnn", TrainOptions(model="zou2019", epochs=10, batch_size=64,
+                      seed=seed, progress=False, device="cpu")).model_path  # fmt: skip
+    train_s = time.perf_counter() - t0
+    s = Store.open(store)
+    test = s.indices("test")
+    codes = np.asarray(s.codes[test[np.asarray(s.labels[test])[:, 0] == 1]])
+    where = np.array(["".join("ACGTN"[c] for c in row).find(MOTIF) for row in codes])
+    m = load_model(model)
+    X = torch.as_tensor(np.eye(5, 4, dtype=np.float32)[codes].transpose(0, 2, 1))
+    rows = []
+    for method in ("ism", "gradxinput", "deeplift"):
+        t0 = time.perf_counter()
+        attr = attribute(m.module, m.meta["head"], X, method, codes=codes)
+        seconds = time.perf_counter() - t0
+        start, _ = best_windows(position_scores(attr, codes, method), len(MOTIF))
+        overlap, exact = np.mean(np.abs(start - where) < len(MOTIF)), np.mean(start == where)
+        rows.append([f"Zou seed {seed}", f"explain {method}", f"{len(codes)} held-out positives",
+                     f"overlap {overlap:.3f}, exact {exact:.3f}", "pass" if overlap >= 0.95 else "FAIL",
+                     f"{seconds:.1f} (train {train_s:.0f})"])  # fmt: skip
+    t0 = time.perf_counter()
+    result = motifs(model, store, work / f"zou{seed}_motifs", device="cpu", logos=False)
+    seconds = time.perf_counter() - t0
+    kmers = {MOTIF[i : i + 6] for i in range(len(MOTIF) - 5)}
+    t = result.filters
+    strong = t.consensus.str.replace(r"[a-z]", "n", regex=True)
+    carrying = t[strong.map(lambda c: any(k in c for k in kmers))]
+    best = carrying.iloc[0] if len(carrying) else None
+    detail = (
+        "none"
+        if best is None
+        else (
+            f"{len(carrying)} filters, e.g. {best['filter']} {best['consensus']} (JASPAR best {best['best_name']} "
+            f"q={best['best_q_value']:.2g})"
+        )
+    )
+    rows.append([f"Zou seed {seed}", "motifs", f"{result.motifs.n_sequences} positives", detail,
+                 "pass" if best is not None else "FAIL", f"{seconds:.1f}"])  # fmt: skip
+    return rows
+
+
+def tf_check(work: Path, tf: str) -> list:
+    from test_motifs import TF_CHECKS, tf_motifs
+
+    t0 = time.perf_counter()
+    result = tf_motifs(SHARED, tf, work)
+    seconds = time.perf_counter() - t0
+    top = next(result.filters.itertuples())
+    ok = TF_CHECKS[tf](top) and top.best_q_value < 1e-3
+    return [tf, "motifs (top-influence filter)", f"{top.filter} {top.consensus}",
+            f"{top.best_name} {top.best_id} [{top.best_family}] p={top.best_p_value:.2g} q={top.best_q_value:.2g}",
+            "pass" if ok else "FAIL", f"{seconds:.0f} (incl. training)"]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tfs", default="REST,CTCFL,GABPA", help="DeepBind experiments (prefixes) to check")
+    parser.add_argument("--seeds", type=int, default=1, help="Zou training seeds")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for seed in range(args.seeds):
+            rows += zou_checks(work, seed)
+        for tf in [t for t in args.tfs.split(",") if t]:
+            if not (SHARED / "deepbind-encode").is_dir():
+                sys.exit(f"{SHARED}/deepbind-encode not found; set DNACNN_SHARED_DATA")
+            rows.append(tf_check(work, tf))
+    header = ["data", "check", "on", "result", "verdict", "seconds"]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    where = f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)"
+    text = "\n".join(["# Interpretation checks", "", f"{where}, Python {platform.python_version()}", "", *table, ""])
+    print(text)
+    out = REPO / "benchmarks" / "results" / "interpret_checks.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(f".{out.name}.tmp")
+    tmp_out.write_text(text)
+    os.replace(tmp_out, out)
+    if any(r[4] != "pass" for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,833 @@
+"""``dnacnn motifs``: first-layer convolution filters as motifs, matched to JASPAR.
+
+Contract: :func:`filter_motifs` scans sequences with a model's first ``conv1d`` layer (plus the
+position-wise layers right after it: batchnorm, activation, dropout) and, for every filter, counts
+the bases of each input window whose activation exceeds ``threshold`` times that filter's maximum
+activation over the data (the DeepBind / Basset recipe).  A model with ``strands: both`` scans
+the reverse complement too, as it does when predicting.  Windows reaching into ``same`` padding
+count only their real bases.  Each filter also gets an *influence*: the RMS change of the model's
+log-odds output when that filter's activation map is replaced by its mean activation (Basset),
+which ranks filters by how much the model relies on them.
+
+:func:`motifs` writes, to one folder:
+
+``filters.meme``  minimal MEME v4 letter-probability matrices (pseudocount added, low-information
+                  edges trimmed), one per filter that fired, named ``filter_<index>``
+``filters.tsv``   one row per filter: sites, information content, influence, consensus, best match
+``tomtom.tsv``    the ``top`` best database matches per filter (Tomtom p, E and q-values)
+``logos/``        an information-content sequence logo per filter (PNG; the 100 most influential)
+``motifs.html``   a self-contained page of the same (also :func:`motif_section` for reports)
+
+Matching uses Tomtom (memelite's implementation, complete scores, both strands) against JASPAR
+2024 CORE vertebrates, read offline from the SQLite file that ``pyjaspar`` ships, or against any
+MEME file.  q-values are Benjamini-Hochberg over each filter's p-values against all targets
+(as Tomtom computes them); E-value = p-value x number of targets.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dnacnn.errors import DnacnnError
+
+BASES = "ACGT"
+DEFAULT_DATABASE = "JASPAR2024"
+MAX_WINDOW_CELLS = 1 << 24  # windows x width gathered per scanning batch (bounds memory)
+MAX_LOGOS = 100  # logos drawn per run (the most influential filters); ~0.2 s each
+MAX_INFLUENCE_ROWS = 20_000  # forward rows, (filters + 1) x sequences, spent on filter influence
+
+
+# --------------------------------------------------------------------------- the first layer
+
+
+@dataclass
+class FirstLayer:
+    """The model's first conv layer and how its outputs map to input windows.
+
+    ``scan`` maps ``X (b, 4, L)`` to activations ``(b, filters, L_out)``; output position ``j``
+    of a filter reads input positions ``j * stride - left + dilation * t`` for ``t < width``.
+    ``last`` is the index in ``module.body`` of the last module of ``scan`` (where the influence
+    ablation hooks in).
+    """
+
+    scan: object
+    last: int
+    n_filters: int
+    width: int
+    stride: int
+    dilation: int
+    left: int
+    both_strands: bool
+
+    def windows(self, length: int) -> tuple[np.ndarray, int]:
+        """Input offsets ``(L_out, width)`` of every window, in a sequence N-padded by ``left``
+        on the left, and the right padding needed."""
+        out = _out_length(self.scan, length)
+        starts = np.arange(out) * self.stride
+        offsets = starts[:, None] + self.dilation * np.arange(self.width)[None, :]
+        right = max(0, int(offsets.max()) + 1 - self.left - length)
+        return offsets, right
+
+
+def _pointwise(layer) -> bool:
+    from torch import nn
+
+    from dnacnn.models.build import ACTIVATION_MODULES
+
+    kinds = (nn.BatchNorm1d, nn.Dropout, nn.Identity, *{type(f()) for f in ACTIVATION_MODULES.values()})
+    return isinstance(layer, kinds)
+
+
+def first_layer(module) -> FirstLayer:
+    """Find the first ``conv1d`` of ``module.body`` (see :class:`FirstLayer`)."""
+    from torch import nn
+
+    from dnacnn.models.build import Conv1d
+
+    body = module.body
+    first = next((i for i, layer in enumerate(body) if isinstance(layer, Conv1d)), None)
+    if first is None:
+        raise DnacnnError("the model has no conv1d layer, so it has no filters to turn into motifs")
+    if not all(_pointwise(layer) for layer in body[:first]):
+        raise DnacnnError("the model's first conv1d layer does not read the sequence directly; motifs need it to")
+    conv = body[first]
+    if conv.conv.in_channels != 4:
+        raise DnacnnError(f"the first conv1d layer reads {conv.conv.in_channels} channels; motifs need DNA (4)")
+    last = first
+    while last + 1 < len(body) and _pointwise(body[last + 1]):
+        last += 1
+    stride = int(conv.conv.stride[0])
+    left = int(conv.conv.padding[0]) - (stride if conv.trim else 0)
+    return FirstLayer(
+        scan=nn.Sequential(*body[: last + 1]),
+        last=last,
+        n_filters=int(conv.conv.out_channels),
+        width=int(conv.conv.kernel_size[0]),
+        stride=stride,
+        dilation=int(conv.conv.dilation[0]),
+        left=left,
+        both_strands=bool(getattr(module, "both_strands", False)),
+    )
+
+
+def _out_length(scan, length: int) -> int:
+    import torch
+
+    with torch.inference_mode():
+        p = next(scan.parameters())
+        return int(scan(torch.zeros(1, 4, length, device=p.device, dtype=p.dtype)).shape[2])
+
+
+# --------------------------------------------------------------------------- filters -> counts
+
+
+@dataclass
+class FilterMotifs:
+    """Per-filter base counts from activating windows.
+
+    Attributes
+    ----------
+    counts : np.ndarray, shape=(filters, 4, width)
+        A, C, G, T counts at each filter position over the windows above threshold.
+    n_sites : np.ndarray, shape=(filters,)
+        Windows above threshold (both strands counted for ``strands: both`` models).
+    max_activation, mean_activation : np.ndarray, shape=(filters,)
+        Over every window of the data.
+    influence : np.ndarray, shape=(filters,)
+        RMS change of the log-odds output when the filter's map is replaced by its mean (0 when
+        not computed).
+    effect : np.ndarray, shape=(filters,)
+        Mean of (output - output with the filter at its mean): positive = the filter raises it.
+    threshold : float
+        Fraction of the filter's maximum activation a window had to exceed.
+    n_sequences : int
+    """
+
+    counts: np.ndarray
+    n_sites: np.ndarray
+    max_activation: np.ndarray
+    mean_activation: np.ndarray
+    influence: np.ndarray
+    effect: np.ndarray
+    threshold: float
+    n_sequences: int
+
+    def ppm(self, pseudocount: float = 1.0) -> np.ndarray:
+        """Letter probabilities ``(filters, 4, width)``: ``(counts + pseudocount / 4) / (n + pseudocount)``."""
+        return (self.counts + pseudocount / 4) / (self.counts.sum(axis=1, keepdims=True) + pseudocount)
+
+
+def filter_motifs(
+    module,
+    codes: np.ndarray,
+    head: str,
+    *,
+    threshold: float = 0.5,
+    batch_size: int = 256,
+    influence_sequences: int = 2000,
+    seed: int = 0,
+) -> FilterMotifs:
+    """Count the bases of the windows that activate each first-layer filter.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A loaded DNA model (eval mode); its device is used.
+    codes : np.ndarray, shape=(n, length), uint8
+        Sequences to scan (typically the positives), as DNA codes.
+    head : str
+        ``meta["head"]``, for the influence (log-odds scale, first output).
+    threshold : float
+        A window counts when its activation exceeds ``threshold * max activation`` of its filter.
+    influence_sequences : int
+        Sequences (a seeded random subset) used for the influence, at most
+        ``MAX_INFLUENCE_ROWS / (filters + 1)`` (but at least 20); 0 skips it.
+    """
+    if not 0 <= threshold < 1:
+        raise DnacnnError(f"--threshold must be in [0, 1), got {threshold}")
+    layer = first_layer(module)
+    n, length = codes.shape
+    if n == 0:
+        raise DnacnnError("no sequences to scan for motifs")
+    offsets, right = layer.windows(length)
+    rows = max(1, min(batch_size, MAX_WINDOW_CELLS // (layer.n_filters * len(offsets) * layer.width)))
+    maxima = np.full(layer.n_filters, -np.inf)
+    total = np.zeros(layer.n_filters)
+    cells = 0
+    for _, act in _activations(layer, codes, rows):
+        maxima = np.maximum(maxima, act.max(axis=(0, 2)))
+        total += act.sum(axis=(0, 2), dtype=np.float64)
+        cells += act.shape[0] * act.shape[2]
+    cut = np.where(maxima > 0, threshold * maxima, np.inf)  # a filter that never fires has no sites
+    flat = np.zeros(layer.n_filters * layer.width * 5, np.int64)
+    n_sites = np.zeros(layer.n_filters, np.int64)
+    for strand_codes, act in _activations(layer, codes, rows):
+        padded = np.pad(strand_codes, ((0, 0), (layer.left, right)), constant_values=4)
+        seq, f, j = np.nonzero(act > cut[None, :, None])
+        window = padded[seq[:, None], offsets[j]]  # (sites, width)
+        index = (f[:, None] * layer.width + np.arange(layer.width)) * 5 + window
+        flat += np.bincount(index.ravel(), minlength=flat.size)
+        n_sites += np.bincount(f, minlength=layer.n_filters)
+    counts = flat.reshape(layer.n_filters, layer.width, 5)[:, :, :4].transpose(0, 2, 1).astype(np.float64)
+    mean = total / max(cells, 1)
+    influence, effect = np.zeros(layer.n_filters), np.zeros(layer.n_filters)
+    if influence_sequences:
+        rng = np.random.default_rng(seed)
+        # each sequence costs filters + 1 forward passes: cap the total for wide first layers
+        size = min(n, influence_sequences, max(20, MAX_INFLUENCE_ROWS // (layer.n_filters + 1)))
+        pick = np.sort(rng.choice(n, size=size, replace=False))
+        influence, effect = filter_influence(module, layer, np.asarray(codes[pick]), mean, head)
+    return FilterMotifs(counts, n_sites, maxima, mean, influence, effect, threshold, n)
+
+
+def _activations(layer: FirstLayer, codes: np.ndarray, rows: int):
+    """Yield ``(codes of the scanned strand (b, L), activations (b, F, L_out) numpy)``."""
+    import torch
+
+    from dnacnn.encoding import reverse_complement_codes
+
+    p = next(layer.scan.parameters())
+    table = torch.cat([torch.eye(4), torch.zeros(1, 4)]).to(p.device, p.dtype)
+    with torch.inference_mode():
+        for s in range(0, len(codes), rows):
+            c = np.asarray(codes[s : s + rows])
+            strands = (c, reverse_complement_codes(c)) if layer.both_strands else (c,)
+            for sc in strands:
+                X = table[torch.as_tensor(np.ascontiguousarray(sc), device=p.device).long()].transpose(1, 2)
+                yield sc, layer.scan(X).float().cpu().numpy()
+
+
+def filter_influence(
+    module, layer: FirstLayer, codes: np.ndarray, mean: np.ndarray, head: str, batch_rows: int = 8192
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per filter: RMS and mean of ``output - output with the filter's map set to its mean``
+    (log-odds scale, first output), over ``codes``.
+
+    A forward hook on the last module of the first layer turns each batch's activations into
+    ``filters + 1`` copies (the original, then one per filter with that filter replaced), so the
+    first layer runs once per batch and the rest of the network once on all copies.  Copies are
+    laid out strand-major, keeping the ``[forward; reverse complement]`` batch halves of a
+    ``strands: both`` model paired.
+    """
+    import torch
+
+    from dnacnn.explain import model_output
+
+    fn = model_output(module, head, 0)
+    p = next(module.parameters())
+    table = torch.cat([torch.eye(4), torch.zeros(1, 4)]).to(p.device, p.dtype)
+    n_f, strands = layer.n_filters, 2 if layer.both_strands else 1
+    fill = torch.as_tensor(mean, dtype=p.dtype, device=p.device)[:, None, None, None]
+    idx = torch.arange(n_f, device=p.device)
+
+    def hook(_module, _inputs, output):
+        out = output.unflatten(0, (strands, -1))  # (strands, b, F, L)
+        copies = out.unsqueeze(1).repeat(1, n_f + 1, 1, 1, 1)  # (strands, F + 1, b, F, L)
+        copies[:, idx + 1, :, idx, :] = fill.to(copies.dtype)
+        return copies.flatten(0, 2)
+
+    handle = module.body[layer.last].register_forward_hook(hook)
+    sq, diff = np.zeros(n_f), np.zeros(n_f)
+    rows = max(1, batch_rows // (n_f + 1))
+    try:
+        with torch.inference_mode():
+            for s in range(0, len(codes), rows):
+                c = torch.as_tensor(np.asarray(codes[s : s + rows]), device=p.device).long()
+                out = fn(table[c].transpose(1, 2)).double().reshape(n_f + 1, len(c))
+                d = (out[0] - out[1:]).cpu().numpy()  # (F, b)
+                sq += (d**2).sum(axis=1)
+                diff += d.sum(axis=1)
+    finally:
+        handle.remove()
+    n = max(len(codes), 1)
+    return np.sqrt(sq / n), diff / n
+
+
+# --------------------------------------------------------------------------- matrices
+
+
+def information_content(ppm: np.ndarray) -> np.ndarray:
+    """Bits per column against a uniform background, shape ``ppm.shape[:-2] + (width,)``."""
+    p = np.clip(ppm, 1e-12, 1.0)
+    return 2.0 + (p * np.log2(p)).sum(axis=-2)
+
+
+def trim(ppm: np.ndarray, min_ic: float) -> tuple[np.ndarray, int]:
+    """Drop edge columns below ``min_ic`` bits; returns the core ``(4, w)`` and its start column.
+    A matrix with no column above ``min_ic`` is returned whole."""
+    ic = information_content(ppm)
+    keep = np.flatnonzero(ic >= min_ic)
+    if len(keep) == 0:
+        return ppm, 0
+    return ppm[:, keep[0] : keep[-1] + 1], int(keep[0])
+
+
+def consensus(ppm: np.ndarray, min_ic: float = 0.5) -> str:
+    """Most likely base per column, lowercase below ``min_ic`` bits... ``n`` below 0.25 bits."""
+    ic = information_content(ppm)
+    bases = np.array(list(BASES))[ppm.argmax(axis=0)]
+    return "".join(b if i >= min_ic else (b.lower() if i >= 0.25 else "n") for b, i in zip(bases, ic))
+
+
+def write_meme(
+    path, names: list[str], ppms: list[np.ndarray], n_sites: list[int], background=(0.25, 0.25, 0.25, 0.25)
+) -> None:
+    """Write letter-probability matrices ``(4, w)`` as a minimal MEME v4 file (atomically)."""
+    lines = [
+        "MEME version 4",
+        "",
+        "ALPHABET= ACGT",
+        "",
+        "strands: + -",
+        "",
+        "Background letter frequencies",
+        " ".join(f"{b} {f:.3f}" for b, f in zip(BASES, background)),
+        "",
+    ]
+    for name, ppm, sites in zip(names, ppms, n_sites):
+        lines.append(f"MOTIF {name} {consensus(ppm)}")
+        lines.append(f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {int(sites)} E= 0")
+        lines += [" ".join(f"{v:.6f}" for v in column) for column in ppm.T]
+        lines.append("")
+    _write_text(path, "\n".join(lines) + "\n")
+
+
+def read_meme(path) -> tuple[list[str], list[str], list[np.ndarray]]:
+    """``(ids, names, ppms (4, w))`` of a MEME file; a MOTIF line is ``MOTIF ID [NAME]``."""
+    ids, names, ppms = [], [], []
+    rows: list[list[float]] | None = None
+    width = 0
+    path = Path(path)
+    if not path.is_file():
+        raise DnacnnError(f"{path}: motif database not found; give a MEME file or a JASPAR release name")
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        fields = line.split()
+        if fields[:1] == ["MOTIF"] and len(fields) >= 2:
+            ids.append(fields[1])
+            names.append(fields[2] if len(fields) > 2 else fields[1])
+            rows = None
+        elif line.startswith("letter-probability matrix") and ids:
+            try:
+                width = int(line.split("w=")[1].split()[0])
+            except (IndexError, ValueError):
+                raise DnacnnError(f"{path}:{lineno}: letter-probability line without w=; fix the MEME file") from None
+            rows = []
+        elif rows is not None and len(rows) < width and fields:
+            try:
+                rows.append([float(v) for v in fields[:4]])
+            except ValueError:
+                raise DnacnnError(f"{path}:{lineno}: expected 4 probabilities; fix the MEME file") from None
+            if len(rows) == width:
+                ppms.append(np.array(rows).T)
+                rows = None
+    if not ppms or len(ppms) != len(ids):
+        raise DnacnnError(f"{path}: no complete letter-probability matrices found; give a MEME v4 file")
+    return ids, names, ppms
+
+
+# --------------------------------------------------------------------------- databases and Tomtom
+
+
+@dataclass
+class MotifDatabase:
+    """Target motifs: ``ids``, ``names``, ``families`` (TF family or ``""``), ``ppms`` ``(4, w)``."""
+
+    source: str
+    ids: list[str]
+    names: list[str]
+    families: list[str]
+    ppms: list[np.ndarray]
+
+
+def load_database(
+    database: str = DEFAULT_DATABASE, collection: str = "CORE", tax_group: str = "vertebrates", pseudocount: float = 1.0
+) -> MotifDatabase:
+    """A MEME file path, or a JASPAR release (``JASPAR2024``) read offline through pyjaspar."""
+    if Path(database).is_file() or database.lower().endswith((".meme", ".txt")):
+        ids, names, ppms = read_meme(database)
+        return MotifDatabase(str(database), ids, names, [""] * len(ids), ppms)
+    try:
+        from pyjaspar import jaspardb
+    except ImportError:
+        raise DnacnnError(
+            "JASPAR matching needs pyjaspar: pip install 'pyjaspar>=3'; or give --database FILE.meme"
+        ) from None
+    try:
+        jdb = jaspardb(release=database)
+    except Exception:  # pyjaspar raises plain errors for unknown releases
+        raise DnacnnError(
+            f"unknown motif database {database!r}; give a JASPAR release (e.g. JASPAR2024) or a MEME file"
+        ) from None
+    found = jdb.fetch_motifs(collection=collection, tax_group=[tax_group] if tax_group else None)
+    if not found:
+        raise DnacnnError(f"{database}: no {collection} motifs for tax group {tax_group!r}")
+    ppms = []
+    for m in found:
+        c = np.array([m.counts[b] for b in BASES], dtype=np.float64)
+        ppms.append((c + pseudocount / 4) / (c.sum(axis=0, keepdims=True) + pseudocount))
+    return MotifDatabase(
+        f"{database} {collection} {tax_group}",
+        [m.matrix_id for m in found],
+        [m.name for m in found],
+        ["; ".join(m.tf_family or []) for m in found],
+        ppms,
+    )
+
+
+def tomtom_matches(
+    names: list[str], ppms: list[np.ndarray], db: MotifDatabase, top: int = 5, threads: int | None = None
+) -> pd.DataFrame:
+    """Tomtom p-values of each query against every target; the ``top`` best per query.
+
+    Returns a frame ``query, rank, target_id, target_name, target_family, p_value, e_value,
+    q_value, offset, overlap, strand`` sorted by query then p-value.
+    """
+    from memelite import tomtom
+
+    columns = [
+        "query",
+        "rank",
+        "target_id",
+        "target_name",
+        "target_family",
+        "p_value",
+        "e_value",
+        "q_value",
+        "offset",
+        "overlap",
+        "strand",
+    ]
+    if not ppms:
+        return pd.DataFrame(columns=columns)
+    threads = threads or min(os.cpu_count() or 1, 4)
+    Q = [np.asarray(p, np.float64) for p in ppms]
+    T = [np.asarray(p, np.float64) for p in db.ppms]
+    p, _, offsets, overlaps, strands = tomtom(Q, T, n_jobs=threads)[:5]
+    rows = []
+    n_targets = len(T)
+    for i, name in enumerate(names):
+        q = bh_qvalues(p[i])
+        for rank, j in enumerate(np.argsort(p[i], kind="stable")[:top], 1):
+            rows.append(
+                (
+                    name,
+                    rank,
+                    db.ids[j],
+                    db.names[j],
+                    db.families[j],
+                    float(p[i, j]),
+                    float(p[i, j]) * n_targets,
+                    float(q[j]),
+                    int(offsets[i, j]),
+                    int(overlaps[i, j]),
+                    "+-"[int(strands[i, j])],
+                )
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bh_qvalues(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of one set of p-values (monotone, capped at 1)."""
+    p = np.asarray(p, np.float64)
+    n = len(p)
+    order = np.argsort(p)
+    ranked = p[order] * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@dataclass
+class MotifsResult:
+    out_dir: Path
+    meme: Path
+    filters: pd.DataFrame
+    matches: pd.DataFrame
+    motifs: FilterMotifs
+
+
+def motifs(
+    model_path,
+    store_or_input,
+    out_dir,
+    *,
+    threshold: float = 0.5,
+    rows: str = "positive",
+    split: str = "all",
+    fmt: str = "auto",
+    seq_col: str = "seq",
+    id_col: str | None = None,
+    genome: str | None = None,
+    length_policy: str = "strict",
+    database: str | None = DEFAULT_DATABASE,
+    tax_group: str = "vertebrates",
+    top: int = 5,
+    min_ic: float = 0.2,
+    pseudocount: float = 1.0,
+    max_sequences: int = 50_000,
+    influence_sequences: int = 2000,
+    logos: bool = True,
+    device: str = "auto",
+    seed: int = 0,
+) -> MotifsResult:
+    """Turn a model's first-layer filters into motifs, match them and write them to ``out_dir``.
+
+    Parameters
+    ----------
+    model_path : path
+        DNA model from ``dnacnn train``.
+    store_or_input : path
+        A store from ``dnacnn encode`` (its ``split`` rows; with ``rows="positive"`` only rows
+        with a label >= 0.5 in any task of a binary store) or a sequence file (every record).
+    threshold : float
+        Activation fraction of the filter's maximum for a window to count (DeepBind, Basset: 0.5).
+    database : str or None
+        ``JASPAR2024`` (or another pyjaspar release), a MEME file, or None to skip matching.
+    tax_group : str
+        JASPAR taxonomic group (``vertebrates``, ``plants``, ``insects``, ...).
+    top : int
+        Matches kept per filter in ``tomtom.tsv``.
+    min_ic : float
+        Edge columns below this many bits are trimmed from the written and matched motifs.
+    max_sequences : int
+        At most this many sequences (a seeded random subset) are scanned.
+    influence_sequences : int
+        Sequences used to measure filter influence (0 = skip).
+    """
+
+    from dnacnn.explain import check_dna_model
+    from dnacnn.modelfile import load_model
+    from dnacnn.train import resolve_device
+
+    dev = resolve_device(device)
+    loaded = load_model(model_path, dev)
+    check_dna_model(loaded, model_path)
+    codes = _motif_sequences(
+        loaded, store_or_input, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path
+    )
+    if len(codes) > max_sequences:
+        rng = np.random.default_rng(seed)
+        codes = codes[np.sort(rng.choice(len(codes), max_sequences, replace=False))]
+    fm = filter_motifs(
+        loaded.module,
+        codes,
+        loaded.meta["head"],
+        threshold=threshold,
+        influence_sequences=influence_sequences,
+        seed=seed,
+    )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table, names, cores = _filter_table(fm, pseudocount, min_ic)
+    write_meme(out_dir / "filters.meme", names, cores, [int(fm.n_sites[int(n.split("_")[1])]) for n in names])
+    matches = pd.DataFrame()
+    if database and names:
+        db = load_database(database, tax_group=tax_group, pseudocount=pseudocount)
+        matches = tomtom_matches(names, cores, db, top=top)
+        best = matches[matches["rank"] == 1].set_index("query")
+        for col in ("target_id", "target_name", "target_family", "p_value", "q_value"):
+            table[f"best_{col.removeprefix('target_')}"] = table["filter"].map(best[col])
+        _write_text(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
+    _write_text(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
+    if logos:
+        draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
+        _write_html(out_dir, model_path, fm, database)
+    return MotifsResult(out_dir, out_dir / "filters.meme", table, matches, fm)
+
+
+def _motif_sequences(loaded, source, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path):
+    from dnacnn.explain import read_sequences
+
+    if rows not in ("positive", "all"):
+        raise DnacnnError(f"unknown --rows {rows!r}; use positive or all")
+    source = Path(source)
+    if source.is_dir():
+        from dnacnn.store import Store
+
+        store = Store.open(source)
+        want, have = loaded.encoding, store.encoding
+        if (want.kind, want.length) != (have.kind, have.length):
+            raise DnacnnError(
+                f"{source}: store holds {have.kind} x {have.length} but {model_path} expects "
+                f"{want.kind} x {want.length}; give the store the model was trained on"
+            )
+        idx = store.indices(split)
+        if rows == "positive" and store.task == "binary":
+            labels = np.asarray(store.labels[idx])
+            idx = idx[np.nan_to_num(labels, nan=0.0).max(axis=1) >= 0.5]
+        if len(idx) == 0:
+            raise DnacnnError(f"{source}: no {rows} rows in split {split!r} to scan for motifs")
+        return np.asarray(store.codes[idx])
+    chunks = [
+        c
+        for _, c in read_sequences(
+            source,
+            loaded.encoding,
+            fmt=fmt,
+            seq_col=seq_col,
+            id_col=id_col,
+            genome=genome,
+            length_policy=length_policy,
+            model_path=model_path,
+        )
+    ]
+    if not chunks:
+        raise DnacnnError(f"{source}: no sequences to scan for motifs")
+    return np.concatenate(chunks)
+
+
+def _filter_table(fm: FilterMotifs, pseudocount: float, min_ic: float):
+    """The per-filter table (sorted by influence, then information content) and the trimmed
+    matrices of the filters that fired."""
+    ppm = fm.ppm(pseudocount)
+    ic = information_content(ppm)
+    records, names, cores = [], [], []
+    for f in range(len(ppm)):
+        core, start = trim(ppm[f], min_ic)
+        fired = fm.n_sites[f] > 0
+        records.append(
+            {
+                "filter": f"filter_{f}",
+                "n_sites": int(fm.n_sites[f]),
+                "influence": float(fm.influence[f]),
+                "effect": float(fm.effect[f]),
+                "information_content": float(information_content(core).sum()) if fired else 0.0,
+                "total_ic": float(ic[f].sum()) if fired else 0.0,
+                "max_activation": float(fm.max_activation[f]),
+                "core_start": start + 1,
+                "core_width": core.shape[1],
+                "consensus": consensus(core) if fired else "",
+            }
+        )
+        if fired:
+            names.append(f"filter_{f}")
+            cores.append(core)
+    table = pd.DataFrame(records).sort_values(["influence", "information_content"], ascending=False, kind="stable")
+    return table.reset_index(drop=True), names, cores
+
+
+# --------------------------------------------------------------------------- logos and HTML
+
+
+LOGO_COLORS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
+_GLYPHS: dict = {}
+
+
+def _glyph(letter: str):
+    """The outline of ``letter`` scaled to the unit square (built once per process)."""
+    if letter not in _GLYPHS:
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.textpath import TextPath
+        from matplotlib.transforms import Affine2D
+
+        path = TextPath((0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans", weight="bold"))
+        box = path.get_extents()
+        unit = Affine2D().translate(-box.x0, -box.y0).scale(1 / box.width, 1 / box.height)
+        _GLYPHS[letter] = unit.transform_path(path)
+    return _GLYPHS[letter]
+
+
+def draw_logo(ax, heights: np.ndarray, letters: str = BASES, width: float = 0.9) -> None:
+    """Draw a sequence logo on ``ax``: ``heights`` shape ``(length, 4)``, one stack per position,
+    the tallest letter on top; negative heights stack downwards from 0.
+
+    Letter outlines are built once and placed by affine transforms, one compound path per
+    colour, so a logo of hundreds of positions draws in milliseconds (logomaker re-renders the
+    font outline of every letter, about 25 ms each).
+    """
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+    from matplotlib.transforms import Affine2D
+
+    heights = np.asarray(heights, dtype=np.float64)
+    pieces: dict[str, list] = {b: [] for b in letters}
+    for i, row in enumerate(heights):
+        up, down = 0.0, 0.0
+        for k in np.argsort(np.abs(row)):  # smallest next to the axis
+            h = row[k]
+            if abs(h) < 1e-9:
+                continue
+            bottom = up if h > 0 else down - abs(h)
+            place = Affine2D().scale(width, abs(h)).translate(i - width / 2, bottom)
+            pieces[letters[k]].append(place.transform_path(_glyph(letters[k])))
+            if h > 0:
+                up += h
+            else:
+                down -= abs(h)
+    for letter, paths in pieces.items():
+        if paths:
+            color = LOGO_COLORS.get(letter, "#5b6575")
+            # add_artist, not add_patch: the limits are set below, and add_patch walks every curve
+            ax.add_artist(PathPatch(MplPath.make_compound_path(*paths), facecolor=color, edgecolor="none"))
+    low, high = (
+        min(0.0, float(np.minimum(heights, 0).sum(axis=1).min(initial=0))),
+        float(np.maximum(heights, 0).sum(axis=1).max(initial=0)),
+    )
+    ax.set_xlim(-0.5, len(heights) - 0.5)
+    ax.set_ylim(low - 0.02 * (high - low or 1), high + 0.02 * (high - low or 1))
+    ax.grid(False)
+
+
+def logo_figure(ppm: np.ndarray, title: str = "", width_per_column: float = 0.28, height: float = 1.6):
+    """An information-content logo of one ``(4, w)`` matrix as a matplotlib Figure (no pyplot)."""
+    from matplotlib.figure import Figure
+
+    heights = (ppm * information_content(ppm)[None, :]).T
+    width = max(2.4, ppm.shape[1] * width_per_column)
+    fig = Figure(figsize=(width, height), dpi=100)
+    # fixed margins: constrained layout costs more than drawing the logo
+    ax = fig.add_axes((0.45 / width, 0.22, 1 - 0.55 / width, 0.62 if title else 0.72))
+    draw_logo(ax, heights)
+    ax.set_ylim(0, 2)
+    ax.set_yticks([0, 1, 2])
+    ax.set_ylabel("bits", fontsize=8)
+    ax.set_xticks(range(ppm.shape[1]), [str(i + 1) for i in range(ppm.shape[1])], fontsize=6)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=8, loc="left")
+    return fig
+
+
+def draw_filter_logos(ppm: np.ndarray, table: pd.DataFrame, folder, limit: int = MAX_LOGOS) -> list[Path]:
+    """One PNG per filter that fired, ``folder/filter_<index>.png``, titled with its best match;
+    the first ``limit`` filters of ``table`` (sorted by influence) only."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for row in table.itertuples(index=False):
+        if row.n_sites == 0:
+            continue
+        if len(paths) == limit:
+            break
+        f = int(row.filter.split("_")[1])
+        title = f"{row.filter}  ({row.n_sites:,} sites)"
+        if isinstance(getattr(row, "best_name", None), str):
+            title += f"  ~ {row.best_name} (q={row.best_q_value:.2g})"
+        path = folder / f"{row.filter}.png"
+        _save_figure(logo_figure(ppm[f], title), path)
+        paths.append(path)
+    return paths
+
+
+def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
+    """``(title, html)`` for ``ReportContext.extra_sections``: each filter's logo (base64 PNG)
+    and best database match, by influence then information content, from a :func:`motifs` folder."""
+    import html
+
+    out_dir = Path(out_dir)
+    table = pd.read_csv(out_dir / "filters.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    table = table[table.n_sites > 0].head(max_filters)
+    has_match = "best_name" in table.columns
+    head = "<tr><th>filter</th><th>logo</th><th>sites</th><th>influence</th><th>IC (bits)</th>"
+    head += "<th>best match</th><th>q-value</th></tr>" if has_match else "</tr>"
+    body = []
+    for row in table.itertuples(index=False):
+        png = out_dir / "logos" / f"{row.filter}.png"
+        img = (
+            f'<img alt="{row.filter} logo" style="height:56px" src="data:image/png;base64,'
+            f'{base64.b64encode(png.read_bytes()).decode("ascii")}">'
+            if png.is_file()
+            else ""
+        )
+        cells = [
+            html.escape(row.filter),
+            img,
+            f"{row.n_sites:,}",
+            f"{row.influence:.3g}",
+            f"{row.information_content:.1f}",
+        ]
+        if has_match:
+            name = "" if pd.isna(row.best_name) else f"{row.best_name} ({row.best_id})"
+            q = "" if pd.isna(row.best_q_value) else f"{row.best_q_value:.2g}"
+            cells += [html.escape(name), q]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    note = (
+        "<p>First-layer filters as motifs: bases of the windows activating each filter above half its "
+        "maximum; influence = RMS change of the output log-odds when the filter is set to its mean. "
+        "Matches: Tomtom against the motif database, q-values per filter.</p>"
+    )
+    return "Motifs (first-layer filters)", note + f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _write_html(out_dir: Path, model_path, fm: FilterMotifs, database) -> None:
+    import html
+
+    from dnacnn.report import _page, _write_atomic
+
+    title, body = motif_section(out_dir, max_filters=len(fm.n_sites))
+    intro = (
+        f"<p>Model <code>{html.escape(str(model_path))}</code>, {fm.n_sequences:,} sequences, threshold "
+        f"{fm.threshold:g} x max activation, database {html.escape(str(database))}.</p>"
+    )
+    _write_atomic(out_dir / "motifs.html", _page(title, f"<section><h2>{title}</h2>{intro}{body}</section>"))
+
+
+def _save_figure(fig, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_text(path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

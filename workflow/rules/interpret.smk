@@ -1,0 +1,58 @@
+# Optional interpretation of trained DNA models: first-layer motifs matched to JASPAR, and
+# per-base attributions. Off by default; `interpret: true` in the config adds them to `all`, or
+# ask for one target, e.g. `snakemake --cores 2 results/REST/tfbind/motifs/motifs.html`.
+
+
+rule motifs:
+    """First-layer filters as PWMs (MEME), logos and Tomtom matches to JASPAR 2024 (offline)."""
+    input:
+        model="results/{dataset}/{model}/model.dnacnn",
+        store="results/{dataset}/store",
+    output:
+        meme="results/{dataset}/{model}/motifs/filters.meme",
+        matches="results/{dataset}/{model}/motifs/tomtom.tsv",
+        html="results/{dataset}/{model}/motifs/motifs.html",
+    params:
+        outdir=lambda wildcards, output: os.path.dirname(output.meme),
+    log:
+        "results/logs/motifs/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/motifs/{dataset}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/dnacnn.yaml"
+    shell:
+        "dnacnn motifs {input.model:q} {input.store:q} -o {params.outdir:q} > {log:q} 2>&1"
+
+
+rule explain:
+    """In-silico saturation mutagenesis of the dataset's test sequences."""
+    input:
+        model="results/{dataset}/{model}/model.dnacnn",
+        sequences=lambda wildcards: DATASETS[wildcards.dataset]["test_input"] or DATASETS[wildcards.dataset]["input"],
+    output:
+        attributions="results/{dataset}/{model}/explain/attributions.tsv",
+    params:
+        outdir=lambda wildcards, output: os.path.dirname(output.attributions),
+        args=lambda wildcards: cli_args(
+            {
+                "--format": DATASETS[wildcards.dataset]["kind"],
+                "--seq-col": DATASETS[wildcards.dataset]["seq_col"],
+                "--id-col": DATASETS[wildcards.dataset]["id_col"],
+            }
+        ),
+    log:
+        "results/logs/explain/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/explain/{dataset}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/dnacnn.yaml"
+    shell:
+        "dnacnn explain {input.model:q} {input.sequences:q} -o {params.outdir:q} {params.args} > {log:q} 2>&1"
