@@ -72,9 +72,12 @@ class StoreWriter:
         labels = np.ascontiguousarray(labels, dtype=np.float32).reshape(len(codes), self.n_tasks)
         if codes.ndim != 2 or codes.shape[1] != self.length:
             raise ValueError(f"codes chunk shape {codes.shape} does not match length {self.length}")
-        self._codes.write(codes.tobytes())
-        self._labels.write(labels.tobytes())
-        self._ids.write(ids if isinstance(ids, bytes) else "".join(f"{i}\n" for i in ids).encode())
+        # write the arrays' own buffers (no tobytes copy); one join, not one f-string per ID
+        self._codes.write(codes.reshape(-1).data)
+        self._labels.write(labels.reshape(-1).data)
+        if not isinstance(ids, bytes):
+            ids = _id_lines(ids)
+        self._ids.write(ids)
         self.n += len(codes)
 
     def close_streams(self) -> None:
@@ -118,6 +121,17 @@ class StoreWriter:
     def abort(self) -> None:
         self.close_streams()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _id_lines(ids) -> bytes:
+    """IDs as newline-terminated UTF-8 lines (one join; str() only where an ID is not a str)."""
+    if not len(ids):
+        return b""
+    try:
+        text = "\n".join(ids)
+    except TypeError:
+        text = "\n".join(map(str, ids))
+    return (text + "\n").encode()
 
 
 @dataclass

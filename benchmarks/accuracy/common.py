@@ -80,8 +80,10 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 def machine() -> str:
     import torch
 
-    return (f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} thread(s), Python {platform.python_version()}")
+    return (
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} thread(s), Python {platform.python_version()}"
+    )
 
 
 def write_result(name: str, text: str) -> Path:

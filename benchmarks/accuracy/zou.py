@@ -45,12 +45,26 @@ def make_store(work: Path) -> Path:
     data = shared_data("zou2019-primer")
     seqs = (data / "sequences.txt").read_text().split()
     labels = (data / "labels.txt").read_text().split()
-    table = pd.DataFrame({"id": [f"seq{i + 1}" for i in range(len(seqs))], "seq": seqs, "label": labels,
-                          "split": published_split(len(seqs))})
+    table = pd.DataFrame(
+        {
+            "id": [f"seq{i + 1}" for i in range(len(seqs))],
+            "seq": seqs,
+            "label": labels,
+            "split": published_split(len(seqs)),
+        }
+    )
     tsv = work / "zou_split.tsv"
     table.to_csv(tsv, sep="\t", index=False)
-    opts = EncodeOptions(format="tabular", seq_col="seq", id_col="id", label_cols=["label"], split="column",
-                         split_col="split", task="binary", progress=False)
+    opts = EncodeOptions(
+        format="tabular",
+        seq_col="seq",
+        id_col="id",
+        label_cols=["label"],
+        split="column",
+        split_col="split",
+        task="binary",
+        progress=False,
+    )
     return encode(tsv, work / "zou.store", opts)
 
 
@@ -70,27 +84,53 @@ def run(models: list[str], seeds: list[int], threads: int, work: Path) -> str:
             aucs.append(m["roc_auc"])
             secs.append(t.seconds)
             epochs.append(result.epochs_run)
-            detail.append([model, seed, fmt(m["accuracy"]), fmt(m["roc_auc"], 4), result.best_epoch,
-                           result.epochs_run, f"{t.seconds:.1f}"])
-        rows.append([f"`{model}`", mean_range(accs), f"{np.mean(aucs):.4f}", f"{np.mean(epochs):.0f}",
-                     f"{np.mean(secs):.1f} (max {np.max(secs):.1f})"])
+            detail.append(
+                [
+                    model,
+                    seed,
+                    fmt(m["accuracy"]),
+                    fmt(m["roc_auc"], 4),
+                    result.best_epoch,
+                    result.epochs_run,
+                    f"{t.seconds:.1f}",
+                ]
+            )
+        rows.append(
+            [
+                f"`{model}`",
+                mean_range(accs),
+                f"{np.mean(aucs):.4f}",
+                f"{np.mean(epochs):.0f}",
+                f"{np.mean(secs):.1f} (max {np.max(secs):.1f})",
+            ]
+        )
     rows.append(["Zou et al. 2019 (published, Keras)", f"{PUBLISHED['accuracy']:.3f}", "-", "50", "-"])
-    text = "\n".join([
-        "## Zou et al. 2019 primer: test accuracy (500 held-out sequences)",
-        "",
-        f"Split: `train_test_split(test_size=0.25, random_state=42)`; 1125 fitted / 375 validation "
-        f"(Keras `validation_split=0.25`) / 500 test. Seeds {seeds[0]}-{seeds[-1]}; {threads} CPU thread(s); "
-        f"{machine()}.",
-        "",
-        markdown_table(["model", "test accuracy, mean (range)", "test ROC AUC, mean", "epochs run, mean",
-                        "seconds per run, mean"], rows),
-        "",
-        "<details><summary>per seed</summary>",
-        "",
-        markdown_table(["model", "seed", "accuracy", "ROC AUC", "best epoch", "epochs run", "seconds"], detail),
-        "",
-        "</details>",
-    ])
+    text = "\n".join(
+        [
+            "## Zou et al. 2019 primer: test accuracy (500 held-out sequences)",
+            "",
+            f"Split: `train_test_split(test_size=0.25, random_state=42)`; 1125 fitted / 375 validation "
+            f"(Keras `validation_split=0.25`) / 500 test. Seeds {seeds[0]}-{seeds[-1]}; {threads} CPU thread(s); "
+            f"{machine()}.",
+            "",
+            markdown_table(
+                [
+                    "model",
+                    "test accuracy, mean (range)",
+                    "test ROC AUC, mean",
+                    "epochs run, mean",
+                    "seconds per run, mean",
+                ],
+                rows,
+            ),
+            "",
+            "<details><summary>per seed</summary>",
+            "",
+            markdown_table(["model", "seed", "accuracy", "ROC AUC", "best epoch", "epochs run", "seconds"], detail),
+            "",
+            "</details>",
+        ]
+    )
     return text
 
 

@@ -1,22 +1,27 @@
 """FASTA / FASTA.gz reading, vectorised over byte chunks.
 
 Biopython's parser yields one Python object per record, which caps throughput near 40 MB/s on
-short records; here each multi-megabyte block is parsed with numpy: header lines are masked out,
-newlines (``\\n`` and ``\\r``) dropped, bases translated through :data:`dnacnn.encoding.DNA_LUT`
-and record lengths taken with one ``reduceat``.  Only the header lines are touched in Python.
+short records; here each multi-megabyte block is parsed with a handful of whole-block passes:
+newlines found with numpy, header lines gathered in one fancy index (their bytes, one ID per
+line, are the only text Python splits) and blanked, then one ``bytes.translate`` both maps bases
+through :data:`dnacnn.encoding.DNA_LUT` and deletes newlines (``\\n``, ``\\r``, spaces, tabs).  Record
+lengths come from the newline counts between headers.  The next block is read (and
+decompressed) in a background thread while the current one is parsed.
 
 Header convention: ``>ID [DESCRIPTION]``; the ID is the first whitespace-delimited word.  With
 ``labels="header"`` the first word of the description holds the label(s), comma-separated for
 several tasks: ``>peak1 1`` or ``>peak1 0,1,1``.
 
-:func:`write_fasta` writes records (used by ``dnacnn shuffle``); :func:`iter_fasta_text` is a
-Biopython-based reader used where speed does not matter.
+:func:`write_fasta` writes records (used by ``dnacnn shuffle``).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +30,11 @@ from dnacnn.encoding import DNA_LUT, INVALID
 from dnacnn.errors import InputError
 from dnacnn.io import open_binary
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 1 << 20  # ~1 MB: the whole working set stays in cache; measured fastest (benchmarks/encode_bench.py)
 _NL, _CR, _GT, _SP, _TAB = 10, 13, ord(">"), 32, 9
+_LUT = DNA_LUT.tobytes()
+_SEQ_SPACE = b"\n\r \t"  # dropped from sequence lines
+_BYTES_SPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")  # what bytes.split() splits on, besides \n
 
 
 @dataclass
@@ -57,34 +65,93 @@ def iter_fasta(path: str | os.PathLike, block_bytes: int = BLOCK_BYTES) -> Itera
     Raises InputError (file and line) for a file without a ``>`` header, a record without an ID
     or sequence, and invalid sequence characters.
     """
-    line_offset = 0  # lines consumed before the current block
-    carry = b""
-    with open_binary(path) as f:
-        while True:
-            data = f.read(block_bytes)
-            block = carry + data
-            if not data:
-                if block.strip():
-                    yield _parse_block(path, block, line_offset, first=line_offset == 0)
-                return
-            cut = block.rfind(b"\n>")
-            if cut < 0:
-                carry = block
+    line_offset = 0  # lines consumed before the current region
+    with open_binary(path) as f, closing(read_ahead(_regions(f, block_bytes))) as regions:  # reader stops first
+        for region in regions:
+            if not (region and not region.isspace()):
+                line_offset += region.count(b"\n")
                 continue
-            region, carry = block[: cut + 1], block[cut + 1 :]
-            if region.strip():
-                yield _parse_block(path, region, line_offset, first=line_offset == 0)
-            line_offset += region.count(b"\n")
+            chunk, n_lines = _parse_block(path, region, line_offset, first=line_offset == 0)
+            yield chunk
+            line_offset += n_lines
 
 
-def _parse_block(path, region: bytes, line_offset: int, first: bool) -> FastaChunk:
+def _regions(f, block_bytes: int) -> Iterator[bytearray]:
+    """Blocks of whole records, each cut just before its last line starting with ``>`` (the rest
+    is carried into the next block), read straight into a fresh buffer the parser may modify."""
+    carry = b""
+    while True:
+        buf = bytearray(len(carry) + block_bytes)
+        buf[: len(carry)] = carry
+        with memoryview(buf) as view:
+            got = f.readinto(view[len(carry) :])
+        if not got:
+            del buf[len(carry) :]
+            yield buf
+            return
+        del buf[len(carry) + got :]
+        cut = buf.rfind(b"\n>")
+        if cut < 0:
+            carry = buf
+            continue
+        carry = bytes(buf[cut + 1 :])
+        del buf[cut + 1 :]
+        yield buf
+
+
+def read_ahead(items: Iterator) -> Iterator:
+    """``items``, each produced in a background thread while the caller works on the previous one
+    (used for FASTA blocks here and for encoded chunks by ``dnacnn predict``); close it (e.g. with
+    ``contextlib.closing``) to stop the thread when leaving early.
+
+    File reads and zlib decompression release the GIL, so on two cores a .gz costs about
+    max(decompress, parse) instead of their sum.  Errors are re-raised here, in the caller's
+    thread, so ``open_binary`` still turns gzip errors into one-line messages.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            put(e)
+
+    producer = threading.Thread(target=produce, name="dnacnn-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()  # the file is closed after this; the reader must not be inside f.read then
+
+
+def _parse_block(path, region: bytearray, line_offset: int, first: bool) -> tuple[FastaChunk, int]:
+    """Parse a block of whole records (header bytes are overwritten in place); returns the chunk
+    and the block's newline count."""
     arr = np.frombuffer(region, dtype=np.uint8)
+    n = len(arr)
     newlines = np.flatnonzero(arr == _NL)
     line_starts = np.concatenate(([0], newlines + 1))
-    line_starts = line_starts[line_starts < len(arr)]
-    line_ends = np.searchsorted(newlines, line_starts)  # index of each line's newline
-    line_ends = np.where(line_ends < len(newlines), newlines[np.minimum(line_ends, len(newlines) - 1)], len(arr))
+    line_starts = line_starts[line_starts < n]
     header_rows = np.flatnonzero(arr[line_starts] == _GT)
+    line_ends = np.append(newlines, n)  # line k ends at the k-th newline (the last may not have one)
     if len(header_rows) == 0 or (first and header_rows[0] != _first_content_line(arr, line_starts, line_ends)):
         bad = 0 if len(header_rows) == 0 else header_rows[0] - 1
         raise InputError(
@@ -94,42 +161,74 @@ def _parse_block(path, region: bytes, line_offset: int, first: bool) -> FastaChu
             "start each record with a '>ID' line",
         )
     h_start, h_end = line_starts[header_rows], line_ends[header_rows]
-
-    # mask header lines: +1 at a header's first byte, -1 just after its newline
-    marks = np.zeros(len(arr) + 1, dtype=np.int8)
-    marks[h_start] = 1
-    marks[np.minimum(h_end + 1, len(arr))] -= 1  # indices are unique: one newline per header
-    in_header = np.cumsum(marks[:-1], dtype=np.int8).astype(bool)
-    is_seq = ~in_header & (arr != _NL) & (arr != _CR) & (arr != _SP) & (arr != _TAB)
-    lengths = np.add.reduceat(is_seq, h_start, dtype=np.int64)
-    codes = DNA_LUT[arr[is_seq]]
-    offsets = np.concatenate(([0], np.cumsum(lengths)))
     lines = line_offset + header_rows + 1
+    leading = bytes(region[: h_start[0]])  # blank lines before the first header
 
-    ids, descriptions = [], []
-    for s, e, line in zip(h_start.tolist(), h_end.tolist(), lines.tolist()):
-        parts = region[s + 1 : e].rstrip(b"\r").split(None, 1)
-        if not parts:
-            raise InputError(path, f"{line}", "header line has no record ID", "write '>ID' before the sequence")
-        ids.append(parts[0].decode("utf-8", errors="replace"))
-        descriptions.append(parts[1].decode("utf-8", errors="replace") if len(parts) > 1 else "")
+    # Header texts with their newlines, back to back ("ID1 desc\nID2\n..."); the same index
+    # then blanks the headers, so one translate pass keeps exactly the sequence bytes.
+    h_len = h_end - h_start  # '>' + text
+    text_end = np.cumsum(h_len)
+    idx = np.ones(int(text_end[-1]), dtype=np.intp)  # +1 steps within a header, a jump between headers
+    idx[0] = h_start[0] + 1
+    idx[text_end[:-1]] = h_start[1:] + 1 - h_end[:-1]
+    np.cumsum(idx, out=idx)
+    np.minimum(idx, n - 1, out=idx)  # a last header without a newline at end of file
+    header_text = np.take(arr, idx)
+    header_text[-1] = _NL
+    ids, descriptions = _split_headers(path, header_text.tobytes(), lines)
+    arr[idx] = _NL
+    arr[h_start] = _NL
+    arr[: h_start[0]] = _NL
+    codes_bytes = region.translate(_LUT, _SEQ_SPACE)
+
+    seg_start = h_end + 1
+    seg_end = np.append(h_start[1:], n)
+    lengths = np.maximum(seg_end - seg_start, 0) - np.maximum(np.diff(np.append(header_rows, len(newlines))) - 1, 0)
+    if int(lengths.sum()) != len(codes_bytes):  # \r, spaces or tabs in sequence lines
+        spaces = np.flatnonzero((arr == _CR) | (arr == _SP) | (arr == _TAB))
+        lengths -= np.searchsorted(spaces, seg_end) - np.searchsorted(spaces, seg_start)
+    codes = np.frombuffer(codes_bytes, dtype=np.uint8)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
 
     if (lengths == 0).any():
         i = int(np.flatnonzero(lengths == 0)[0])
         raise InputError(path, f"{lines[i]}", f"record '{ids[i]}' has no sequence", "remove it or add its sequence")
-    bad = np.flatnonzero(codes == INVALID)
-    if len(bad):
-        byte_pos = int(np.flatnonzero(is_seq)[bad[0]])
-        line = line_offset + int(np.searchsorted(newlines, byte_pos)) + 1
-        rec = int(np.searchsorted(offsets, bad[0], side="right")) - 1
-        char = chr(region[byte_pos])
-        raise InputError(
-            path,
-            f"{line}",
-            f"invalid character {char!r} in record '{ids[rec]}'",
-            "sequences may hold only A, C, G, T, N and IUPAC codes",
-        )
-    return FastaChunk(ids, descriptions, codes, offsets, lines)
+    if leading.translate(None, _SEQ_SPACE):  # only \x0b / \x0c pass the blank-line test: bad bases
+        _raise_invalid(path, leading, newlines, line_offset, len(leading) - len(leading.lstrip(_SEQ_SPACE)), ids[0])
+    bad = codes_bytes.find(INVALID)
+    if bad >= 0:
+        rec = int(np.searchsorted(offsets, bad, side="right")) - 1
+        segment = arr[seg_start[rec] : seg_end[rec]]
+        is_seq = (segment != _NL) & (segment != _CR) & (segment != _SP) & (segment != _TAB)
+        byte_pos = int(seg_start[rec] + np.flatnonzero(is_seq)[bad - offsets[rec]])
+        _raise_invalid(path, region, newlines, line_offset, byte_pos, ids[rec])
+    return FastaChunk(ids, descriptions, codes, offsets, lines), len(newlines)
+
+
+def _split_headers(path, text: bytes, lines: np.ndarray) -> tuple[list[str], list[str]]:
+    """IDs and descriptions from newline-terminated header texts (without the ``>``)."""
+    if not any(c in text for c in _BYTES_SPACE) and not text.startswith(b"\n") and b"\n\n" not in text:
+        ids = text.decode("utf-8", errors="replace").split("\n")  # IDs only: no per-record work
+        ids.pop()
+        return ids, [""] * len(ids)
+    ids, descriptions = [], []
+    for header, line in zip(text.split(b"\n"), lines.tolist()):
+        parts = header.rstrip(b"\r").split(None, 1)
+        if not parts:
+            raise InputError(path, f"{line}", "header line has no record ID", "write '>ID' before the sequence")
+        ids.append(parts[0].decode("utf-8", errors="replace"))
+        descriptions.append(parts[1].decode("utf-8", errors="replace") if len(parts) > 1 else "")
+    return ids, descriptions
+
+
+def _raise_invalid(path, region, newlines: np.ndarray, line_offset: int, byte_pos: int, record: str):
+    line = line_offset + int(np.searchsorted(newlines, byte_pos)) + 1
+    raise InputError(
+        path,
+        f"{line}",
+        f"invalid character {chr(region[byte_pos])!r} in record '{record}'",
+        "sequences may hold only A, C, G, T, N and IUPAC codes",
+    )
 
 
 def _first_content_line(arr, line_starts, line_ends) -> int:
