@@ -18,7 +18,12 @@ Every measurement is a fresh subprocess (so thread settings and caches do not le
 configurations are interleaved round by round (order rotated), and the table shows the best of
 ``--rounds``: the machine is shared, and the best round is the least disturbed one.  Startup is
 excluded: samples/s comes from the steady-state epochs (the first is a warm-up), from the
-``seconds`` column of dnacnn's history, and from per-epoch timers in the other two.
+``seconds`` column of dnacnn's history, and from per-epoch timers in the other two.  The table
+prints the load average: when it exceeds the cores, PyTorch's OpenMP threads stall at every
+parallel region (2 threads measured 5-20x slower than 1) while TensorFlow's pool degrades
+gracefully, so compare at ``--threads 1`` on a busy machine.  Without bf16 arithmetic in the CPU
+(AVX512-BF16 / AMX) PyTorch runs bf16 convolutions on its slow reference path, so those columns
+use an eighth of the rows.
 
 ``--profile`` adds where dnacnn's time goes (torch.profiler over two epochs of
 ``dnacnn.train.train``, grouped into data, expansion, forward, backward and optimizer);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -107,6 +108,7 @@ def _check_options(opts: EncodeOptions) -> None:
 
 def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
     info = LabelInfo()
+    digests = {path: _in_background(sha256, path)}  # hashed on the other core while we encode
     batches = _dna_batches(path, fmt, opts, info)
     first = next(batches, None)
     if first is None:
@@ -114,42 +116,41 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
     length = first.codes.shape[1]
     n_tasks = first.labels.shape[1]
     rng = np.random.default_rng(opts.seed)
-    hashes, groups, split_values = [], [], []
+    hashes, groups, split_values = [], [], []  # groups: (first group, records, copies) per append
     n_groups = 0
     inputs = [path]
     with StoreWriter(out, length, n_tasks) as writer, _progress(opts, path) as bar:
         for batch in _chain(first, batches):
             _check_length(path, batch, length)
-            gids = np.arange(n_groups, n_groups + len(batch.ids))
-            n_groups += len(batch.ids)
-            _append(writer, batch, hashes, groups, gids, split_values)
+            _append(writer, batch, hashes, groups, (n_groups, len(batch.ids), 1), split_values)
             if opts.negatives == "shuffle":
                 _append(
                     writer,
                     _shuffled_negatives(batch, rng, opts.negatives_per_positive),
                     hashes,
                     groups,
-                    np.repeat(gids, opts.negatives_per_positive),
+                    (n_groups, len(batch.ids), opts.negatives_per_positive),
                     split_values,
                 )
+            n_groups += len(batch.ids)
             bar.update(len(batch.ids))
         if opts.negatives and opts.negatives != "shuffle":
             neg_path = check_readable(opts.negatives)
             inputs.append(neg_path)
+            digests[neg_path] = _in_background(sha256, neg_path)
             neg_opts = EncodeOptions(
                 **{**opts.__dict__, "labels": None, "label_value": 0.0, "label_cols": [], "length": length}
             )
             for batch in _dna_batches(neg_path, detect_format(neg_path), neg_opts, LabelInfo()):
                 _check_length(neg_path, batch, length)
-                gids = np.arange(n_groups, n_groups + len(batch.ids))
+                _append(writer, batch, hashes, groups, (n_groups, len(batch.ids), 1), split_values)
                 n_groups += len(batch.ids)
-                _append(writer, batch, hashes, groups, gids, split_values)
                 bar.update(len(batch.ids))
-        _check_unique_ids(writer, np.concatenate(hashes), path)
+        _check_unique_ids(writer, hashes, path)
         labels = np.asarray(writer.labels())
         task = _resolve_task(opts.task, labels, path)
-        split = _make_split(opts, labels, task, np.concatenate(groups), writer, split_values)
-        manifest = _manifest(inputs, opts, dna_encoding(length), task, info.names or ["label"])
+        split = _make_split(opts, labels, task, groups, writer, split_values)
+        manifest = _manifest(inputs, opts, dna_encoding(length), task, info.names or ["label"], digests)
         if task == "multiclass":
             manifest["classes"] = _class_names(info, labels)
         return writer.finish(split, manifest)
@@ -160,10 +161,10 @@ def _chain(first, rest):
     yield from rest
 
 
-def _append(writer, batch: Batch, hashes, groups, gids, split_values) -> None:
+def _append(writer, batch: Batch, hashes, groups, span: tuple[int, int, int], split_values) -> None:
     writer.append(batch.codes, batch.labels, batch.ids)
-    hashes.append(np.fromiter((hash(i) for i in batch.ids), dtype=np.int64, count=len(batch.ids)))
-    groups.append(gids)
+    hashes.append(np.fromiter(map(hash, batch.ids), dtype=np.int64, count=len(batch.ids)))
+    groups.append(span)
     if batch.split_values is not None:
         split_values.extend(batch.split_values)
 
@@ -361,11 +362,19 @@ def _shuffled_negatives(batch: Batch, rng: np.random.Generator, times: int) -> B
     )
 
 
-def _check_unique_ids(writer: StoreWriter, hashes: np.ndarray, path) -> None:
-    """Duplicate IDs via sorted 64-bit hashes; the slow exact pass runs only on a hash match."""
-    order = np.argsort(hashes, kind="stable")
-    same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
-    if not len(same):
+def _check_unique_ids(writer: StoreWriter, hashes: list[np.ndarray], path) -> None:
+    """Duplicate IDs via sorted 64-bit hashes; the slow exact pass runs only on a hash match.
+
+    Moves the per-batch ``hashes`` into one array (emptying the list), so the check needs no more
+    than the 8 bytes per record already held."""
+    flat = np.empty(sum(map(len, hashes)), dtype=np.int64)
+    start = 0
+    while hashes:
+        h = hashes.pop(0)
+        flat[start : start + len(h)] = h
+        start += len(h)
+    flat.sort()
+    if not (flat[1:] == flat[:-1]).any():
         return
     writer._ids.flush()
     ids = (writer.tmp / "ids.txt").read_text().splitlines()
@@ -405,8 +414,7 @@ def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
     task = _resolve_task("regression" if opts.task == "auto" else opts.task, values, opts.phenotypes)
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
         writer.append(codes, values, geno.ids)
-        opts_ids = np.zeros(len(geno.ids))
-        split = _make_split(opts, values, task, np.arange(len(opts_ids)), writer, [])
+        split = _make_split(opts, values, task, [(0, len(geno.ids), 1)], writer, [])
         encoding = genotype_encoding(codes.shape[1], opts.genotype_scheme)
         manifest = _manifest([path, Path(opts.phenotypes)], opts, encoding, task, pheno.names)
         manifest["markers"] = list(geno.markers)
@@ -426,7 +434,9 @@ def _resolve_task(task: str, labels: np.ndarray, path) -> str:
     return task
 
 
-def _make_split(opts: EncodeOptions, labels, task, groups: np.ndarray, writer, split_values) -> np.ndarray:
+def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) -> np.ndarray:
+    """``spans``: (first group, records, copies) per block of stored rows, in store order; rows of
+    one group (a positive and its shuffles) always share a split."""
     from dnacnn import split as splits
 
     n = len(labels)
@@ -439,14 +449,38 @@ def _make_split(opts: EncodeOptions, labels, task, groups: np.ndarray, writer, s
         ids = (writer.tmp / "ids.txt").read_text().splitlines()
         base_ids = [i.rsplit("_shuf", 1)[0] for i in ids] if opts.negatives == "shuffle" else ids
         return splits.chrom_split(base_ids, opts.valid_chroms, opts.test_chroms)
-    n_groups = int(groups.max()) + 1 if n else 0
+    n_groups = max(first + records for first, records, _ in spans) if n else 0
     if n_groups == n:  # no shuffled negatives: stratify on the labels
         return splits.random_split(labels, task, opts.valid_frac, opts.test_frac, opts.seed)
     # shuffled negatives follow their positive, so split the positives' groups
     group_split = splits.random_split(
         np.zeros((n_groups, 1), np.float32), "regression", opts.valid_frac, opts.test_frac, opts.seed
     )
+    groups = np.concatenate([np.repeat(np.arange(g, g + records), copies) for g, records, copies in spans])
     return group_split[groups]
+
+
+def _in_background(func, *args):
+    """Start ``func(*args)`` in a daemon thread (hashlib and file reads release the GIL, so it runs
+    on another core); returns a function that waits for the result and re-raises any error."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["value"] = func(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised by wait()
+            result["error"] = e
+
+    thread = threading.Thread(target=run, name="dnacnn-background", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    return wait
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -454,11 +488,16 @@ def sha256(path: str | os.PathLike) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _manifest(inputs, opts: EncodeOptions, encoding, task: str, label_names) -> dict:
+def _manifest(inputs, opts: EncodeOptions, encoding, task: str, label_names, digests: dict | None = None) -> dict:
+    """``digests``: input path -> a function returning its sha256 (see :func:`_in_background`)."""
     settings = {k: v for k, v in opts.__dict__.items() if k != "progress"}
+    digests = digests or {}
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs": [{"path": str(p), "sha256": sha256(p), "bytes": os.path.getsize(p)} for p in inputs],
+        "inputs": [
+            {"path": str(p), "sha256": digests[p]() if p in digests else sha256(p), "bytes": os.path.getsize(p)}
+            for p in inputs
+        ],
         "encoding": encoding.to_dict(),
         "task": task,
         "label_names": list(label_names),

@@ -351,8 +351,9 @@ def explain(
     import torch
 
     from dnacnn.encoding import Expander
+    from dnacnn.io import atomic_text
     from dnacnn.modelfile import load_model
-    from dnacnn.predict import _atomic_text, scores_from_logits
+    from dnacnn.predict import scores_from_logits
     from dnacnn.train import resolve_device
 
     if method not in METHODS:
@@ -369,7 +370,7 @@ def explain(
     top: list = []  # heap of (prediction, order, id, codes, position scores)
     n = 0
     head = ["id", "position", "base", "score"] + ([f"delta_{b}" for b in BASES] if method == "ism" else [])
-    with _atomic_text(out_dir / "attributions.tsv") as att, _atomic_text(out_dir / "sequences.tsv") as seqs:
+    with atomic_text(out_dir / "attributions.tsv") as att, atomic_text(out_dir / "sequences.tsv") as seqs:
         att.write("\t".join(head) + "\n")
         seqs.write("id\tprediction\tattribution_sum\twindow_start\twindow_end\twindow_score\n")
         for ids, codes in read_sequences(

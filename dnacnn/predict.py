@@ -12,14 +12,12 @@ centre-crops / N-pads them to the model's length.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.io import atomic_text
 
 CHUNK_RECORDS = 65_536
 
@@ -48,8 +46,9 @@ def scores_from_logits(logits, head: str, target_mean=None, target_std=None) -> 
 class Predictor:
     """A loaded model that maps codes ``(b, length)`` uint8 to scores ``(b, columns)``."""
 
-    def __init__(self, model_path: str | os.PathLike, device: str = "auto", rc_average: bool = False,
-                 batch_size: int = 1024) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike, device: str = "auto", rc_average: bool = False, batch_size: int = 1024
+    ) -> None:
         import torch
 
         from dnacnn.encoding import Expander
@@ -102,7 +101,11 @@ def predict_store(model_path, store_path, split: str = "test", device: str = "au
     predictor = Predictor(model_path, device, rc_average)
     _check_store_matches(predictor, store)
     idx = store.indices(split)
-    scores = predictor(np.asarray(store.codes[idx])) if len(idx) else predictor(np.zeros((0, store.codes.shape[1]), np.uint8))
+    scores = (
+        predictor(np.asarray(store.codes[idx]))
+        if len(idx)
+        else predictor(np.zeros((0, store.codes.shape[1]), np.uint8))
+    )
     ids = store.ids
     return [ids[i] for i in idx], np.asarray(store.labels[idx]), scores
 
@@ -116,9 +119,21 @@ def _check_store_matches(predictor: Predictor, store) -> None:
         )
 
 
-def predict(model_path, input_path, out_path, *, fmt: str = "auto", seq_col: str = "seq", id_col: str | None = None,
-            genome: str | None = None, length_policy: str = "strict", rc_average: bool = False,
-            device: str = "auto", batch_size: int = 1024, progress: bool = True) -> int:
+def predict(
+    model_path,
+    input_path,
+    out_path,
+    *,
+    fmt: str = "auto",
+    seq_col: str = "seq",
+    id_col: str | None = None,
+    genome: str | None = None,
+    length_policy: str = "strict",
+    rc_average: bool = False,
+    device: str = "auto",
+    batch_size: int = 1024,
+    progress: bool = True,
+) -> int:
     """Stream ``input_path`` through the model and write a TSV to ``out_path`` (``-`` = stdout).
     Returns the number of records written.
 
@@ -145,7 +160,7 @@ def predict(model_path, input_path, out_path, *, fmt: str = "auto", seq_col: str
 
     bar = tqdm(desc="predict", unit=" rec", unit_scale=True, disable=None if progress else True, leave=False)
     coded = _coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, model_path)
-    with _atomic_text(out_path) as out, closing(read_ahead(coded)) as chunks:
+    with atomic_text(out_path) as out, closing(read_ahead(coded)) as chunks:
         out.write("\t".join(["id", *predictor.columns]) + "\n")
         for ids, codes in chunks:
             scores = predictor(codes)
@@ -180,7 +195,9 @@ def _write_rows(out, ids: list[str], scores: np.ndarray) -> None:
     out.write("".join(map(row.__mod__, zip(ids, *scores.T.tolist()))))
 
 
-def _coded_chunks(path, fmt, enc, seq_col, id_col, genome, length_policy, model_path) -> Iterator[tuple[list[str], np.ndarray]]:
+def _coded_chunks(
+    path, fmt, enc, seq_col, id_col, genome, length_policy, model_path
+) -> Iterator[tuple[list[str], np.ndarray]]:
     from dnacnn.encode import _codes_from_strings, _fit_ragged
 
     length = enc.length
@@ -189,8 +206,12 @@ def _coded_chunks(path, fmt, enc, seq_col, id_col, genome, length_policy, model_
 
         geno = read_genotypes(path)
         if geno.codes.shape[1] != length:
-            raise InputError(path, None, f"has {geno.codes.shape[1]} markers but the model was trained on {length}",
-                             "give the same markers, in the same order")
+            raise InputError(
+                path,
+                None,
+                f"has {geno.codes.shape[1]} markers but the model was trained on {length}",
+                "give the same markers, in the same order",
+            )
         yield list(geno.ids), geno.codes
         return
     fit = length if length_policy == "fit" else None
@@ -201,7 +222,9 @@ def _coded_chunks(path, fmt, enc, seq_col, id_col, genome, length_policy, model_
             codes = _codes_from_strings(path, chunk.seqs, chunk.ids, chunk.lines, fit)
         if codes.shape[1] != length:
             raise InputError(
-                path, f"{chunk.lines[0]}", f"sequences are {codes.shape[1]} bp but {model_path} was trained on {length} bp",
+                path,
+                f"{chunk.lines[0]}",
+                f"sequences are {codes.shape[1]} bp but {model_path} was trained on {length} bp",
                 "use --length-policy fit to centre-crop / N-pad them",
             )
         yield list(chunk.ids), codes
@@ -227,21 +250,3 @@ def _dna_chunks(path, fmt, seq_col, id_col, genome, length):
 
         return read_bed_windows(path, genome, length)
     raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed or genotype")
-
-
-@contextmanager
-def _atomic_text(path):
-    """Write text to ``path`` via a temp file renamed at the end (``-`` = stdout)."""
-    if str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", buffering=1 << 20) as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

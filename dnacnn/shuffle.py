@@ -22,15 +22,11 @@ of 101 bp per second on one CPU core); :func:`shuffle_fasta` groups records by l
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
 from dnacnn.encoding import codes_to_dna
+from dnacnn.io import atomic_text
 
 N_LETTERS = 5  # A C G T N
 _CHUNK_ROWS = 8192  # bounds the temporaries (a few float64 copies of the chunk)
@@ -240,7 +236,7 @@ def shuffle_fasta(
         raise ValueError(f"times must be >= 1, got {times}")
     rng = np.random.default_rng(seed)
     n = 0
-    with _atomic_text(out) as f:
+    with atomic_text(out) as f:
         for chunk in iter_fasta(input):
             seqs = _shuffle_records(chunk.codes, chunk.offsets, rng, times)
             ids = [f"{rid}_shuf{k}" for rid in chunk.ids for k in range(times)]
@@ -261,21 +257,3 @@ def _shuffle_records(codes: np.ndarray, offsets: np.ndarray, rng: np.random.Gene
         for j, row in zip((idx[:, None] * times + np.arange(times)).ravel().tolist(), shuffled, strict=True):
             out[j] = codes_to_dna(row)
     return out
-
-
-@contextmanager
-def _atomic_text(path: str | os.PathLike) -> Iterator[TextIO]:
-    """Text file written via a temporary file renamed into place on success (``-`` = stdout)."""
-    if str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", buffering=1 << 20) as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

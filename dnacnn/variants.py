@@ -186,9 +186,9 @@ def score_variants(
     import torch
 
     from dnacnn.explain import check_dna_model
+    from dnacnn.io import atomic_text
     from dnacnn.io.bed import open_genome
     from dnacnn.modelfile import load_model
-    from dnacnn.predict import _atomic_text
     from dnacnn.train import resolve_device
 
     dev = resolve_device(device)
@@ -205,7 +205,7 @@ def score_variants(
     header = ["chrom", "pos", "id", "ref", "alt", "type", "status"] + [f"{k}_{t}" for t in tasks for k in per_task]
     summary = VariantSummary(Path(str(out_tsv)))
     rows: list = []
-    with _atomic_text(out_tsv) as out, torch.inference_mode():
+    with atomic_text(out_tsv) as out, torch.inference_mode():
         out.write("\t".join(header) + "\n")
         for rec in iter_vcf(vcf):
             summary.n_records += 1

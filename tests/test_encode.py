@@ -353,3 +353,8 @@ def test_bed_unknown_chromosome(cli, tmp_path, bad, genome):
     _encode_fails(
         cli, tmp_path, bed, "--genome", genome, "--length", "50", "--label-value", "1", fragments=("unk.bed:2", "chr22")
     )
+
+
+def test_fasta_ending_in_a_bare_header(cli, tmp_path, bad):
+    fa = bad("bare.fa", ">a\nACGT\n>")
+    _encode_fails(cli, tmp_path, fa, "--label-value", "1", fragments=("bare.fa:3", "header line has no record ID"))

@@ -263,8 +263,11 @@ def test_keras_initialisation():
 
 
 def test_batchnorm_uses_keras_momentum_and_epsilon():
-    bn = build_model("tfbind", 4, 101).body[1]
-    assert (bn.momentum, bn.eps) == pytest.approx((0.01, 0.001))
+    spec = {"name": "bn", "layers": [{"conv1d": {"filters": 4, "kernel_size": 3}}, {"batchnorm": {}}, "flatten"]}
+    bn = build_model(spec, 4, 101).body[1]
+    assert (bn.momentum, bn.eps) == pytest.approx((0.01, 0.001))  # Keras' 0.99 momentum == torch's 0.01
+    tuned = build_model("tfbind", 4, 101).body[1]  # the tfbind preset sets Keras momentum 0.9
+    assert tuned.momentum == pytest.approx(0.1)
 
 
 def test_config_rebuilds_the_model():

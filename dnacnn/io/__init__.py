@@ -72,6 +72,27 @@ def open_binary(path: str | os.PathLike) -> Iterator[io.BufferedIOBase]:
         f.close()
 
 
+@contextmanager
+def atomic_text(path: str | os.PathLike) -> Iterator[io.TextIOBase]:
+    """Write text to ``path`` via a temporary file renamed into place on success (``-`` = stdout),
+    so a killed run never leaves a half-written output."""
+    if str(path) == "-":
+        import sys
+
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", buffering=1 << 20) as f:
+            yield f
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def read_head(path: str | os.PathLike, n: int = 4096) -> bytes:
     """First ``n`` decompressed bytes of a file (for format sniffing)."""
     with open_binary(path) as f:
