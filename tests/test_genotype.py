@@ -8,7 +8,7 @@ from dnacnn.errors import InputError
 from dnacnn.io.genotype import read_genotypes, read_phenotypes
 
 DATA = Path(__file__).parent / "data"
-WHEAT = Path("/work/shared/data/wheat-bglr")
+WHEAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wheat-bglr"  # ../shared beside the checkout
 needs_wheat = pytest.mark.skipif(not (WHEAT / "wheat.X").is_file(), reason="shared wheat data not present")
 
 

@@ -9,7 +9,7 @@ import pytest
 from dnacnn.encoding import codes_to_dna, dna_to_codes
 from dnacnn.shuffle import dinucleotide_shuffle, dinucleotide_shuffle_batch
 
-DEEPBIND = Path("/work/shared/data/deepbind-encode")
+DEEPBIND = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepbind-encode"  # ../shared beside the checkout
 REAL = sorted(DEEPBIND.glob("*_AC.seq.gz"))
 
 
