@@ -370,7 +370,9 @@ def tune(
         best_spec,
         {k: v for k, v in best["spec"].items() if k != "source"},
         header=f"# dnacnn tune: trial {best['number']} of {len(records)}, "
-        f"validation {best['metric']} {best['value']:.6g}, seed {seed}\n",
+        f"validation {best['metric']} {best['value']:.6g}, seed {seed}"
+        + (f" (trials ran with epochs={epochs})" if epochs else "")
+        + "\n",
     )
     best_model = out_dir / "best.dnacnn"
     os.replace(best["model"], best_model)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import Timer, fmt, machine, markdown_table, score_split, train_quiet, write_result
+from common import RESULTS, Timer, fmt, machine, markdown_table, score_split, train_quiet, write_result
 
 # ROC AUC on B: DeepBind trained on A only / DeepBind* trained on AC (Alipanahi et al. 2015)
 PUBLISHED = {
@@ -37,6 +38,9 @@ PUBLISHED = {
     "ARID3A_K562_ARID3A_(sc-8821)_Stanford": (0.80989, 0.88754),
     "ZBTB7A_HepG2_ZBTB7A_(SC-34508)_HudsonAlpha": (0.80072, 0.87414),
 }
+
+
+HISTORIES: Path | None = None  # where training histories are kept (results/NAME-histories/)
 
 
 def experiments(folder: Path) -> list[str]:
@@ -70,6 +74,9 @@ def run_one(
             _tabular(negatives="shuffle", split="random", valid_frac=valid_frac, test_frac=0.0, seed=seed),
         )
         result = train_quiet(train_store, work / f"{seed}.dnacnn", model=model, seed=seed, threads=threads, **options)
+    if HISTORIES is not None:  # per-epoch validation curves, for choosing epochs / patience
+        HISTORIES.mkdir(parents=True, exist_ok=True)
+        shutil.copy(result.history_path, HISTORIES / f"{name}.seed{seed}.tsv")
     # the test file is read only now, after training
     test_store = encode(folder / f"{name}_B.seq.gz", work / f"{seed}-B.store", _tabular(split="test"))
     y, scores = score_split(result.model_path, test_store, "test")
@@ -217,6 +224,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     options = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     seeds = [int(s) for s in args.seeds.split(",")]
+    global HISTORIES
+    HISTORIES = RESULTS / f"{args.name}-histories"
     from dnacnn.train import DEFAULTS
 
     if DEFAULTS["fresh_negatives"] != "auto":
