@@ -24,7 +24,7 @@ import pandas as pd
 from dnacnn.encoding import DNA_LUT, INVALID, dna_encoding, fit_length, genotype_encoding
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io import check_readable, detect_format
-from dnacnn.store import SPLIT_CODE, StoreWriter
+from dnacnn.store import SPLIT_CODE, StoreWriter, id_lines
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 SPLITS = ("random", "chrom", "column", "train", "test")
@@ -75,6 +75,7 @@ class Batch:
     labels: np.ndarray
     lines: np.ndarray
     split_values: list[str] | None = None
+    id_bytes: bytes | None = None  # ``ids`` as newline-terminated UTF-8, when the reader has them
 
 
 def encode(input_path: str | os.PathLike, out: str | os.PathLike, opts: EncodeOptions | None = None) -> Path:
@@ -162,7 +163,8 @@ def _chain(first, rest):
 
 
 def _append(writer, batch: Batch, hashes, groups, span: tuple[int, int, int], split_values) -> None:
-    writer.append(batch.codes, batch.labels, batch.ids)
+    id_bytes = batch.id_bytes if batch.id_bytes is not None else id_lines(batch.ids)
+    writer.append(batch.codes, batch.labels, id_bytes)
     hashes.append(np.fromiter(map(hash, batch.ids), dtype=np.int64, count=len(batch.ids)))
     groups.append(span)
     if batch.split_values is not None:
@@ -206,7 +208,8 @@ def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo) -> 
         split_values = None
         if opts.split == "column":
             split_values = _split_column(path, chunk, opts.split_col)
-        yield Batch(list(chunk.ids), codes, labels, np.asarray(chunk.lines), split_values)
+        id_bytes = getattr(chunk, "id_bytes", None)
+        yield Batch(list(chunk.ids), codes, labels, np.asarray(chunk.lines), split_values, id_bytes)
     if label_table is not None:
         label_table.check_all_used(path)
 
@@ -376,7 +379,7 @@ def _check_unique_ids(writer: StoreWriter, hashes: list[np.ndarray], path) -> No
     flat.sort()
     if not (flat[1:] == flat[:-1]).any():
         return
-    writer._ids.flush()
+    writer.flush()
     ids = (writer.tmp / "ids.txt").read_text().splitlines()
     seen: dict[str, int] = {}
     for i, rid in enumerate(ids):
@@ -445,7 +448,7 @@ def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) 
     if opts.split == "column":
         return splits.split_from_column(split_values)
     if opts.split == "chrom":
-        writer._ids.flush()
+        writer.flush()
         ids = (writer.tmp / "ids.txt").read_text().splitlines()
         base_ids = [i.rsplit("_shuf", 1)[0] for i in ids] if opts.negatives == "shuffle" else ids
         return splits.chrom_split(base_ids, opts.valid_chroms, opts.test_chroms)

@@ -126,8 +126,10 @@ def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray |
     y = labels if task == "binary" else labels[:, :1]
     # NaN compares unequal to itself; give it a value no real label has so it groups.
     y = np.where(np.isnan(y), np.float32(-np.inf), y)
+    if y.shape[1] == 1:  # 1-D unique: np.unique(axis=0) sorts rows as bytes, ~30x slower
+        return np.unique(y[:, 0], return_inverse=True)[1].ravel()
     combos, tuple_id = np.unique(y, axis=0, return_inverse=True)
-    if y.shape[1] > 1 and len(combos) > MAX_LABEL_COMBOS:
+    if len(combos) > MAX_LABEL_COMBOS:
         _, tuple_id = np.unique(y[:, 0], return_inverse=True)
     return tuple_id.ravel()
 

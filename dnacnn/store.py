@@ -18,10 +18,12 @@ written under a temporary name and renamed into place when complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,8 @@ class StoreWriter:
 
     Use as a context manager; on error the temporary directory is removed and nothing is left
     at ``path``.  ``finish`` writes split, manifest and renames the directory into place.
+    Chunks are written by a background thread while the caller parses the next one (file writes
+    release the GIL); at most one chunk is in flight, so memory stays bounded.
     """
 
     def __init__(self, path: str | os.PathLike, length: int, n_tasks: int) -> None:
@@ -57,6 +61,8 @@ class StoreWriter:
         self._codes = open(self.tmp / "codes.u8", "wb")
         self._labels = open(self.tmp / "labels.f32", "wb")
         self._ids = open(self.tmp / "ids.txt", "wb")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dnacnn-store")
+        self._pending: Future | None = None
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -72,26 +78,43 @@ class StoreWriter:
         labels = np.ascontiguousarray(labels, dtype=np.float32).reshape(len(codes), self.n_tasks)
         if codes.ndim != 2 or codes.shape[1] != self.length:
             raise ValueError(f"codes chunk shape {codes.shape} does not match length {self.length}")
-        # write the arrays' own buffers (no tobytes copy); one join, not one f-string per ID
-        self._codes.write(codes.reshape(-1).data)
-        self._labels.write(labels.reshape(-1).data)
         if not isinstance(ids, bytes):
-            ids = _id_lines(ids)
-        self._ids.write(ids)
+            ids = id_lines(ids)
+        self.flush()  # the previous chunk is on disk before this one is queued
+        self._pending = self._pool.submit(self._write, codes, labels, ids)
         self.n += len(codes)
 
-    def close_streams(self) -> None:
+    def _write(self, codes: np.ndarray, labels: np.ndarray, ids: bytes) -> None:
+        # the arrays' own buffers, no tobytes copy
+        self._codes.write(codes.reshape(-1).data)
+        self._labels.write(labels.reshape(-1).data)
+        self._ids.write(ids)
+
+    def flush(self) -> None:
+        """Wait for the chunk in flight (re-raising its error) and flush the files to disk."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
         for f in (self._codes, self._labels, self._ids):
             if not f.closed:
-                f.close()
+                f.flush()
+
+    def close_streams(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
+            for f in (self._codes, self._labels, self._ids):
+                if not f.closed:
+                    f.close()
 
     def labels(self) -> np.ndarray:
         """All labels written so far (memory-mapped), e.g. to compute a stratified split."""
-        self._labels.flush()
+        self.flush()
         return np.memmap(self.tmp / "labels.f32", dtype=np.float32, mode="r", shape=(self.n, self.n_tasks))
 
     def codes(self) -> np.ndarray:
-        self._codes.flush()
+        self.flush()
         return np.memmap(self.tmp / "codes.u8", dtype=np.uint8, mode="r", shape=(self.n, self.length))
 
     def finish(self, split: np.ndarray, manifest: dict, marker_means: np.ndarray | None = None) -> Path:
@@ -119,11 +142,12 @@ class StoreWriter:
         return self.path
 
     def abort(self) -> None:
-        self.close_streams()
+        with contextlib.suppress(Exception):  # a failed write is why we abort; the error is already raised
+            self.close_streams()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _id_lines(ids) -> bytes:
+def id_lines(ids) -> bytes:
     """IDs as newline-terminated UTF-8 lines (one join; str() only where an ID is not a str)."""
     if not len(ids):
         return b""

@@ -358,3 +358,47 @@ def test_bed_unknown_chromosome(cli, tmp_path, bad, genome):
 def test_fasta_ending_in_a_bare_header(cli, tmp_path, bad):
     fa = bad("bare.fa", ">a\nACGT\n>")
     _encode_fails(cli, tmp_path, fa, "--label-value", "1", fragments=("bare.fa:3", "header line has no record ID"))
+
+
+def test_store_writer_background_write_error_leaves_nothing(tmp_path):
+    """A write that fails on the writer thread (disk full) surfaces at the next append / flush,
+    and the temporary directory is removed: nothing half-written is left."""
+    import errno
+
+    from dnacnn.store import StoreWriter
+
+    class FullDisk:
+        closed = False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    codes = np.zeros((3, 5), dtype=np.uint8)
+    labels = np.ones((3, 1), dtype=np.float32)
+    with pytest.raises(OSError, match="No space"), StoreWriter(tmp_path / "s.store", 5, 1) as writer:
+        writer._codes.close()
+        writer._codes = FullDisk()
+        writer.append(codes, labels, ["a", "b", "c"])
+        writer.append(codes, labels, ["d", "e", "f"])  # raises the first chunk's error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_writer_streams_chunks_in_order(tmp_path):
+    from dnacnn.store import Store, StoreWriter
+
+    rng = np.random.default_rng(0)
+    chunks = [rng.integers(0, 5, (n, 7), dtype=np.uint8) for n in (4, 1, 9)]
+    with StoreWriter(tmp_path / "s.store", 7, 1) as writer:
+        for k, c in enumerate(chunks):
+            writer.append(c, np.full((len(c), 1), k, np.float32), [f"r{k}_{i}" for i in range(len(c))])
+        assert np.array_equal(writer.labels()[:, 0], np.repeat([0, 1, 2], [4, 1, 9]))
+        writer.finish(np.zeros(writer.n, np.uint8), {"encoding": {}, "task": "binary", "label_names": ["y"]})
+    store = Store.open(tmp_path / "s.store")
+    assert np.array_equal(np.asarray(store.codes), np.concatenate(chunks))
+    assert store.ids[:5] == ["r0_0", "r0_1", "r0_2", "r0_3", "r1_0"]

@@ -50,6 +50,7 @@ class FastaChunk:
     codes: np.ndarray
     offsets: np.ndarray
     lines: np.ndarray
+    id_bytes: bytes | None = None  # the IDs as newline-terminated UTF-8, when headers are IDs only
 
     @property
     def lengths(self) -> np.ndarray:
@@ -175,7 +176,9 @@ def _parse_block(path, region: bytearray, line_offset: int, first: bool) -> tupl
     np.minimum(idx, n - 1, out=idx)  # a last header without a newline at end of file
     header_text = np.take(arr, idx)
     header_text[-1] = _NL
-    ids, descriptions = _split_headers(path, header_text.tobytes(), lines)
+    header_bytes = header_text.tobytes()
+    bare = _ids_only(header_bytes)
+    ids, descriptions = _split_headers(path, header_bytes, lines, bare)
     arr[idx] = _NL
     arr[h_start] = _NL
     arr[: h_start[0]] = _NL
@@ -202,12 +205,19 @@ def _parse_block(path, region: bytearray, line_offset: int, first: bool) -> tupl
         is_seq = (segment != _NL) & (segment != _CR) & (segment != _SP) & (segment != _TAB)
         byte_pos = int(seg_start[rec] + np.flatnonzero(is_seq)[bad - offsets[rec]])
         _raise_invalid(path, region, newlines, line_offset, byte_pos, ids[rec])
-    return FastaChunk(ids, descriptions, codes, offsets, lines), len(newlines)
+    id_bytes = header_bytes if bare and header_bytes.isascii() else None  # ready for the store's ids.txt
+    return FastaChunk(ids, descriptions, codes, offsets, lines, id_bytes), len(newlines)
 
 
-def _split_headers(path, text: bytes, lines: np.ndarray) -> tuple[list[str], list[str]]:
-    """IDs and descriptions from newline-terminated header texts (without the ``>``)."""
-    if not any(c in text for c in _BYTES_SPACE) and not text.startswith(b"\n") and b"\n\n" not in text:
+def _ids_only(text: bytes) -> bool:
+    """Header texts hold bare IDs: no whitespace, no empty header."""
+    return not any(c in text for c in _BYTES_SPACE) and not text.startswith(b"\n") and b"\n\n" not in text
+
+
+def _split_headers(path, text: bytes, lines: np.ndarray, bare: bool) -> tuple[list[str], list[str]]:
+    """IDs and descriptions from newline-terminated header texts (without the ``>``);
+    ``bare``: the texts are IDs only (see :func:`_ids_only`)."""
+    if bare:
         ids = text.decode("utf-8", errors="replace").split("\n")  # IDs only: no per-record work
         ids.pop()
         return ids, [""] * len(ids)
