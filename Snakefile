@@ -1,5 +1,6 @@
 # dnacnn workflow: encode -> train -> evaluate for every dataset x model in config/config.yaml,
-# then one summary table and page. See docs/workflow.md.
+# then one summary table and page; with tune: enabled, a dnacnn tune study before each training.
+# See docs/workflow.md.
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -10,6 +11,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/encode.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"

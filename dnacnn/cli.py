@@ -261,6 +261,63 @@ def train(
 
 @app.command()
 @reported
+def tune(
+    store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode' (needs valid rows).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for best.yaml, best.dnacnn, trials.tsv and trials/.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Preset name or spec YAML to tune (its search: block is the default space).")
+    ] = "tfbind",
+    search: Annotated[
+        Path | None,
+        typer.Option(help="Search-space YAML; default: the spec's search: block, else lr, batch_size, weight_decay."),
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Most trials to run.")] = 20,
+    timeout_minutes: Annotated[
+        float | None, typer.Option(help="Study time box; no trial starts after it, a running one stops. Default: none.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs per trial; default: the spec's.")] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show each trial's progress bars and result.")] = True,
+) -> None:
+    """Search a model's hyperparameters with Optuna; writes the best spec, its model and a trials table."""
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        from dnacnn.errors import DnacnnError
+
+        raise DnacnnError("dnacnn tune needs optuna; install it with: pip install 'optuna>=3.4'") from None
+    from dnacnn.tune import read_search
+    from dnacnn.tune import tune as run_tune
+
+    space = read_search(search) if search is not None else None
+    result = run_tune(
+        store,
+        out,
+        model,
+        n_trials=trials,
+        timeout_minutes=timeout_minutes,
+        seed=seed,
+        search=space,
+        epochs=epochs,
+        threads=threads,
+        device=device,
+        progress=progress,
+    )
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["best_params"].items())
+    typer.echo(
+        f"wrote {out}: best trial {result['best_trial']} of {result['n_trials']} ({result['n_complete']} complete), "
+        f"val {result['metric']} {result['best_value']:.4f} ({params}) in {result['seconds']:.1f}s; "
+        f"spec {result['best_spec']}, model {result['best_model']}, trials {result['trials_tsv']}",
+        err=True,
+    )
+
+
+@app.command()
+@reported
 def predict(
     model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
     input: Annotated[

@@ -286,9 +286,9 @@ def tune(
 
     started = time.time()
     if n_trials < 1:
-        raise DnacnnError(f"--n-trials must be at least 1, got {n_trials}")
+        raise DnacnnError(f"--trials must be at least 1, got {n_trials}")
     if timeout_minutes is not None and timeout_minutes <= 0:
-        raise DnacnnError(f"--timeout must be a positive number of minutes, got {timeout_minutes}")
+        raise DnacnnError(f"--timeout-minutes must be a positive number, got {timeout_minutes}")
     opened = Store.open(store)
     if len(opened.indices("valid")) == 0:
         raise DnacnnError(

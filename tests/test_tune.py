@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import assert_one_line_error
 
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
@@ -171,3 +172,47 @@ def test_read_search_file(tmp_path):
     empty.write_text("[]\n")
     with pytest.raises(DnacnnError, match="a search space must be a non-empty mapping"):
         read_search(empty)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_tune_writes_the_study_and_a_summary_line(cli, zou_store, spec_file, tmp_path):
+    out = tmp_path / "cli_study"
+    search = tmp_path / "space.yaml"
+    space = {"lr": {"low": 1e-3, "high": 1e-2, "log": True}, "batch_size": [32, 64]}
+    search.write_text(yaml.safe_dump(space, sort_keys=False))
+    result = cli(
+        "tune", zou_store, "--out", out, "--model", spec_file, "--search", search,
+        "--trials", 2, "--epochs", 1, "--seed", 3, "--threads", 1, "--device", "cpu", "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    trials = pd.read_csv(out / "trials.tsv", sep="\t")
+    # --search replaces the spec's own search: block
+    assert list(trials.columns) == ["number", "state", "value", "seconds", "best_epoch", "lr", "batch_size"]
+    assert len(trials) == 2 and (trials["state"] == "COMPLETE").all()
+    assert (out / "best.dnacnn").is_file()
+    best = load_spec(str(out / "best.yaml"))
+    assert best["train"]["batch_size"] in (32, 64)
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"wrote {out}: best trial ") and " of 2 (2 complete), val roc_auc " in line
+    for name in ("best.yaml", "best.dnacnn", "trials.tsv"):
+        assert str(out / name) in line
+
+
+def test_cli_tune_bad_search_key_is_one_line_and_writes_nothing(cli, zou_store, tmp_path):
+    search = tmp_path / "space.yaml"
+    search.write_text("momentum: [0.9, 0.99]\n")
+    out = tmp_path / "never"
+    result = cli("tune", zou_store, "--out", out, "--model", "zou2019", "--search", search, "--trials", 2)
+    assert_one_line_error(result, "dnacnn: error: preset:zou2019: search key 'momentum': cannot place it")
+    assert not out.exists()
+
+
+def test_cli_tune_bad_trials_and_missing_search_file(cli, zou_store, tmp_path):
+    out = tmp_path / "never"
+    result = cli("tune", zou_store, "--out", out, "--model", "zou2019", "--trials", 0)
+    assert_one_line_error(result, "dnacnn: error: --trials must be at least 1, got 0")
+    result = cli("tune", zou_store, "--out", out, "--search", tmp_path / "nope.yaml")
+    assert_one_line_error(result, "nope.yaml: no such search-space file")
+    assert not out.exists()

@@ -7,6 +7,7 @@ output: one block per job, ``rule NAME:`` then ``resources: k=v, ...`` and the s
 
 from __future__ import annotations
 
+import ast
 import csv
 import os
 import re
@@ -183,6 +184,57 @@ def test_gpus_per_train_above_one_launches_torchrun(workdir):
         assert job["shell"].startswith("torchrun --standalone --nproc-per-node 4 -m dnacnn train ")
 
 
+def _tune_on(c):
+    c["tune"] = {"enabled": True, "trials": 3, "timeout_minutes": 5, "epochs": 1}
+
+
+def test_tune_enabled_dry_run_plans_a_study_before_each_training(workdir):
+    write_config(workdir, _tune_on)
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    counts = job_counts(output(result))
+    assert counts["tune"] == counts["train"] == 3 and counts["total"] == 15
+    jobs = dry_run_jobs(output(result))
+    tunes = {job["shell"] for job in jobs if job["rule"] == "tune"}
+    assert (
+        "dnacnn tune results/rest/store -o results/rest/tiny/tune --model config/models/tiny.yaml --trials 3"
+        " --timeout-minutes 5 --seed 0 --epochs 1 --device cpu --threads 1 --no-progress"
+        " > results/logs/tune/rest/tiny.log 2>&1"
+    ) in tunes
+    trains = {job["shell"] for job in jobs if job["rule"] == "train"}
+    # training uses the tuned spec; the model entry's batch_size (16) would override the tuned one
+    # (batch_size is in the default search space), so it is left out; epochs still applies
+    assert (
+        "dnacnn train results/wheat/store -o results/wheat/snp-cnn/model.dnacnn"
+        " --history results/wheat/snp-cnn/history.tsv --model results/wheat/snp-cnn/tune/best.yaml --epochs 2"
+        " --seed 0 --device cpu --precision auto --threads 1 --resume --no-progress"
+        " > results/logs/train/wheat/snp-cnn.log 2>&1"
+    ) in trains
+
+
+def test_tune_search_file_decides_which_settings_come_from_the_study(workdir):
+    (workdir / "config" / "space.yaml").write_text("epochs: [1, 2]\nlayers.0.conv1d.filters: [4, 8]\n")
+    write_config(workdir, lambda c: c.update(tune={"enabled": True, "search": "config/space.yaml"}))
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    jobs = dry_run_jobs(output(result))
+    (tune,) = [job["shell"] for job in jobs if job["rule"] == "tune" and "results/wheat/" in job["shell"]]
+    # the study searches epochs, so the model entry's epochs (2) caps neither its trials nor the training
+    assert " --search config/space.yaml --trials 20 --timeout-minutes 30 --seed 0 --device cpu " in tune
+    (train,) = [job["shell"] for job in jobs if job["rule"] == "train" and "results/wheat/" in job["shell"]]
+    assert "--model results/wheat/snp-cnn/tune/best.yaml --batch-size 16 --seed 0 " in train
+    assert "--epochs" not in train
+
+
+def test_tune_default_search_keys_match_dnacnn():
+    pytest.importorskip("optuna")
+    from dnacnn.tune import DEFAULT_SEARCH
+
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    keys = re.search(r"^DEFAULT_SEARCH_KEYS = (\(.*\))$", common, re.MULTILINE).group(1)
+    assert ast.literal_eval(keys) == tuple(DEFAULT_SEARCH)
+
+
 # --------------------------------------------------------------------------- real run and reruns
 
 
@@ -264,6 +316,14 @@ def _preset_and_spec(c):
     c["models"][1]["preset"] = "tfbind"
 
 
+def _tune_no_trials(c):
+    c["tune"] = {"enabled": True, "trials": 0}
+
+
+def _tune_missing_search(c):
+    c["tune"] = {"enabled": True, "search": "config/nope.yaml"}
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -275,6 +335,8 @@ def _preset_and_spec(c):
         (_missing_file, "invalid config: datasets (name: wheat) -> phenotypes: no such file 'data/nope.Y'"),
         (_unknown_run, "invalid config: runs -> rest: no model named 'big'; models are zou2019, tiny, snp-cnn"),
         (_preset_and_spec, "invalid config: models (name: tiny): give exactly one of preset"),
+        (_tune_no_trials, "invalid config: tune -> trials: 0 is less than the minimum of 1"),
+        (_tune_missing_search, "invalid config: tune -> search: no such file 'config/nope.yaml'"),
     ],
 )
 def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):

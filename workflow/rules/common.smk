@@ -9,6 +9,7 @@ import os
 import shlex
 
 import jsonschema
+import yaml
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -95,6 +96,26 @@ def run_problems():
                 yield f"runs -> {dataset}: no model named {name!r}; models are {', '.join(models)}"
 
 
+def search_space(path, block_only=False):
+    """The search-space mapping of a YAML file ({} when it has none or does not parse; dnacnn says why)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("search"), dict):
+        return data["search"]
+    return {} if block_only or not isinstance(data, dict) else data
+
+
+def tune_problems():
+    search = config["tune"]["search"]
+    if config["tune"]["enabled"] and search:
+        yield from file_problems("tune -> search", search)
+        if os.path.isfile(search) and not search_space(search):
+            yield f"tune -> search: {search} is not a YAML mapping such as lr: {{low: 1.0e-4, high: 1.0e-2, log: true}}"
+
+
 def config_problems():
     yield from schema_problems(config, "../schemas/config.schema.yaml")
     for kind, schema in (("datasets", "../schemas/dataset.schema.yaml"), ("models", "../schemas/model.schema.yaml")):
@@ -107,6 +128,7 @@ def config_problems():
     for m in config["models"]:
         yield from model_problems(m)
     yield from run_problems()
+    yield from tune_problems()
 
 
 problem = next(config_problems(), None)
@@ -207,26 +229,105 @@ def encode_test_inputs(wildcards):
     )
 
 
+# --------------------------------------------------------------------------- tuning (tune: enabled)
+# The training settings of a model entry that dnacnn tune may put in the spec's train: block.
+TRAIN_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "optimizer",
+    "patience",
+    "rc_augment",
+    "fresh_negatives",
+)
+# dnacnn.tune.DEFAULT_SEARCH: what a study varies when neither tune.search nor the spec names a space
+DEFAULT_SEARCH_KEYS = ("lr", "batch_size", "weight_decay")
+
+
+def tuned_settings(m):
+    """The model entry's training settings that its study searches: they come from best.yaml.
+
+    The space is tune.search, else the spec file's search: block, else DEFAULT_SEARCH_KEYS (the
+    presets have no search: block), as in dnacnn tune.
+    """
+    space = {}
+    if config["tune"]["search"]:
+        space = search_space(config["tune"]["search"])
+    elif m["spec"]:
+        space = search_space(m["spec"], block_only=True)
+    keys = {str(k).removeprefix("train.") for k in space} if space else set(DEFAULT_SEARCH_KEYS)
+    return keys & set(TRAIN_SETTINGS)
+
+
+def tune_dir(wildcards):
+    return f"results/{wildcards.dataset}/{wildcards.model}/tune"
+
+
+def tune_inputs(wildcards):
+    """The store, the model's spec file and the search-space file, so that a change reruns the study."""
+    m = MODELS[wildcards.model]
+    return existing(
+        {
+            "store": f"results/{wildcards.dataset}/store",
+            "spec": m["spec"],
+            "search": config["tune"]["search"],
+        }
+    )
+
+
+def tune_args(wildcards):
+    """Trials run with tune.epochs, else the model entry's epochs (unless the study searches epochs)."""
+    m, t = MODELS[wildcards.model], config["tune"]
+    epochs = t["epochs"] or (None if "epochs" in tuned_settings(m) else m["epochs"])
+    options = {
+        "--model": m["preset"] or m["spec"],
+        "--search": t["search"],
+        "--trials": t["trials"],
+        "--timeout-minutes": t["timeout_minutes"],
+        "--seed": t["seed"],
+        "--epochs": epochs,
+        "--device": config["device"],
+    }
+    return cli_args(options)
+
+
+def tune_runtime(wildcards):
+    """Minutes for a study: its time box plus a margin for the last epoch, start-up and the final save."""
+    minutes = config["tune"]["timeout_minutes"]
+    return 240 if minutes is None else int(minutes) + 30
+
+
+# --------------------------------------------------------------------------- training
+
+
 def train_inputs(wildcards):
     m = MODELS[wildcards.model]
     files = {"store": f"results/{wildcards.dataset}/store"}
-    if m["spec"]:
+    if config["tune"]["enabled"]:
+        files["spec"] = f"{tune_dir(wildcards)}/best.yaml"
+    elif m["spec"]:
         files["spec"] = m["spec"]
     return files
 
 
 def train_args(wildcards):
+    """With tune enabled: the tuned best.yaml as the spec, and no override of the settings it searched."""
     m = MODELS[wildcards.model]
+    spec, settings = m["preset"] or m["spec"], {key: m[key] for key in TRAIN_SETTINGS}
+    if config["tune"]["enabled"]:
+        spec = f"{tune_dir(wildcards)}/best.yaml"
+        settings.update(dict.fromkeys(tuned_settings(m)))
     options = {
-        "--model": m["preset"] or m["spec"],
-        "--epochs": m["epochs"],
-        "--batch-size": m["batch_size"],
-        "--lr": m["lr"],
-        "--weight-decay": m["weight_decay"],
-        "--optimizer": m["optimizer"],
-        "--patience": m["patience"],
-        **switch("--rc-augment", m["rc_augment"]),
-        **switch("--fresh-negatives", m["fresh_negatives"]),
+        "--model": spec,
+        "--epochs": settings["epochs"],
+        "--batch-size": settings["batch_size"],
+        "--lr": settings["lr"],
+        "--weight-decay": settings["weight_decay"],
+        "--optimizer": settings["optimizer"],
+        "--patience": settings["patience"],
+        **switch("--rc-augment", settings["rc_augment"]),
+        **switch("--fresh-negatives", settings["fresh_negatives"]),
         "--seed": m["seed"],
         "--max-minutes": m["max_minutes"],
         "--device": config["device"],

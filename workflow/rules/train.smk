@@ -3,6 +3,7 @@ rule train:
 
     --resume continues from model.dnacnn.ckpt when an earlier attempt was killed (time limit,
     preemption), so a retry or a rerun with --rerun-incomplete picks up where it stopped.
+    With tune: enabled the model spec is the study's results/{dataset}/{model}/tune/best.yaml.
     """
     input:
         unpack(train_inputs),
