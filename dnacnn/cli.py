@@ -196,12 +196,12 @@ def train(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.dnacnn).")],
     model: Annotated[str, typer.Option(help="Preset name or spec YAML (see 'dnacnn presets').")] = "tfbind",
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs [spec default].")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch size [spec default].")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate [spec default].")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="Weight decay [spec default].")] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or rmsprop [spec default].")] = None,
-    patience: Annotated[int | None, typer.Option(help="Early-stopping patience in epochs [spec default].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (default: the spec's).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size (default: the spec's).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the spec's).")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="Weight decay (default: the spec's).")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or rmsprop (default: the spec's).")] = None,
+    patience: Annotated[int | None, typer.Option(help="Early-stopping patience, epochs (default: the spec's).")] = None,
     rc_augment: Annotated[
         bool | None, typer.Option("--rc-augment/--no-rc-augment", help="Random reverse-complement flips.")
     ] = None,
@@ -512,7 +512,7 @@ def explain(
     target: Annotated[int, typer.Option(help="Output column (task or class) to explain, from 0.")] = 0,
     plots: Annotated[int, typer.Option(help="Attribution logos drawn for the top-scoring sequences.")] = 10,
     window: Annotated[
-        int | None, typer.Option(help="Width of the best window per sequence [first conv kernel size].")
+        int | None, typer.Option(help="Width of the best window per sequence (default: the first conv kernel size).")
     ] = None,
     shuffles: Annotated[int, typer.Option(help="Dinucleotide-shuffled references per sequence (deeplift).")] = 10,
     format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines or bed.")] = "auto",
