@@ -208,7 +208,8 @@ def train(
     fresh_negatives: Annotated[
         bool | None,
         typer.Option(
-            "--fresh-negatives/--no-fresh-negatives", help="New dinucleotide shuffles of the positives each epoch."
+            "--fresh-negatives/--no-fresh-negatives",
+            help="New dinucleotide shuffles of the positives each epoch (default: on for --negatives shuffle stores).",
         ),
     ] = None,
     pos_weight: Annotated[

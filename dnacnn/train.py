@@ -42,7 +42,10 @@ DEFAULTS = {
     "patience": 5,
     "lr_patience": 2,
     "rc_augment": False,
-    "fresh_negatives": False,
+    # auto: on when the store's negatives are dinucleotide shuffles made by `dnacnn encode
+    # --negatives shuffle` (binary, one task); new shuffles each epoch keep the net from
+    # memorising a fixed negative set (DeepBind ENCODE: mean ROC AUC 0.930 fixed, 0.948 fresh)
+    "fresh_negatives": "auto",
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -227,6 +230,12 @@ class EpochBatches:
         return n // self.world if self.world > 1 else n
 
 
+def has_shuffled_negatives(store: Store) -> bool:
+    """The store's negatives were made by ``dnacnn encode --negatives shuffle`` (binary, one task)."""
+    settings = store.manifest.get("settings") or {}
+    return settings.get("negatives") == "shuffle" and store.task == "binary" and store.manifest["n_tasks"] == 1
+
+
 def fresh_negative_codes(store: Store, train_idx: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
     """DeepBind-style training set for one epoch: the training positives plus one new
     dinucleotide shuffle of each, as (codes (2p, L), labels (2p, 1))."""
@@ -363,6 +372,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     n_outputs = int(len(store.manifest.get("classes") or [])) if task == "multiclass" else store.manifest["n_tasks"]
     if settings["rc_augment"] and enc.kind != "dna":
         raise DnacnnError("--rc-augment works on DNA only; this store holds genotypes")
+    if settings["fresh_negatives"] == "auto":
+        settings["fresh_negatives"] = has_shuffled_negatives(store)
     if settings["fresh_negatives"] and (task != "binary" or store.manifest["n_tasks"] != 1):
         raise DnacnnError("--fresh-negatives needs a single-task binary store (positives + shuffled negatives)")
 

@@ -61,6 +61,25 @@ def test_history_and_metadata(zou_store, tmp_path):
     assert not (tmp_path / "m.dnacnn.ckpt").exists()  # removed after a finished run
 
 
+def test_fresh_negatives_auto_follows_how_the_store_was_made(zou_store, tmp_path):
+    """Default ``fresh_negatives: auto``: on for a store whose negatives are dinucleotide
+    shuffles (``--negatives shuffle``), off for a store with given negatives; an explicit value wins."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    opts = EncodeOptions(format="tabular", seq_col="seq", label_cols=["Bound"], negatives="shuffle", progress=False)
+    shuffled = encode(data / "rest_AC_slice.seq.gz", tmp_path / "rest.store", opts)
+    base = dict(model="deepbind", epochs=1, progress=False, threads=1)
+
+    def fresh(store, **extra):
+        result = train(store, tmp_path / f"{len(list(tmp_path.iterdir()))}.dnacnn", TrainOptions(**base, **extra))
+        return load_model(result.model_path).meta["settings"]["fresh_negatives"]
+
+    assert fresh(shuffled) is True
+    assert fresh(zou_store) is False
+    assert fresh(shuffled, fresh_negatives=False) is False
+
+
 def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
     args = [
         "train",

@@ -226,12 +226,6 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     global HISTORIES
     HISTORIES = RESULTS / f"{args.name}-histories"
-    from dnacnn.train import DEFAULTS
-
-    if DEFAULTS["fresh_negatives"] != "auto":
-        # what `fresh_negatives: auto` resolves to on these stores (negatives made by shuffling),
-        # for a dnacnn.train that predates the auto default
-        options.setdefault("fresh_negatives", True)
     write_result(args.name, run(args.folder, seeds, args.model, args.threads, args.valid_frac, options, args.only))
 
 
