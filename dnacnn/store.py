@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +43,6 @@ class StoreWriter:
 
     Use as a context manager; on error the temporary directory is removed and nothing is left
     at ``path``.  ``finish`` writes split, manifest and renames the directory into place.
-    Chunks are written by a background thread while the caller parses the next one (file writes
-    release the GIL); at most one chunk is in flight, so memory stays bounded.
     """
 
     def __init__(self, path: str | os.PathLike, length: int, n_tasks: int) -> None:
@@ -61,8 +58,6 @@ class StoreWriter:
         self._codes = open(self.tmp / "codes.u8", "wb")
         self._labels = open(self.tmp / "labels.f32", "wb")
         self._ids = open(self.tmp / "ids.txt", "wb")
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dnacnn-store")
-        self._pending: Future | None = None
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -80,33 +75,22 @@ class StoreWriter:
             raise ValueError(f"codes chunk shape {codes.shape} does not match length {self.length}")
         if not isinstance(ids, bytes):
             ids = id_lines(ids)
-        self.flush()  # the previous chunk is on disk before this one is queued
-        self._pending = self._pool.submit(self._write, codes, labels, ids)
-        self.n += len(codes)
-
-    def _write(self, codes: np.ndarray, labels: np.ndarray, ids: bytes) -> None:
-        # the arrays' own buffers, no tobytes copy
+        # the arrays' own buffers, no tobytes copy (a background writer thread measured slower:
+        # GIL hand-offs cost more than the writes it overlapped)
         self._codes.write(codes.reshape(-1).data)
         self._labels.write(labels.reshape(-1).data)
         self._ids.write(ids)
+        self.n += len(codes)
 
     def flush(self) -> None:
-        """Wait for the chunk in flight (re-raising its error) and flush the files to disk."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
         for f in (self._codes, self._labels, self._ids):
             if not f.closed:
                 f.flush()
 
     def close_streams(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self._pool.shutdown(wait=True)
-            for f in (self._codes, self._labels, self._ids):
-                if not f.closed:
-                    f.close()
+        for f in (self._codes, self._labels, self._ids):
+            if not f.closed:
+                f.close()
 
     def labels(self) -> np.ndarray:
         """All labels written so far (memory-mapped), e.g. to compute a stratified split."""
@@ -142,7 +126,7 @@ class StoreWriter:
         return self.path
 
     def abort(self) -> None:
-        with contextlib.suppress(Exception):  # a failed write is why we abort; the error is already raised
+        with contextlib.suppress(OSError):  # a failed write may be why we abort; that error is raised
             self.close_streams()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

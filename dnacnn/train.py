@@ -44,7 +44,7 @@ DEFAULTS = {
     "rc_augment": False,
     # auto: on when the store's negatives are dinucleotide shuffles made by `dnacnn encode
     # --negatives shuffle` (binary, one task); new shuffles each epoch keep the net from
-    # memorising a fixed negative set (DeepBind ENCODE: mean ROC AUC 0.930 fixed, 0.948 fresh)
+    # memorising a fixed negative set (DeepBind ENCODE: mean ROC AUC 0.930 fixed, 0.945 fresh)
     "fresh_negatives": "auto",
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")

@@ -360,9 +360,9 @@ def test_fasta_ending_in_a_bare_header(cli, tmp_path, bad):
     _encode_fails(cli, tmp_path, fa, "--label-value", "1", fragments=("bare.fa:3", "header line has no record ID"))
 
 
-def test_store_writer_background_write_error_leaves_nothing(tmp_path):
-    """A write that fails on the writer thread (disk full) surfaces at the next append / flush,
-    and the temporary directory is removed: nothing half-written is left."""
+def test_store_writer_write_error_leaves_nothing(tmp_path):
+    """A write that fails (disk full) raises, and the temporary directory is removed: nothing
+    half-written is left."""
     import errno
 
     from dnacnn.store import StoreWriter

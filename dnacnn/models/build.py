@@ -120,7 +120,13 @@ class Conv1d(nn.Module):
         self.activation = make_activation(p["activation"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
+        c = self.conv
+        # the same convolution as a (1 x k) 2-D one on a channels-last (NHWC) view: oneDNN's
+        # native layout on the CPU and the tensor-core layout on GPUs, so no reorder per call
+        # (benchmarks/train_bench.py); the weights stay nn.Conv1d's, so model files are unchanged
+        x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        weight = c.weight.unsqueeze(2)
+        x = F.conv2d(x, weight, c.bias, (1, c.stride[0]), (0, c.padding[0]), (1, c.dilation[0])).squeeze(2)
         if self.trim:  # fixed at build time, not data-dependent
             x = x[:, :, 1 : 1 + self.out_length]
         return self.activation(x)
