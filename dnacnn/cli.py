@@ -317,13 +317,47 @@ def tune(
     )
 
 
+def _models_and_data(model: Path | None, data: str | None, models: list[Path] | None, data_name: str):
+    """Sort out ``[MODEL] DATA`` plus ``--model/-m`` (repeatable): the model files and the data.
+
+    With ``-m`` the one positional argument is the data; with two, the first is a model too."""
+    members = list(models or [])
+    if members and data is None and model is not None:
+        model, data = None, str(model)
+    if model is not None:
+        members.insert(0, model)
+    if not members:
+        raise typer.BadParameter("missing; give a model file, or several with --model/-m", param_hint="'MODEL'")
+    if data is None:
+        raise typer.BadParameter("missing; give it after the model file(s)", param_hint=f"'{data_name}'")
+    return members if len(members) > 1 else members[0], data
+
+
+_MODEL_ARGUMENT = typer.Argument(
+    help="Model file from 'dnacnn train' (or give the models with --model/-m).", metavar="MODEL", show_default=False
+)
+_MODELS_OPTION = typer.Option(
+    "--model",
+    "-m",
+    help="A model file; repeat it for an ensemble (e.g. one architecture, several seeds): the mean of the models' "
+    "scores. Adds to MODEL.",
+    show_default=False,
+)
+
+
 @app.command()
 @reported
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
+    model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
     input: Annotated[
-        str, typer.Argument(help="FASTA(.gz), table, one-per-line, BED (+ --genome) or genotypes; '-' = stdin FASTA.")
-    ],
+        str | None,
+        typer.Argument(
+            help="FASTA(.gz), table, one-per-line, BED (+ --genome) or genotypes; '-' = stdin FASTA.",
+            metavar="INPUT",
+            show_default=False,
+        ),
+    ] = None,
+    models: Annotated[list[Path] | None, _MODELS_OPTION] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="TSV to write ('-' for stdout).")] = "-",
     format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
     seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
@@ -338,9 +372,12 @@ def predict(
     threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Predict new sequences or genotypes, streaming: id then one column per task."""
+    """Predict new sequences or genotypes, streaming: id then one column per task.
+
+    Several models (--model/-m, repeated) predict as an ensemble: the mean of their probabilities or values."""
     from dnacnn.predict import predict as run_predict
 
+    model, input = _models_and_data(model, input, models, "INPUT")
     _set_threads(threads)
 
     n = run_predict(
@@ -357,14 +394,22 @@ def predict(
         batch_size=batch_size,
         progress=progress,
     )
-    typer.echo(f"predicted {n} records -> {out}", err=True)
+    ensemble = f" (ensemble of {len(model)} models)" if isinstance(model, list) else ""
+    typer.echo(f"predicted {n} records -> {out}{ensemble}", err=True)
 
 
 @app.command()
 @reported
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
-    store: Annotated[Path, typer.Argument(help="Tensor store to evaluate on (its test split by default).")],
+    model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
+    store: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Tensor store to evaluate on (its test split by default).", metavar="STORE", show_default=False
+        ),
+    ] = None,
+    models: Annotated[list[Path] | None, _MODELS_OPTION] = None,
+    *,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for metrics.json/tsv, predictions.tsv, report.html.")
     ],
@@ -382,9 +427,12 @@ def evaluate(
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
 ) -> None:
-    """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN."""
+    """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN.
+
+    Several models (--model/-m, repeated) are evaluated as an ensemble: the mean of their scores."""
     from dnacnn.evaluate import evaluate as run_evaluate
 
+    model, store = _models_and_data(model, None if store is None else str(store), models, "STORE")
     _set_threads(threads)
 
     result = run_evaluate(

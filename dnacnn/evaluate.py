@@ -10,6 +10,9 @@ for DNA, ridge regression / RR-BLUP for genotypes) and writes into ``outdir``::
     predictions.tsv   id, observed label(s), CNN score(s), baseline score(s)
     report.html       self-contained HTML report (plots embedded)
 
+``model`` may also be a list of model files (e.g. one architecture trained with several seeds):
+they are scored as one ensemble, the mean of their predictions (``dnacnn.predict.Ensemble``).
+
 ``aggregate(eval_dirs, tsv, html)`` gathers many evaluations into one table and page.
 """
 
@@ -43,17 +46,19 @@ def evaluate(
     motifs_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> dict:
-    """Evaluate a model on a store; returns the metrics dict written to ``metrics.json``."""
+    """Evaluate a model (or an ensemble: a list of model files) on a store; returns the metrics
+    dict written to ``metrics.json``."""
     import pandas as pd
 
     from dnacnn.metrics import compute_metrics, main_metric, metrics_table
-    from dnacnn.predict import Predictor, _check_store_matches
+    from dnacnn.predict import _check_store_matches, load_predictor, model_paths
     from dnacnn.store import Store
 
     started = time.time()
     out_dir = Path(out_dir)
     store = Store.open(store_path)
-    predictor = Predictor(model_path, device, rc_average)
+    paths = model_paths(model_path)
+    predictor = load_predictor(paths, device, rc_average)
     _check_store_matches(predictor, store)
     meta = predictor.meta
     idx = store.indices(split)
@@ -75,9 +80,12 @@ def evaluate(
     base_scores = base.predict_scores(codes) if base is not None else None
     base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
 
-    provenance = _provenance(model_path, store, meta, predictor, split, started)
+    provenance = _provenance(paths, store, meta, predictor, split, started)
+    run = {"model": str(paths[0])}
+    if len(paths) > 1:
+        run["models"] = [str(path) for path in paths]
     result = {
-        "run": {"model": str(model_path), "store": str(store.path), "split": split, "n": int(len(idx))},
+        "run": {**run, "store": str(store.path), "split": split, "n": int(len(idx))},
         "task": task,
         "main_metric": main_metric(metrics)[0],
         "cnn": metrics,
@@ -111,6 +119,7 @@ def evaluate(
             provenance,
             split,
             motifs_dir,
+            _members(predictor),
         )
         if out_dir.exists():
             import shutil
@@ -178,13 +187,38 @@ def _predictions_table(store, idx, y, scores, base_scores, columns, names):
     return pd.DataFrame(table)
 
 
-def _provenance(model_path, store, meta, predictor, split, started) -> dict:
+def _members(predictor) -> list[dict]:
+    """One row per member of an ensemble (file, spec, seed, best epoch, validation metric); [] for one model."""
+    rows = []
+    for member in getattr(predictor, "members", []):
+        m = member.meta
+        row = {
+            "model file": str(member.path),
+            "model spec": str(m.get("spec", {}).get("name", "model")),
+            "seed": m.get("settings", {}).get("seed"),
+            "best epoch": m.get("best_epoch"),
+        }
+        if m.get("metric_name"):
+            row[f"validation {m['metric_name']}"] = m.get("best_val_metric")
+        rows.append(row)
+    return rows
+
+
+def _provenance(paths, store, meta, predictor, split, started) -> dict:
     import sklearn
     import torch
 
     settings = meta.get("settings", {})
+    # an ensemble: the training settings shown are the first member's; seeds, times and best
+    # epochs are lists with one value per member
+    metas = [member.meta for member in getattr(predictor, "members", [])] or [meta]
+
+    def per_member(value):
+        return value(metas[0]) if len(metas) == 1 else [value(m) for m in metas]
+
+    files = {"model file": str(paths[0])} if len(paths) == 1 else {"model files": [str(path) for path in paths]}
     return {
-        "model file": str(model_path),
+        **files,
         "evaluated store": f"{store.path} ({split}, {store.n} records)",
         "inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in store.manifest.get("inputs", [])],
         "training inputs": [
@@ -206,10 +240,10 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
                 "precision",
             )
         },
-        "seed": settings.get("seed"),
+        "seed": per_member(lambda m: m.get("settings", {}).get("seed")),
         "training device": settings.get("device"),
-        "training time (s)": meta.get("seconds"),
-        "best epoch": meta.get("best_epoch"),
+        "training time (s)": per_member(lambda m: m.get("seconds")),
+        "best epoch": per_member(lambda m: m.get("best_epoch")),
         "evaluation device": str(predictor.device),
         "evaluation time (s)": round(time.time() - started, 2),
         "versions": f"dnacnn {__version__} (model made by {meta.get('dnacnn_version')}), torch {torch.__version__}, "
@@ -218,7 +252,20 @@ def _provenance(model_path, store, meta, predictor, split, started) -> dict:
 
 
 def _write_report(
-    path, title, meta, store, y, scores, metrics, base, base_scores, base_metrics, provenance, split, motifs_dir=None
+    path,
+    title,
+    meta,
+    store,
+    y,
+    scores,
+    metrics,
+    base,
+    base_scores,
+    base_metrics,
+    provenance,
+    split,
+    motifs_dir=None,
+    members=(),
 ):
     import pandas as pd
 
@@ -236,8 +283,21 @@ def _write_report(
         "kind": enc["kind"],
         "length": enc["length"],
     }
+    spec = meta.get("spec", {}).get("name", "model")
+    model_name, default_title = f"CNN ({spec})", f"{spec} on {dataset['name']}"
+    members = [dict(row) for row in members]
+    if members:
+        specs = list(dict.fromkeys(row["model spec"] for row in members))
+        if len(specs) == 1:  # the usual seed ensemble: the architecture is said once
+            for row in members:
+                del row["model spec"]
+        name = f"{len(members)} x {spec}" if len(specs) == 1 else f"{len(members)} models"
+        model_name, default_title = (
+            f"CNN ensemble ({name})",
+            f"{spec if len(specs) == 1 else 'CNN'} ensemble of {len(members)} on {dataset['name']}",
+        )
     ctx = ReportContext(
-        title=title or f"{meta.get('spec', {}).get('name', 'model')} on {dataset['name']}",
+        title=title or default_title,
         task=meta["task"],
         label_names=_names(meta),
         dataset=dataset,
@@ -250,10 +310,11 @@ def _write_report(
         y_score=scores,
         baseline_score=base_scores,
         provenance=provenance,
-        model_name=f"CNN ({meta.get('spec', {}).get('name', 'model')})",
+        model_name=model_name,
         split=split,
         val_metric_name=meta.get("metric_name"),
         best_epoch=meta.get("best_epoch"),
+        members=members,
     )
     if motifs_dir:
         from dnacnn.motifs import motif_section

@@ -7,12 +7,18 @@ values for regression, one column per class for multiclass).
 
 Inputs must match the model: the same alphabet and length, unless ``length_policy="fit"``
 centre-crops / N-pads them to the model's length.
+
+Several model files (e.g. the same architecture trained with different seeds) predict as one
+:class:`Ensemble`: the mean of the members' scores, on the probability scale for classification
+and on the de-standardised value scale for regression.  :func:`load_predictor` gives a
+:class:`Predictor` for one file and an :class:`Ensemble` for several; ``predict``,
+``predict_store`` and ``dnacnn.evaluate`` all take one path or a list of paths.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -55,6 +61,7 @@ class Predictor:
         from dnacnn.modelfile import load_model
         from dnacnn.train import resolve_device
 
+        self.path = model_path
         self.device = resolve_device(device)
         self.loaded = load_model(model_path, self.device)
         self.meta = self.loaded.meta
@@ -93,12 +100,102 @@ class Predictor:
         return scores_from_logits(logits, m["head"], m.get("target_mean"), m.get("target_std"))
 
 
+class Ensemble:
+    """Several models as one predictor (the interface of :class:`Predictor`): the mean of the
+    members' scores, i.e. of their probabilities (classification) or of their values on the
+    training targets' scale (regression).  ``rc_average`` applies to every member.
+
+    The members must read the same input (kind, scheme, channels, length) and predict the same
+    task and labels (classes); the first one that does not is named in a one-line error.
+    ``meta``, ``encoding`` and ``columns`` are the first member's.
+    """
+
+    def __init__(
+        self,
+        model_paths: Sequence[str | os.PathLike],
+        device: str = "auto",
+        rc_average: bool = False,
+        batch_size: int = 1024,
+    ) -> None:
+        paths = list(model_paths)
+        if not paths:
+            raise DnacnnError("no model files given; give at least one")
+        self.members: list[Predictor] = []
+        for path in paths:
+            member = Predictor(path, device, rc_average, batch_size)
+            if self.members:
+                _check_member(self.members[0], member)
+            self.members.append(member)
+        first = self.members[0]
+        self.paths = paths
+        self.device, self.meta, self.encoding = first.device, first.meta, first.encoding
+        self.rc_average, self.batch_size = rc_average, batch_size
+
+    @property
+    def columns(self) -> list[str]:
+        return self.members[0].columns
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        total = None
+        for member in self.members:
+            scores = member(codes)
+            if total is None:
+                total = scores
+            else:
+                total += scores
+        total /= len(self.members)
+        return total
+
+
+def _check_member(first: Predictor, member: Predictor) -> None:
+    """One line naming ``member``'s file and the first thing in which it differs from ``first``."""
+    a, b = first.encoding, member.encoding
+    ta, tb = first.meta["task"], member.meta["task"]
+    if (a.kind, a.scheme, a.channels, a.length) != (b.kind, b.scheme, b.channels, b.length):
+        problem = (
+            f"reads {b.kind}/{b.scheme} x {b.length} ({b.channels} channels) but {first.path} reads "
+            f"{a.kind}/{a.scheme} x {a.length} ({a.channels} channels)"
+        )
+    elif ta != tb:
+        problem = f"is a {tb} model but {first.path} is a {ta} model"
+    elif member.columns != first.columns:
+        what = "classes" if ta == "multiclass" else "labels"
+        problem = (
+            f"predicts {what} {', '.join(map(str, member.columns))} but {first.path} predicts "
+            f"{', '.join(map(str, first.columns))}"
+        )
+    else:
+        return
+    raise DnacnnError(
+        f"{member.path}: {problem}; an ensemble's models must share input, task and labels "
+        "(train them on the same store)"
+    )
+
+
+def model_paths(model_path) -> list:
+    """One model path or a sequence of them, as a list."""
+    if isinstance(model_path, (str, os.PathLike)):
+        return [model_path]
+    return list(model_path)
+
+
+def load_predictor(
+    model_path, device: str = "auto", rc_average: bool = False, batch_size: int = 1024
+) -> Predictor | Ensemble:
+    """A :class:`Predictor` for one model file, an :class:`Ensemble` for several."""
+    paths = model_paths(model_path)
+    if len(paths) == 1:
+        return Predictor(paths[0], device, rc_average, batch_size)
+    return Ensemble(paths, device, rc_average, batch_size)
+
+
 def predict_store(model_path, store_path, split: str = "test", device: str = "auto", rc_average: bool = False):
-    """Scores for one split of a store: ``(ids, y_true (n, tasks), scores (n, columns))``."""
+    """Scores for one split of a store: ``(ids, y_true (n, tasks), scores (n, columns))``.
+    ``model_path`` is one model file or a list of them (an ensemble)."""
     from dnacnn.store import Store
 
     store = Store.open(store_path)
-    predictor = Predictor(model_path, device, rc_average)
+    predictor = load_predictor(model_path, device, rc_average)
     _check_store_matches(predictor, store)
     idx = store.indices(split)
     scores = (
@@ -110,7 +207,7 @@ def predict_store(model_path, store_path, split: str = "test", device: str = "au
     return [ids[i] for i in idx], np.asarray(store.labels[idx]), scores
 
 
-def _check_store_matches(predictor: Predictor, store) -> None:
+def _check_store_matches(predictor: Predictor | Ensemble, store) -> None:
     want, have = predictor.encoding, store.encoding
     if (want.kind, want.scheme, want.length) != (have.kind, have.scheme, have.length):
         raise DnacnnError(
@@ -135,7 +232,8 @@ def predict(
     progress: bool = True,
 ) -> int:
     """Stream ``input_path`` through the model and write a TSV to ``out_path`` (``-`` = stdout).
-    Returns the number of records written.
+    Returns the number of records written.  ``model_path`` is one model file or a list of them,
+    whose mean score is written (an :class:`Ensemble`).
 
     The input is read and encoded in a background thread while the model scores the previous
     chunk.  PyTorch's CPU threads are the caller's (``dnacnn predict --threads``): on a machine
@@ -148,7 +246,9 @@ def predict(
     if length_policy not in ("strict", "fit"):
         raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
     _keep_freed_memory()
-    predictor = Predictor(model_path, device, rc_average, batch_size)
+    predictor = load_predictor(model_path, device, rc_average, batch_size)
+    paths = model_paths(model_path)
+    trained = f"{paths[0]} was" if len(paths) == 1 else f"the {len(paths)} models were"
     if str(input_path) != "-":
         check_readable(input_path)
     fmt = (detect_format(input_path) if str(input_path) != "-" else "fasta") if fmt == "auto" else fmt
@@ -159,7 +259,7 @@ def predict(
     from tqdm import tqdm
 
     bar = tqdm(desc="predict", unit=" rec", unit_scale=True, disable=None if progress else True, leave=False)
-    coded = _coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, model_path)
+    coded = _coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, trained)
     with atomic_text(out_path) as out, closing(read_ahead(coded)) as chunks:
         out.write("\t".join(["id", *predictor.columns]) + "\n")
         for ids, codes in chunks:
@@ -196,7 +296,7 @@ def _write_rows(out, ids: list[str], scores: np.ndarray) -> None:
 
 
 def _coded_chunks(
-    path, fmt, enc, seq_col, id_col, genome, length_policy, model_path
+    path, fmt, enc, seq_col, id_col, genome, length_policy, trained
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     from dnacnn.encode import _codes_from_strings, _fit_ragged
 
@@ -224,7 +324,7 @@ def _coded_chunks(
             raise InputError(
                 path,
                 f"{chunk.lines[0]}",
-                f"sequences are {codes.shape[1]} bp but {model_path} was trained on {length} bp",
+                f"sequences are {codes.shape[1]} bp but {trained} trained on {length} bp",
                 "use --length-policy fit to centre-crop / N-pad them",
             )
         yield list(chunk.ids), codes

@@ -140,6 +140,10 @@ class ReportContext:
         Name of ``history.val_metric`` (default: the task's main metric).
     best_epoch : int or None
         Epoch whose weights were kept, marked on the training curves.
+    members : list of dict
+        For an ensemble (scores = the mean of several models'), one row per member (model file,
+        seed, best epoch, ...), listed in the model section; ``model_summary_text``, ``history``
+        and ``best_epoch`` are then the first member's.  Empty for one model.
     """
 
     title: str
@@ -160,6 +164,7 @@ class ReportContext:
     split: str = "test"
     val_metric_name: str | None = None
     best_epoch: int | None = None
+    members: list[dict] = field(default_factory=list)
 
 
 def write_report(path: str | os.PathLike, ctx: ReportContext) -> None:
@@ -321,9 +326,19 @@ def _balance_table(task: str, balance: dict) -> str:
 
 
 def _model_section(ctx: ReportContext) -> str:
-    if not ctx.model_summary_text:
-        return ""
-    return f"<pre>{_e(ctx.model_summary_text)}</pre>"
+    out = ""
+    if ctx.members:
+        mean = "probabilities" if ctx.task != "regression" else "predicted values"
+        out += (
+            f"<p>Ensemble of {len(ctx.members)} models: its scores are the mean of the members' {mean}.</p>"
+            + _render_value(ctx.members)
+        )
+        if ctx.model_summary_text:  # rows name a spec only when the members' specs differ
+            first = "The first member:" if any("model spec" in row for row in ctx.members) else "Each member:"
+            out += f'<p class="note">{first}</p>'
+    if ctx.model_summary_text:
+        out += f"<pre>{_e(ctx.model_summary_text)}</pre>"
+    return out
 
 
 def _metrics_section(ctx: ReportContext) -> str:
@@ -884,7 +899,10 @@ def _training_section(ctx: ReportContext) -> str:
 
 
 def _training_caption(ctx: ReportContext) -> str:
-    return "Dotted line: the epoch whose weights were kept." if ctx.best_epoch is not None else ""
+    caption = "Dotted line: the epoch whose weights were kept." if ctx.best_epoch is not None else ""
+    if ctx.members:
+        caption = _join(f"The first of the ensemble's {len(ctx.members)} members.", caption)
+    return caption
 
 
 def _training_figure(ctx: ReportContext):

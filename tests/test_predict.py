@@ -154,16 +154,114 @@ def test_torchscript_export_matches(rest, tmp_path, cli):
     assert np.abs(ts - ours).max() < 1e-5
 
 
-def test_genotype_predict(tmp_path, data_dir, cli):
-    store = encode(
-        data_dir / "wheat_slice.X",
-        tmp_path / "w.store",
-        EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["2"], progress=False),
-    )
-    model = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False)).model_path
+@pytest.fixture(scope="module")
+def wheat(tmp_path_factory):
+    """Two snp-cnn regression models on a wheat slice (seeds 0 and 1, trait 2), and one on trait 1."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    tmp = tmp_path_factory.mktemp("wheat")
+
+    def store(trait):
+        opts = EncodeOptions(format="genotype", phenotypes=str(data / "wheat_slice.Y"), traits=[trait], progress=False)
+        return encode(data / "wheat_slice.X", tmp / f"t{trait}.store", opts)
+
+    t2, t1 = store("2"), store("1")
+
+    def fit(st, name, seed):
+        return train(st, tmp / name, TrainOptions(model="snp-cnn", epochs=2, seed=seed, progress=False)).model_path
+
+    return {
+        "store": t2,
+        "models": [fit(t2, "w.dnacnn", 0), fit(t2, "w1.dnacnn", 1)],
+        "trait1": fit(t1, "t1.dnacnn", 0),
+        "X": data / "wheat_slice.X",
+        "tmp": tmp,
+    }
+
+
+def test_genotype_predict(wheat, tmp_path, cli):
     out = tmp_path / "g.tsv"
-    result = cli("predict", model, data_dir / "wheat_slice.X", "--format", "genotype", "-o", out, "--no-progress")
+    result = cli("predict", wheat["models"][0], wheat["X"], "--format", "genotype", "-o", out, "--no-progress")
     assert result.exit_code == 0, result.stderr
     preds = pd.read_csv(out, sep="\t")
     assert len(preds) == 150 and preds.columns.tolist() == ["id", "trait2"]
     assert preds.trait2.std() > 0
+
+
+# --------------------------------------------------------------------------- ensembles
+
+
+@pytest.fixture(scope="module")
+def rest_seed1(rest):
+    """A second REST model (seed 1) beside the fixture's seed-0 one: a two-model ensemble."""
+    opts = TrainOptions(model="deepbind", epochs=1, seed=1, progress=False)
+    return train(rest["train"], rest["tmp"] / "rest_seed1.dnacnn", opts).model_path
+
+
+def _predict_tsv(cli, out, *args):
+    result = cli("predict", *args, "-o", out, "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    return pd.read_csv(out, sep="\t")
+
+
+def test_ensemble_predict_is_the_mean_of_the_members_probabilities(rest, rest_seed1, cli, tmp_path):
+    fa = tmp_path / "b50.fa"
+    _fasta_from_table(rest["data"] / "rest_B_slice.seq.gz", fa, n=50)
+    a = _predict_tsv(cli, tmp_path / "a.tsv", rest["model"], fa)
+    b = _predict_tsv(cli, tmp_path / "b.tsv", rest_seed1, fa)
+    both = _predict_tsv(cli, tmp_path / "ab.tsv", "-m", rest["model"], "-m", rest_seed1, fa)
+    assert list(both.columns) == ["id", "Bound"] and both.id.tolist() == a.id.tolist()
+    assert not np.allclose(a.Bound, b.Bound, atol=1e-3)  # two different members
+    assert np.allclose(both.Bound, (a.Bound + b.Bound) / 2, atol=2e-6)
+    # MODEL plus -m is the same ensemble; the members' order does not matter
+    mixed = _predict_tsv(cli, tmp_path / "ba.tsv", rest_seed1, fa, "-m", rest["model"])
+    assert np.allclose(mixed.Bound, both.Bound, atol=1e-6)
+    # one model given with -m is the single model, to the last digit
+    assert _predict_tsv(cli, tmp_path / "m.tsv", "-m", rest["model"], fa).equals(a)
+    # the library: the same mean on a store, and rc_average applied per member
+    _, _, single = predict_store(rest["model"], rest["test"], split="all", rc_average=True)
+    _, _, other = predict_store(rest_seed1, rest["test"], split="all", rc_average=True)
+    _, _, mean = predict_store([rest["model"], rest_seed1], rest["test"], split="all", rc_average=True)
+    assert np.allclose(mean, (single + other) / 2, atol=1e-6)
+
+
+def test_ensemble_predict_is_the_mean_of_the_members_values(wheat, cli, tmp_path):
+    args = (wheat["X"], "--format", "genotype")
+    a = _predict_tsv(cli, tmp_path / "a.tsv", wheat["models"][0], *args)
+    b = _predict_tsv(cli, tmp_path / "b.tsv", wheat["models"][1], *args)
+    both = _predict_tsv(cli, tmp_path / "ab.tsv", "-m", wheat["models"][0], "-m", wheat["models"][1], *args)
+    assert list(both.columns) == ["id", "trait2"] and len(both) == 150
+    assert not np.allclose(a.trait2, b.trait2, atol=1e-3)
+    # regression members are averaged on the phenotype's scale (each de-standardised by its own mean / sd)
+    assert np.allclose(both.trait2, (a.trait2 + b.trait2) / 2, atol=1e-5)
+
+
+def test_ensemble_of_mismatched_models_is_one_error_and_writes_nothing(rest, wheat, cli, tmp_path):
+    out = tmp_path / "p.tsv"
+    models = ("-m", wheat["models"][0], "-m", wheat["models"][1])
+    result = cli("predict", *models, "-m", wheat["trait1"], wheat["X"], "--format", "genotype", "-o", out)
+    assert_one_line_error(result, f"{wheat['trait1']}: predicts labels trait1 but ", "predicts trait2", "ensemble")
+    assert not out.exists()
+    result = cli("predict", *models, "-m", rest["model"], wheat["X"], "--format", "genotype", "-o", out)
+    assert_one_line_error(result, f"{rest['model']}: reads dna/onehot x 101", "reads genotype/onehot x")
+    assert not out.exists()
+    eval_dir = tmp_path / "eval"
+    result = cli("evaluate", *models, "-m", rest["model"], wheat["store"], "-o", eval_dir, "--no-baseline")
+    assert_one_line_error(result, f"{rest['model']}: reads dna/onehot x 101")
+    assert not eval_dir.exists()
+
+
+def test_evaluate_an_ensemble_writes_its_report(rest, rest_seed1, cli):
+    out = rest["tmp"] / "ens" / "eval"
+    result = cli("evaluate", "-m", rest["model"], "-m", rest_seed1, rest["test"], "-o", out, "--split", "all")
+    assert result.exit_code == 0, result.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["run"]["model"] == str(rest["model"]) and m["run"]["models"] == [str(rest["model"]), str(rest_seed1)]
+    assert m["provenance"]["model files"] == m["run"]["models"] and m["provenance"]["seed"] == [0, 1]
+    _, _, mean = predict_store([rest["model"], rest_seed1], rest["test"], split="all")
+    preds = pd.read_csv(out / "predictions.tsv", sep="\t")
+    assert np.allclose(preds.cnn_Bound, mean[:, 0], atol=1e-5)
+    html = (out / "report.html").read_text()
+    assert "Ensemble of 2 models" in html and "CNN ensemble (2 x deepbind)" in html
+    assert str(rest_seed1) in html

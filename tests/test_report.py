@@ -85,6 +85,20 @@ def test_history_with_missing_columns_and_nan():
     assert len(images(section)) == 1 and "training time" not in section
 
 
+def test_ensemble_model_section_lists_the_members():
+    members = [{"model file": f"m{i}.dnacnn", "seed": i, "best epoch": 3 + i} for i in range(3)]
+    section = report._model_section(binary_context(members=members))
+    assert "Ensemble of 3 models: its scores are the mean of the members' probabilities." in section
+    assert section.count("<tr><td>m") == 3 and "<td>m2.dnacnn</td><td>2</td><td>5</td>" in section
+    assert "Each member:" in section and "conv1 (Conv1d)" in section
+    # members of different architectures: the summary shown is the first member's
+    mixed = [dict(row, **{"model spec": spec}) for row, spec in zip(members, ["a", "b", "a"], strict=True)]
+    assert "The first member:" in report._model_section(binary_context(members=mixed))
+    assert "The first of the ensemble's 3 members." in report._training_caption(binary_context(members=members))
+    # one model: the summary alone, as before
+    assert report._model_section(binary_context()) == "<pre>conv1 (Conv1d)  (-1, 16, 101)  1,552</pre>"
+
+
 def test_many_tasks_are_capped_in_figures_and_survive_a_single_class_task(monkeypatch):
     monkeypatch.setattr(report, "MAX_PLOT_TASKS", 4)  # 8 in use; 4 keeps the test fast
     ctx = binary_context(n_tasks=5, n=100)

@@ -184,6 +184,34 @@ def test_gpus_per_train_above_one_launches_torchrun(workdir):
         assert job["shell"].startswith("torchrun --standalone --nproc-per-node 4 -m dnacnn train ")
 
 
+def test_members_trains_a_seed_ensemble_and_evaluates_it_as_one(workdir):
+    write_config(workdir, lambda c: c["models"][2].update(members=3))  # snp-cnn on wheat
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    counts = job_counts(output(result))
+    assert counts["train"] == 5 and counts["evaluate"] == 3 and counts["total"] == 14
+    jobs = dry_run_jobs(output(result))
+    trains = [job["shell"] for job in jobs if job["rule"] == "train" and "results/wheat/" in job["shell"]]
+    assert len(trains) == 3
+    for member, path, seed in ((1, "", 0), (2, "/member2", 1), (3, "/member3", 2)):
+        log = "snp-cnn" + (path or "")
+        assert (
+            f"dnacnn train results/wheat/store -o results/wheat/snp-cnn{path}/model.dnacnn"
+            f" --history results/wheat/snp-cnn{path}/history.tsv --model snp-cnn --epochs 2 --batch-size 16"
+            f" --seed {seed} --device cpu --precision auto --threads 1 --resume --no-progress"
+            f" > results/logs/train/wheat/{log}.log 2>&1"
+        ) in trains, member
+    (evaluate,) = [job["shell"] for job in jobs if job["rule"] == "evaluate" and "results/wheat/" in job["shell"]]
+    assert evaluate.startswith(
+        "dnacnn evaluate results/wheat/snp-cnn/model.dnacnn results/wheat/store -o results/wheat/snp-cnn/eval"
+        " --train-store results/wheat/store --title 'snp-cnn on wheat (ensemble of 3 seeds)'"
+        " --model results/wheat/snp-cnn/member2/model.dnacnn --model results/wheat/snp-cnn/member3/model.dnacnn"
+    )
+    # the other models are single models, exactly as without the key
+    (tiny,) = [job["shell"] for job in jobs if job["rule"] == "evaluate" and "results/rest/" in job["shell"]]
+    assert "--model" not in tiny and "ensemble" not in tiny
+
+
 def _tune_on(c):
     c["tune"] = {"enabled": True, "trials": 3, "timeout_minutes": 5, "epochs": 1}
 
@@ -316,6 +344,10 @@ def _preset_and_spec(c):
     c["models"][1]["preset"] = "tfbind"
 
 
+def _no_members(c):
+    c["models"][2]["members"] = 0
+
+
 def _tune_no_trials(c):
     c["tune"] = {"enabled": True, "trials": 0}
 
@@ -335,6 +367,7 @@ def _tune_missing_search(c):
         (_missing_file, "invalid config: datasets (name: wheat) -> phenotypes: no such file 'data/nope.Y'"),
         (_unknown_run, "invalid config: runs -> rest: no model named 'big'; models are zou2019, tiny, snp-cnn"),
         (_preset_and_spec, "invalid config: models (name: tiny): give exactly one of preset"),
+        (_no_members, "invalid config: models[2] (name: snp-cnn) -> members: 0 is less than the minimum of 1"),
         (_tune_no_trials, "invalid config: tune -> trials: 0 is less than the minimum of 1"),
         (_tune_missing_search, "invalid config: tune -> search: no such file 'config/nope.yaml'"),
     ],

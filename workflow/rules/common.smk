@@ -261,7 +261,7 @@ def tuned_settings(m):
 
 
 def tune_dir(wildcards):
-    return f"results/{wildcards.dataset}/{wildcards.model}/tune"
+    return f"results/{wildcards.dataset}/{model_member(wildcards.model)[0]}/tune"
 
 
 def tune_inputs(wildcards):
@@ -299,10 +299,25 @@ def tune_runtime(wildcards):
 
 
 # --------------------------------------------------------------------------- training
+# A model entry with members: N > 1 is a seed ensemble: N train jobs, member k (1..N) trained with
+# seed + k - 1. Member 1 is the plain results/{dataset}/{model}/model.dnacnn (so members: 1 is the
+# single model of old, and the motifs / explain rules read it); member k > 1 is
+# results/{dataset}/{model}/member{k}/model.dnacnn, whose train job sees the model wildcard
+# "{model}/member{k}" (the train rule's own wildcard constraint allows it).
+def model_member(model):
+    """'snp-cnn' -> ('snp-cnn', 1); 'snp-cnn/member3' -> ('snp-cnn', 3)."""
+    name, _, member = model.partition("/")
+    return name, int(member.removeprefix("member") or 1)
+
+
+def member_models(dataset, model):
+    """The model files of every member of a model entry on a dataset, member 1 first."""
+    member = lambda k: model if k == 1 else f"{model}/member{k}"
+    return [f"results/{dataset}/{member(k)}/model.dnacnn" for k in range(1, MODELS[model]["members"] + 1)]
 
 
 def train_inputs(wildcards):
-    m = MODELS[wildcards.model]
+    m = MODELS[model_member(wildcards.model)[0]]
     files = {"store": f"results/{wildcards.dataset}/store"}
     if config["tune"]["enabled"]:
         files["spec"] = f"{tune_dir(wildcards)}/best.yaml"
@@ -312,8 +327,10 @@ def train_inputs(wildcards):
 
 
 def train_args(wildcards):
-    """With tune enabled: the tuned best.yaml as the spec, and no override of the settings it searched."""
-    m = MODELS[wildcards.model]
+    """With tune enabled: the tuned best.yaml as the spec, and no override of the settings it searched.
+    Ensemble member k trains with the entry's seed + k - 1."""
+    name, member = model_member(wildcards.model)
+    m = MODELS[name]
     spec, settings = m["preset"] or m["spec"], {key: m[key] for key in TRAIN_SETTINGS}
     if config["tune"]["enabled"]:
         spec = f"{tune_dir(wildcards)}/best.yaml"
@@ -328,7 +345,7 @@ def train_args(wildcards):
         "--patience": settings["patience"],
         **switch("--rc-augment", settings["rc_augment"]),
         **switch("--fresh-negatives", settings["fresh_negatives"]),
-        "--seed": m["seed"],
+        "--seed": m["seed"] + member - 1,
         "--max-minutes": m["max_minutes"],
         "--device": config["device"],
         "--precision": config["precision"],
@@ -348,18 +365,31 @@ def train_threads(wildcards, threads):
 
 
 def evaluate_inputs(wildcards):
-    """The model, the store it is scored on and the training store the baseline is fitted on."""
+    """The model (an ensemble's first member, the others as members), the store it is scored on and
+    the training store the baseline is fitted on."""
     test_store = "test_store" if DATASETS[wildcards.dataset]["test_input"] else "store"
-    return {
-        "model": f"results/{wildcards.dataset}/{wildcards.model}/model.dnacnn",
+    first, *others = member_models(wildcards.dataset, wildcards.model)
+    files = {
+        "model": first,
         "store": f"results/{wildcards.dataset}/{test_store}",
         "train_store": f"results/{wildcards.dataset}/store",
     }
+    if others:
+        files["members"] = others
+    return files
+
+
+def evaluate_title(wildcards):
+    n = MODELS[wildcards.model]["members"]
+    return f"{wildcards.model} on {wildcards.dataset}" + (f" (ensemble of {n} seeds)" if n > 1 else "")
 
 
 def evaluate_args(wildcards):
+    """An ensemble's members after the first are given with --model (the first is the rule's MODEL)."""
+    _, *others = member_models(wildcards.dataset, wildcards.model)
     options = {"--device": config["device"], "--no-baseline": not config["evaluate"]["baseline"]}
-    return " ".join(filter(None, [cli_args(options), config["evaluate"]["extra"]]))
+    members = " ".join(f"--model {shlex.quote(path)}" for path in others)
+    return " ".join(filter(None, [members, cli_args(options), config["evaluate"]["extra"]]))
 
 
 def evaluations():

@@ -1,6 +1,7 @@
 rule evaluate:
     """Score one trained model on its test data: metrics, predictions and an HTML report,
-    with a baseline (k-mer logistic regression or ridge regression) fitted beside it."""
+    with a baseline (k-mer logistic regression or ridge regression) fitted beside it.
+    A seed ensemble (members: N) is scored as one model: the mean of its members' predictions."""
     input:
         unpack(evaluate_inputs),
     output:
@@ -10,7 +11,7 @@ rule evaluate:
         report="results/{dataset}/{model}/eval/report.html",
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.metrics),
-        title=lambda wildcards: f"{wildcards.model} on {wildcards.dataset}",
+        title=evaluate_title,
         args=evaluate_args,
     log:
         "results/logs/evaluate/{dataset}/{model}.log",

@@ -4,6 +4,7 @@ rule train:
     --resume continues from model.dnacnn.ckpt when an earlier attempt was killed (time limit,
     preemption), so a retry or a rerun with --rerun-incomplete picks up where it stopped.
     With tune: enabled the model spec is the study's results/{dataset}/{model}/tune/best.yaml.
+    Member k > 1 of a seed ensemble (members: N) is results/{dataset}/{model}/member{k}/.
     """
     input:
         unpack(train_inputs),
@@ -18,6 +19,8 @@ rule train:
         "results/logs/train/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model="[A-Za-z0-9][A-Za-z0-9_.+-]*(/member[0-9]+)?",
     threads: 1
     resources:
         gpu=config["gpus_per_train"],
