@@ -117,7 +117,7 @@ def read_sequences(
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "genotype":
         raise DnacnnError(f"{path}: genotype input cannot be interpreted; give DNA sequences")
-    yield from _coded_chunks(path, fmt, encoding, seq_col, id_col, genome, length_policy, model_path)
+    yield from _coded_chunks(path, fmt, encoding, seq_col, id_col, genome, length_policy, f"{model_path} was")
 
 
 # --------------------------------------------------------------------------- attribution methods
