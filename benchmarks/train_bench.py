@@ -328,33 +328,16 @@ def _profile_summary(prof) -> str:
 
 def zou_table(args) -> str:
     """The primer's published protocol through the CLI: wall time (process start to exit) and accuracy."""
-    import pandas as pd
-
     sys.path.insert(0, str(HERE / "accuracy"))
-    from zou import published_split  # the 1125 fit / 375 valid (Keras' last 25%) / 500 test rows
+    from zou import make_store as zou_store  # published split: 1125 fit / 375 valid (Keras' last 25%) / 500 test
 
-    from dnacnn.encode import EncodeOptions, encode
     from dnacnn.metrics import compute_metrics
     from dnacnn.predict import predict_store
 
     work = OUT / "train_bench" / "zou"
     work.mkdir(parents=True, exist_ok=True)
     data = REPO / "tests" / "data"
-    seqs = (data / "zou_sequences.txt").read_text().split()
-    labels = (data / "zou_labels.txt").read_text().split()
-    table = pd.DataFrame({"id": [f"seq{i + 1}" for i in range(len(seqs))], "seq": seqs, "label": labels})
-    table["split"] = published_split(len(seqs))
-    table.to_csv(work / "zou.tsv", sep="\t", index=False)
-    opts = EncodeOptions(
-        format="tabular",
-        id_col="id",
-        label_cols=["label"],
-        split="column",
-        split_col="split",
-        task="binary",
-        progress=False,
-    )
-    store = encode(work / "zou.tsv", work / "zou.store", opts)
+    store = zou_store(work, data / "zou_sequences.txt", data / "zou_labels.txt")
     dnacnn = Path(sys.executable).with_name("dnacnn")
     rows = []
     runs = [("fp32", seed, patience) for seed in range(args.zou_seeds) for patience in (None, 50)]

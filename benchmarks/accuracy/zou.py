@@ -40,12 +40,14 @@ def published_split(n: int = 2000) -> np.ndarray:
     return split
 
 
-def make_store(work: Path) -> Path:
+def make_store(work: Path, sequences: Path | None = None, labels_file: Path | None = None) -> Path:
+    """The primer's sequences (default: ../shared/data/zou2019-primer) as a store with the
+    published split in ``work``."""
     from dnacnn.encode import EncodeOptions, encode
 
-    data = shared_data("zou2019-primer")
-    seqs = (data / "sequences.txt").read_text().split()
-    labels = (data / "labels.txt").read_text().split()
+    data = shared_data("zou2019-primer") if sequences is None else None
+    seqs = (sequences or data / "sequences.txt").read_text().split()
+    labels = (labels_file or data / "labels.txt").read_text().split()
     table = pd.DataFrame(
         {
             "id": [f"seq{i + 1}" for i in range(len(seqs))],
