@@ -44,23 +44,14 @@ import numpy as np
 import yaml
 
 from dnacnn.errors import DnacnnError
+from dnacnn.train import DEFAULTS
 
 DEFAULT_SEARCH = {
     "lr": {"low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": [32, 64, 128],
     "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
 }
-TRAIN_KEYS = (
-    "optimizer",
-    "lr",
-    "weight_decay",
-    "batch_size",
-    "epochs",
-    "patience",
-    "lr_patience",
-    "rc_augment",
-    "fresh_negatives",
-)
+TRAIN_KEYS = tuple(DEFAULTS)  # the training settings a spec's train: block holds
 TOP_LEVEL_KEYS = ("strands", "strand_merge", "binary_head")
 
 
