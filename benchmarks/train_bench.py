@@ -171,6 +171,10 @@ def run_plain(name: str, length: int, precision: str, epochs: int, threads: int)
 
 def worker(argv: list[str]) -> None:
     kind, name, length, precision, epochs, threads = argv
+    if kind == "dnacnn":  # as the `dnacnn` CLI does at start, before torch is imported
+        from dnacnn.cpu import reuse_freed_memory
+
+        reuse_freed_memory()
     run = run_dnacnn if kind == "dnacnn" else run_plain
     print(json.dumps(run(name, int(length), precision, int(epochs), int(threads))))
 

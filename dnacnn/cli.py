@@ -40,6 +40,10 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
     _state["debug"] = debug
+    # before any command imports torch: glibc then reuses freed tensor buffers from the start
+    from dnacnn.cpu import reuse_freed_memory
+
+    reuse_freed_memory()
 
 
 def reported(func):

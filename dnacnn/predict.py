@@ -57,12 +57,15 @@ class Predictor:
     ) -> None:
         import torch
 
+        from dnacnn.cpu import reuse_freed_memory
         from dnacnn.encoding import Expander
         from dnacnn.modelfile import load_model
         from dnacnn.train import resolve_device
 
         self.path = model_path
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            reuse_freed_memory()
         self.loaded = load_model(model_path, self.device)
         self.meta = self.loaded.meta
         self.encoding = self.loaded.encoding

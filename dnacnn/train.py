@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnacnn.cpu import reuse_freed_memory
 from dnacnn.errors import DnacnnError
 from dnacnn.store import Store
 
@@ -107,18 +108,20 @@ def resolve_device(name: str = "auto"):
 
 
 def resolve_precision(precision: str, device) -> str:
-    """``auto``: bf16 (else fp16) autocast on CUDA, fp32 on the CPU.
+    """``auto``: bf16 (else fp16) autocast on CUDA; on the CPU bf16 where the CPU computes bf16
+    in hardware (AVX512-BF16 or AMX), else fp32.
 
-    bf16 stays opt-in on the CPU: where the CPU has no bf16 arithmetic (AVX512-BF16 or AMX),
-    oneDNN emulates it and training runs several times slower than fp32 (6-10x measured on an
-    AVX2-only AMD EPYC), and no CPU with bf16 arithmetic was at hand to validate it as a default.
+    Without bf16 hardware oneDNN emulates it and training runs several times slower than fp32
+    (6-10x measured on an AVX2-only AMD EPYC); with it, bf16 autocast trains 1.1-1.5x faster
+    (an AVX512-BF16 AMD EPYC, ``benchmarks/train_bench.py``) at the same accuracy on the Zou
+    primer and DeepBind ENCODE (``docs/accuracy.md``).  Weights and optimizer state stay fp32.
     """
     import torch
 
     if precision == "auto":
         if device.type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "fp32"
+        return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
     if precision not in ("fp32", "bf16", "fp16"):
         raise DnacnnError(f"unknown --precision {precision!r}; use auto, fp32, bf16 or fp16")
     if precision == "fp16" and device.type != "cuda":
@@ -157,15 +160,23 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float):
+    """The optimizer, as one fused kernel per step where this torch has one for it (Adam, AdamW
+    and SGD on CPU and CUDA since torch 2.4): the per-parameter loop of ops costs ~20% of a
+    step on small networks such as ``deepbind``."""
     import torch
 
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9, nesterov=True)
-    return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    params = list(params)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    kind, extra = {
+        "adam": (torch.optim.Adam, {}),
+        "adamw": (torch.optim.AdamW, {}),
+        "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    }[name]
+    try:
+        return kind(params, lr=lr, weight_decay=weight_decay, fused=True, **extra)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this torch or device
+        return kind(params, lr=lr, weight_decay=weight_decay, **extra)
 
 
 # --------------------------------------------------------------------------- data
@@ -359,6 +370,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    if device.type == "cpu":
+        reuse_freed_memory()
     precision = resolve_precision(opts.precision, device)
     settings["precision"] = precision
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
