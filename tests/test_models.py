@@ -446,9 +446,21 @@ def test_unknown_preset_and_missing_file():
 def test_bf16_autocast():
     model = build_model("basset", 4, 101).eval()
     x = torch.rand(4, 4, 101)
+    dtypes = {}
+
+    def record(name):
+        def hook(module, inputs, out):
+            dtypes[name] = out.dtype
+
+        return hook
+
+    model.body[0].register_forward_hook(record("conv"))
+    model.body[-3].register_forward_hook(record("big dense"))
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         low = model(x)
-    assert low.dtype == torch.bfloat16 and low.shape == (4, 1)
+    assert dtypes == {"conv": torch.bfloat16, "big dense": torch.bfloat16}
+    # the output head (1000 x 1 weights) is a small Dense: fp32 under CPU autocast, by design
+    assert low.dtype == torch.float32 and low.shape == (4, 1)
     torch.testing.assert_close(low.float(), model(x).detach(), rtol=0.05, atol=0.05)
 
 

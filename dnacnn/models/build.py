@@ -194,6 +194,18 @@ class Flatten(nn.Module):
         return x.transpose(1, 2).flatten(1)
 
 
+# Dense layers up to this many weights stay fp32 under CPU autocast: for such small products
+# oneDNN's bf16 path costs more in casts and reorders than it saves (deepbind: +12% samples/s)
+SMALL_DENSE_WEIGHTS = 1 << 16
+
+
+def _cpu_autocast_enabled() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
+
+
 class Dense(nn.Module):
     """Keras ``Dense``: ``(b, in)`` -> ``(b, units)``; on a sequence ``(b, c, L)`` it acts on the
     channel axis at every position, as Keras does on its last axis, giving ``(b, units, L)``."""
@@ -203,11 +215,30 @@ class Dense(nn.Module):
         self.pointwise = pointwise
         self.linear = nn.Linear(in_features, p["units"], bias=p["use_bias"])
         self.activation = make_activation(p["activation"])
+        self.small = in_features * p["units"] <= SMALL_DENSE_WEIGHTS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pointwise:
-            return self.activation(self.linear(x.transpose(1, 2))).transpose(1, 2)
-        return self.activation(self.linear(x))
+            x = x.transpose(1, 2)
+        if self.small and x.device.type == "cpu" and _cpu_autocast_enabled():
+            with torch.autocast("cpu", enabled=False):
+                x = self.linear(x.float())
+        else:
+            x = self.linear(x)
+        x = self.activation(x)
+        return x.transpose(1, 2) if self.pointwise else x
+
+
+class Dropout(nn.Dropout):
+    """Keras ``Dropout``.  On the CPU the keep mask is drawn with ``torch.rand`` in fp32:
+    ``bernoulli_`` there is ~3x slower on the bf16 activations of autocast (a few % of a small
+    network's step); elsewhere, and for ``rate`` 1, ``nn.Dropout`` as it is."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or x.device.type != "cpu" or not 0 < self.p < 1:
+            return super().forward(x)
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
 
 
 class DnacnnModel(nn.Module):
@@ -337,7 +368,7 @@ def _dense(p: dict, in_shape: Shape, where: str) -> LayerPlan:
 
 
 def _dropout(p: dict, in_shape: Shape, where: str) -> LayerPlan:
-    return LayerPlan("dropout", p, in_shape, 0, 0, lambda: nn.Dropout(p["rate"]))
+    return LayerPlan("dropout", p, in_shape, 0, 0, lambda: Dropout(p["rate"]))
 
 
 def _batchnorm(p: dict, in_shape: Shape, where: str) -> LayerPlan:
