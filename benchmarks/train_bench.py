@@ -398,7 +398,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (0: no throughput table)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement (the first is dropped)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per measurement (the first is dropped)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-keras", action="store_true", help="skip the Keras-TF column")
     parser.add_argument("--profile", action="store_true", help="add a torch.profiler breakdown")

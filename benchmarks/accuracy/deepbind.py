@@ -10,6 +10,10 @@ Works on ANY directory of ``NAME_AC.seq.gz`` / ``NAME_B.seq.gz`` pairs in DeepBi
      shuffles of the training positives every epoch, see docs/accuracy.md);
   3. only then encode ``_B`` (``--split test``) and score it once: ROC AUC and PR AUC.
 
+With several seeds the table shows their mean and, beside it, the seed ensemble: the mean of the
+seeds' predicted probabilities on ``_B`` (what ``dnacnn predict -m A -m B`` and the workflow's
+``members: N`` give users).
+
 Published numbers (Alipanahi et al. 2015, README of the data folder) are shown where the experiment
 is one of the six of the development set; other experiments show '-'.
 
@@ -90,7 +94,13 @@ def run_one(
         "epochs": result.epochs_run,
         "best_epoch": result.best_epoch,
         "n_ac": n_ac,
+        "y": y,
+        "scores": scores,
     }
+
+
+def _flagged(auc: float, deepbind_a: float | None) -> str:
+    return fmt(auc, 4) + ("" if deepbind_a is None or auc >= deepbind_a else " (below DeepBind)")
 
 
 def _rows(path: Path):
@@ -104,12 +114,14 @@ def _rows(path: Path):
 def run(
     folder: Path, seeds: list[int], model: str, threads: int, valid_frac: float, options: dict, only: str | None
 ) -> str:
+    from dnacnn.metrics import compute_metrics
+
     names = experiments(folder)
     if only:
         names = [n for n in names if re.search(only, n)]
     if not names:
         sys.exit(f"{folder}: no *_AC.seq.gz / *_B.seq.gz pairs found")
-    rows, detail, ours, a_only, star = [], [], [], [], []
+    rows, detail, ours, ensembles, a_only, star = [], [], [], [], [], []
     for name in names:
         runs = []
         for seed in seeds:
@@ -134,13 +146,19 @@ def run(
         ours.append(auc)
         a_only.append(pub[0])
         star.append(pub[1])
-        flag = "" if pub[0] is None or auc >= pub[0] else " (below DeepBind)"
+
+        ensemble = []
+        if len(runs) > 1:  # the seeds' mean probability, as `dnacnn predict -m A -m B` gives it
+            m = compute_metrics(runs[0]["y"], np.mean([r["scores"] for r in runs], axis=0), "binary", ["Bound"])
+            ensembles.append(m["macro"]["roc_auc"])
+            ensemble = [_flagged(m["macro"]["roc_auc"], pub[0]), fmt(m["macro"]["pr_auc"], 4)]
         rows.append(
             [
                 name,
                 f"{runs[0]['n_ac']:,}",
-                fmt(auc, 4) + flag,
+                _flagged(auc, pub[0]),
                 fmt(float(np.mean([r["pr_auc"] for r in runs])), 4),
+                *ensemble,
                 fmt(pub[0], 4),
                 fmt(pub[1], 4),
                 f"{np.mean([r['seconds'] for r in runs]) / 60:.1f}",
@@ -154,6 +172,10 @@ def run(
         mean_row[5] = f"{np.mean([star[i] for i in known]):.4f}"
         if len(known) < len(ours):
             mean_row[2] += f" (published ones: {np.mean([ours[i] for i in known]):.4f})"
+    ensemble_header = []
+    if ensembles:
+        mean_row[4:4] = [f"**{np.mean(ensembles):.4f}**", ""]
+        ensemble_header = [f"ensemble of {len(seeds)} ROC AUC", "ensemble PR AUC"]
     rows.append(mean_row)
     seed_text = ",".join(map(str, seeds))
     settings = ", ".join(f"{k}={v}" for k, v in options.items()) or "the preset's train block"
@@ -172,6 +194,7 @@ def run(
                     "AC rows",
                     "dnacnn ROC AUC",
                     "dnacnn PR AUC",
+                    *ensemble_header,
                     "DeepBind (A)",
                     "DeepBind* (AC)",
                     "minutes (wall)",
