@@ -221,7 +221,10 @@ def train(
     ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16/fp16 on CUDA; bf16 on CPUs with bf16 hardware, else fp32), fp32, bf16 or fp16.")] = "auto",
+    precision: Annotated[
+        str,
+        typer.Option(help="auto (bf16/fp16 on CUDA; bf16 on CPUs with bf16 hardware, else fp32), fp32, bf16 or fp16."),
+    ] = "auto",
     num_workers: Annotated[
         int | None, typer.Option(help="Data-loading worker processes [4 on CUDA, 0 on CPU].")
     ] = None,

@@ -511,3 +511,18 @@ def test_spec_module_does_not_import_torch():
     code = "import sys, dnacnn.models.spec as s; s.load_spec('tfbind'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cpu_dropout_keeps_keras_semantics():
+    from dnacnn.models.build import Dropout
+
+    drop = Dropout(0.25)
+    x = torch.ones(200, 500)
+    torch.manual_seed(0)
+    y = drop.train()(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01  # drops a fraction `rate`
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.75))  # and rescales the rest
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), y)  # seeded: reproducible
+    assert torch.equal(drop.eval()(x), x)  # identity at inference

@@ -228,3 +228,39 @@ def test_cuda_training_uses_amp(zou_store, tmp_path):
     meta = load_model(result.model_path).meta
     assert meta["settings"]["device"].startswith("cuda")
     assert meta["settings"]["precision"] in ("bf16", "fp16")
+
+
+def test_precision_auto_follows_the_cpu(monkeypatch):
+    import dnacnn.train as train_module
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+    assert train_module.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: False)
+    assert train_module.resolve_precision("auto", cpu) == "fp32"
+    assert train_module.resolve_precision("fp32", cpu) == "fp32"  # explicit choices are kept
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
+def test_optimizers_step_fused_where_torch_can(name):
+    from dnacnn.train import make_optimizer
+
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(8, 3))
+    optimizer = make_optimizer(name, [w], lr=0.01, weight_decay=1e-4)
+    fused_kernels = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+    assert bool(optimizer.defaults.get("fused")) == (fused_kernels and name != "rmsprop")
+    before = w.detach().clone()
+    (w**2).sum().backward()
+    optimizer.step()
+    assert not torch.equal(before, w.detach())
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or __import__("platform").libc_ver()[0] != "glibc", reason="glibc only"
+)
+def test_glibc_reuses_freed_memory():
+    from dnacnn.cpu import reuse_freed_memory
+
+    assert reuse_freed_memory() is True
+    assert reuse_freed_memory() is True  # idempotent
