@@ -12,7 +12,6 @@ the same effect from glibc itself, with no preload and nothing to install.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
@@ -24,7 +23,8 @@ _done = False
 def reuse_freed_memory() -> bool:
     """Let glibc reuse freed tensor buffers instead of mapping fresh pages for every one.
 
-    Called once by training and prediction on the CPU; idempotent.  Returns whether the setting
+    Called by the CLI at start (before torch is imported) and again by training and prediction
+    on the CPU; idempotent.  Returns whether the setting
     was applied: False (and nothing changes) outside glibc, e.g. on macOS or musl.  The cost is
     memory: up to ``TRIM_THRESHOLD`` of freed heap stays with the process for reuse.
     """
@@ -33,9 +33,8 @@ def reuse_freed_memory() -> bool:
         return True
     if not sys.platform.startswith("linux"):
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+    try:  # the C library already loaded into this process: no search for it at start-up
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
