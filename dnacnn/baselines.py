@@ -440,6 +440,34 @@ def ridge(
     return baseline
 
 
+def ridge_coefficients(
+    X: np.ndarray, y: np.ndarray, alphas: Sequence[float] = RIDGE_ALPHAS
+) -> tuple[np.ndarray, np.ndarray, list]:
+    """Ridge regression of each column of ``y`` ``(n, tasks)`` on features ``X`` ``(n, features)``,
+    the penalty chosen per task by efficient leave-one-out over ``alphas`` (rows with a NaN label are
+    left out for that task).  Returns ``coef (tasks, features)``, ``intercept (tasks,)`` (float32)
+    and the chosen penalties (``None`` for a task with fewer than 2 labelled rows: a constant)."""
+    from sklearn.linear_model import RidgeCV
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(X, np.float64)
+    y = _as_labels(y, len(X))
+    coef = np.zeros((y.shape[1], X.shape[1]), np.float32)
+    intercept = np.zeros(y.shape[1], np.float32)
+    penalties: list = []
+    with threadpool_limits(1 if len(X) <= 3000 else None, user_api="blas"):  # see ridge()
+        for t in range(y.shape[1]):
+            keep = ~np.isnan(y[:, t])
+            if keep.sum() < 2:
+                intercept[t] = float(y[keep, t].mean()) if keep.any() else 0.0
+                penalties.append(None)
+                continue
+            model = RidgeCV(alphas=alphas).fit(X[keep], y[keep, t])
+            coef[t], intercept[t] = model.coef_, model.intercept_
+            penalties.append(float(model.alpha_))
+    return coef, intercept, penalties
+
+
 def dosage_logistic(
     train_X: np.ndarray,
     y_train: np.ndarray,

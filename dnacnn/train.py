@@ -410,6 +410,11 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
+    if model.additive is not None:
+        settings["additive_alpha"] = _fit_additive(model, store, train_idx, objective)
+        alphas = ", ".join("-" if a is None else f"{a:.3g}" for a in settings["additive_alpha"])
+        _log(rank, f"additive: ridge fitted on {len(train_idx):,} training rows (penalty {alphas})")
+
     ckpt_path = out_path.with_name(out_path.name + ".ckpt")
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
@@ -579,6 +584,29 @@ class LoopState:
 
 
 PRELOAD_BYTES = 2 * 1024**3  # a training split below this is held in memory
+ADDITIVE_MAX_VALUES = 250_000_000  # rows x features of the ridge fit of `additive: ridge` (2 GB of float64)
+
+
+def _fit_additive(model, store: Store, train_idx: np.ndarray, objective: Objective) -> list:
+    """Set the frozen ``additive: ridge`` path to a ridge regression of the standardised training
+    targets on the flattened training inputs; returns the chosen penalties per task."""
+    import torch
+
+    from dnacnn.baselines import ridge_coefficients
+    from dnacnn.encoding import one_hot
+
+    features = model.additive.weight.shape[1]
+    if len(train_idx) * features > ADDITIVE_MAX_VALUES:
+        raise DnacnnError(
+            f"{store.path}: additive: ridge needs the training rows as one {len(train_idx):,} x {features:,} "
+            "matrix, too large for memory; drop additive from the spec or encode with --genotype-encoding dosage"
+        )
+    codes, labels = _preload(store, train_idx)
+    X = one_hot(codes, store.encoding, store.marker_means).reshape(len(codes), -1)
+    coef, intercept, alphas = ridge_coefficients(X, (labels - objective.target_mean) / objective.target_std)
+    model.additive.weight.copy_(torch.from_numpy(coef))
+    model.additive.bias.copy_(torch.from_numpy(intercept))
+    return alphas
 
 
 def _preload(store: Store, idx: np.ndarray):

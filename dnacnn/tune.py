@@ -52,7 +52,7 @@ DEFAULT_SEARCH = {
     "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
 }
 TRAIN_KEYS = tuple(DEFAULTS)  # the training settings a spec's train: block holds
-TOP_LEVEL_KEYS = ("strands", "strand_merge", "binary_head")
+TOP_LEVEL_KEYS = ("strands", "strand_merge", "binary_head", "additive")
 
 
 # --------------------------------------------------------------------------- specs and search spaces

@@ -123,7 +123,7 @@ def test_preset_param_counts_at_101bp():
         "basset": 2_569_301,
         "deepbind": 2_129,
         "keras-1d": 87_297,
-        "snp-cnn": 327_393,
+        "snp-cnn": 327_393 + 3 * 1279 + 1,  # the frozen additive ridge on the flattened markers
         "tfbind": 66_433,
         "zou2019": 12_882,
     }
@@ -360,7 +360,7 @@ ZOU_LAYERS = "  - conv1d: {filters: 32, kernel_size: 12}\n  - maxpool1d: {pool_s
         (
             "layer:\n  - flatten\n",
             "unknown key 'layer'; allowed keys: name, description, source, strands, "
-            "strand_merge, binary_head, layers, train",
+            "strand_merge, binary_head, additive, layers, train",
         ),
         ("strands: double\nlayers: [flatten]\n", "strands must be single or both, got 'double'"),
         (
@@ -526,3 +526,19 @@ def test_cpu_dropout_keeps_keras_semantics():
     torch.manual_seed(0)
     assert torch.equal(drop(x), y)  # seeded: reproducible
     assert torch.equal(drop.eval()(x), x)  # identity at inference
+
+
+def test_additive_ridge_summary_and_rules():
+    s = summarize("snp-cnn", channels=3, length=1279, task="regression")
+    assert (s.rows[-1].name, s.rows[-1].type, s.rows[-1].params) == ("additive_ridge", "Ridge, frozen", 3 * 1279 + 1)
+    assert s.non_trainable_params == 3 * 1279 + 1 and "Additive: a ridge regression" in s.text
+    # classification trains without the additive path
+    binary = summarize("snp-cnn", channels=3, length=1279, task="binary")
+    assert binary.non_trainable_params == 0 and binary.total_params == s.trainable_params
+    model = build_model(load_spec("snp-cnn"), 3, 50, 1, "regression")
+    assert torch.count_nonzero(model(torch.rand(4, 3, 50))) == 0  # starts as the (unfitted) additive path alone
+    spec = {"name": "x", "additive": "ridge", "strands": "both", "layers": [{"globalmaxpool1d": {}}]}
+    with pytest.raises(DnacnnError, match="additive: ridge reads one strand; use strands: single"):
+        build_model(spec, 4, 50, 1, "regression")
+    with pytest.raises(DnacnnError, match="additive must be none or ridge, got 'lasso'"):
+        validate_spec({**spec, "additive": "lasso"})

@@ -264,3 +264,43 @@ def test_glibc_reuses_freed_memory():
 
     assert reuse_freed_memory() is True
     assert reuse_freed_memory() is True  # idempotent
+
+
+def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, data_dir):
+    """snp-cnn's `additive: ridge`: the frozen path equals RidgeCV on the flattened training inputs
+    (standardised target), and the layers only add to it."""
+    from sklearn.linear_model import RidgeCV
+
+    from dnacnn.baselines import RIDGE_ALPHAS
+    from dnacnn.encoding import one_hot
+    from dnacnn.store import Store
+
+    store = encode(
+        data_dir / "wheat_slice.X",
+        tmp_path / "w.store",
+        EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["2"], progress=False),
+    )
+    result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=3, progress=False, threads=1))
+    loaded = load_model(result.model_path)
+    model, meta = loaded.module, loaded.meta
+    assert meta["settings"]["additive_alpha"][0] in RIDGE_ALPHAS
+
+    st = Store.open(store)
+    train_idx, test_idx = st.indices("train"), st.indices("test")
+
+    def flat(idx):
+        return one_hot(np.asarray(st.codes[idx]), st.encoding).reshape(len(idx), -1)
+
+    y = np.asarray(st.labels[train_idx])[:, 0]
+    mean, std = float(np.mean(y)), float(np.std(y))
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(flat(train_idx), (y - mean) / std)
+    assert meta["settings"]["additive_alpha"][0] == pytest.approx(ridge.alpha_)
+    # three epochs of training left the additive path exactly as fitted
+    np.testing.assert_allclose(model.additive.weight.numpy()[0], ridge.coef_, rtol=1e-4, atol=1e-6)
+    X = torch.from_numpy(one_hot(np.asarray(st.codes[test_idx]), st.encoding))
+    with torch.no_grad():
+        additive = model.additive(X).numpy()[:, 0]
+        full = model(X).numpy()[:, 0]
+    np.testing.assert_allclose(additive, ridge.predict(flat(test_idx)), rtol=1e-4, atol=1e-4)
+    assert not np.allclose(full, additive)  # the layers learned a correction
+    assert not any(p.requires_grad is False for p in model.parameters())  # frozen = buffers, not parameters

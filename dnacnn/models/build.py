@@ -64,6 +64,7 @@ class ModelPlan:
     layers: list[LayerPlan]
     head: LayerPlan
     head_activation: str
+    additive: LayerPlan | None = None  # spec ``additive: ridge``: a linear map of the flattened input
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +242,24 @@ class Dropout(nn.Dropout):
         return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
 
 
+class Additive(nn.Module):
+    """``additive: ridge``: a frozen linear map of the flattened input ``(b, channels * length)`` ->
+    ``(b, n_out)``, added to the network's logits.  ``dnacnn.train`` sets it to a ridge regression
+    fitted on the training rows before the first epoch (RR-BLUP on genotypes), so the layers learn
+    only what the additive model leaves (the DeepGBLUP idea, Lee et al. 2023).  ``weight`` and
+    ``bias`` are buffers: saved with the model, never trained.  It runs in fp32 under autocast:
+    ridge effects are small numbers summed over thousands of markers."""
+
+    def __init__(self, in_features: int, n_out: int) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.zeros(n_out, in_features))
+        self.register_buffer("bias", torch.zeros(n_out))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(X.device.type, enabled=False):
+            return F.linear(X.flatten(1).float(), self.weight, self.bias)
+
+
 class DnacnnModel(nn.Module):
     """``body`` (one module per spec layer, in order) then ``head`` (a linear output layer).
 
@@ -261,6 +280,7 @@ class DnacnnModel(nn.Module):
         super().__init__()
         self.body = nn.Sequential(*(layer.make() for layer in plan.layers))
         self.head = plan.head.make()
+        self.additive = plan.additive.make() if plan.additive is not None else None
         self.head_activation = plan.head_activation
         self.both_strands = plan.spec["strands"] == "both"
         self.strand_merge = plan.spec["strand_merge"]
@@ -273,6 +293,8 @@ class DnacnnModel(nn.Module):
         }
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.additive is not None:  # single strand only (plan_model checks)
+            return self.head(self.body(X)) + self.additive(X)
         if not self.both_strands:
             return self.head(self.body(X))
         # one pass over [X; reverse complement] keeps BatchNorm statistics over both strands
@@ -474,7 +496,13 @@ def plan_model(spec: dict | str, channels: int, length: int, n_outputs: int = 1,
     units, head_activation = head_for(spec, n_outputs, task)
     head_params = {"units": units, "activation": "none", "use_bias": True}
     head = _dense(head_params, shape, f"{source}: output head")
-    return ModelPlan(spec, channels, length, n_outputs, task, layers, head, head_activation)
+    additive = None
+    if spec["additive"] == "ridge" and task == "regression":  # classification trains without it
+        if spec["strands"] == "both":
+            raise DnacnnError(f"{source}: additive: ridge reads one strand; use strands: single with it")
+        features = channels * length
+        additive = LayerPlan("additive", {}, (units,), 0, features * units + units, lambda: Additive(features, units))
+    return ModelPlan(spec, channels, length, n_outputs, task, layers, head, head_activation, additive)
 
 
 def build_model(spec: dict | str, channels: int, length: int, n_outputs: int = 1, task: str = "binary") -> DnacnnModel:
@@ -500,6 +528,9 @@ def build_model(spec: dict | str, channels: int, length: int, n_outputs: int = 1
     """
     model = DnacnnModel(plan_model(spec, channels, length, n_outputs, task))
     model.apply(keras_init)
+    if model.additive is not None:
+        # start as the additive model alone (train fits it): the layers' contribution grows from zero
+        nn.init.zeros_(model.head.linear.weight)
     return model
 
 
@@ -545,10 +576,13 @@ def logits_to_prob(logits: torch.Tensor, head_activation: str | DnacnnModel) -> 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
     """``(trainable, non_trainable)`` as Keras counts them: parameters, plus BatchNorm running
-    mean and variance as non-trainable (``num_batches_tracked`` has no Keras counterpart)."""
+    mean and variance and the frozen ``additive`` weights as non-trainable (``num_batches_tracked``
+    has no Keras counterpart)."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
             frozen += m.running_mean.numel() + m.running_var.numel()
+        elif isinstance(m, Additive):
+            frozen += m.weight.numel() + m.bias.numel()
     return trainable, frozen

@@ -14,6 +14,9 @@ Spec keys::
     strands: single             # or both: scan both DNA strands with shared weights
     strand_merge: max           # or mean: how the two strands' logits are merged
     binary_head: sigmoid        # or softmax: Dense(2, softmax) head for a binary task
+    additive: none              # or ridge: on regression tasks, a frozen ridge regression on the
+                                # flattened input is added to the output and the layers learn what
+                                # it leaves (classification tasks train without it)
     layers:                     # each item a one-key mapping {layer_type: {params}}
       - conv1d: {filters: 32, kernel_size: 12, activation: relu}
     train: {optimizer: adam, lr: 0.001}   # training defaults, read by dnacnn.train
@@ -45,7 +48,8 @@ PADDINGS = ("valid", "same")
 STRANDS = ("single", "both")
 STRAND_MERGES = ("max", "mean")
 BINARY_HEADS = ("sigmoid", "softmax")
-TOP_KEYS = ("name", "description", "source", "strands", "strand_merge", "binary_head", "layers", "train")
+ADDITIVE = ("none", "ridge")
+TOP_KEYS = ("name", "description", "source", "strands", "strand_merge", "binary_head", "additive", "layers", "train")
 
 
 class _Required:
@@ -230,7 +234,7 @@ def validate_spec(spec: Any, source: str | None = None) -> dict:
     Returns
     -------
     dict
-        Keys ``name, description, source, strands, strand_merge, binary_head, layers, train``;
+        Keys ``name, description, source, strands, strand_merge, binary_head, additive, layers, train``;
         ``layers`` is a list of ``{layer_type: {param: value}}`` with all parameters present.
     """
     if not isinstance(spec, dict):
@@ -258,6 +262,7 @@ def validate_spec(spec: Any, source: str | None = None) -> dict:
         "strands": _top_choice(spec, "strands", STRANDS, source),
         "strand_merge": _top_choice(spec, "strand_merge", STRAND_MERGES, source),
         "binary_head": _top_choice(spec, "binary_head", BINARY_HEADS, source),
+        "additive": _top_choice(spec, "additive", ADDITIVE, source),
         "layers": [_validate_layer(item, i, source) for i, item in enumerate(layers, start=1)],
         "train": dict(train),
     }

@@ -27,6 +27,8 @@ KERAS_NAMES = {
     "batchnorm": ("batch_normalization", "BatchNormalization"),
     "activation": ("activation", "Activation"),
 }
+# the spec's `additive: ridge` path, shown after the head
+ADDITIVE_NAME = ("additive_ridge", "Ridge, frozen")
 
 HEAD_NOTES = {
     "sigmoid": "sigmoid per column",
@@ -80,19 +82,22 @@ def summarize(spec: dict | str, channels: int, length: int, n_outputs: int = 1, 
     plan = plan_model(spec, channels, length, n_outputs, task)
     seen: dict[str, int] = {}
     rows = []
-    for layer in [*plan.layers, plan.head]:
-        base, keras_class = KERAS_NAMES[layer.kind]
+    extra = [plan.additive] if plan.additive is not None else []
+    for layer in [*plan.layers, plan.head, *extra]:
+        base, keras_class = ADDITIVE_NAME if layer.kind == "additive" else KERAS_NAMES[layer.kind]
         # Keras numbers repeated layer names: dense, dense_1, dense_2, ...
         count = seen.get(base, 0)
         seen[base] = count + 1
         name = base if count == 0 else f"{base}_{count}"
         rows.append(LayerRow(name, keras_class, keras_shape(layer.out_shape), layer.trainable + layer.non_trainable))
     trainable = sum(layer.trainable for layer in [*plan.layers, plan.head])
-    frozen = sum(layer.non_trainable for layer in plan.layers)
+    frozen = sum(layer.non_trainable for layer in [*plan.layers, *extra])
     spec_dict = plan.spec
     notes = [f"Input: {keras_shape((length, channels))}"]
     if spec_dict["strands"] == "both":
         notes.append(f"Strands: both (shared weights; the two strands' logits merged by {spec_dict['strand_merge']})")
+    if extra:
+        notes.append("Additive: a ridge regression on the flattened input (fitted by train, frozen) adds to the logits")
     notes.append(f"Output: logits {rows[-1].output_shape}; head activation {HEAD_NOTES[plan.head_activation]}")
     text = _table(spec_dict["name"], rows, trainable, frozen, notes)
     return Summary(spec_dict["name"], rows, trainable + frozen, trainable, frozen, plan.head_activation, text)
