@@ -1,0 +1,195 @@
+"""GPU training throughput and utilisation: ``dnacnn train --device cuda`` on a store of 1M sequences.
+
+The GPU point of the training issue: samples/s and GPU utilisation for ``keras-1d`` (length 200)
+and ``deepbind`` (length 101), and whether the input pipeline keeps the GPU busy (>= 80%
+utilisation on deepbind with 1M sequences).  One run prints one markdown table (also written to
+``benchmarks/out/gpu_bench.md``) with, per model:
+
+* **dnacnn resident** - ``dnacnn.train.train`` as users get it: the training split (uint8 codes,
+  under 2 GiB) is read once and batched on the GPU, one-hot expanded per batch, mixed precision
+  (``--precision auto``: bf16 where the GPU has it);
+* **dnacnn streamed** - the same with the split read batch by batch from the memory-mapped store
+  through a DataLoader (4 worker processes, pinned memory), the path of a split over 2 GiB;
+* **dnacnn fp32** - resident, without autocast;
+* **PyTorch loop** - the same network over one-hot float tensors already on the GPU, bf16
+  autocast: the ceiling for this model on this GPU.
+
+samples/s is the median over the epochs after the first (a warm-up), from dnacnn's history (its
+``seconds`` include the validation pass, so it is a lower bound) or per-epoch timers.  GPU
+utilisation is ``nvidia-smi`` sampled every 100 ms in the background, averaged over the same
+epochs.  Without CUDA the script says so and exits 0; ``--device cpu --n 20000`` runs every path
+on the CPU as a smoke test of the script (no utilisation column).
+
+Run:  python benchmarks/gpu_bench.py [--n 1000000] [--epochs 3] [--models deepbind,keras-1d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from train_bench import OUT, machine, make_store, markdown_table  # noqa: E402
+
+LENGTHS = {"keras-1d": 200, "deepbind": 101}
+BATCH = 128
+TARGET_UTILISATION = 80.0
+
+
+class GpuSampler:
+    """``nvidia-smi`` utilisation (percent of time a kernel ran) sampled every 100 ms, timestamped."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self.proc = None
+        if enabled and shutil.which("nvidia-smi"):
+            cmd = [
+                "nvidia-smi",
+                "--query-gpu=utilization.gpu",
+                "--format=csv,noheader,nounits",
+                "-lms",
+                "100",
+                "-i",
+                "0",
+            ]
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.samples.append((time.time(), float(line.strip())))
+
+    def mean(self, start: float, end: float) -> float | None:
+        window = [u for t, u in self.samples if start <= t <= end]
+        return statistics.fmean(window) if window else None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+
+
+def run_dnacnn(store: Path, name: str, device: str, precision: str, streamed: bool, epochs: int) -> tuple:
+    """``dnacnn.train.train``; returns per-epoch seconds and the time it returned."""
+    import dnacnn.train as train_module
+    from dnacnn.modelfile import read_tensors
+    from dnacnn.train import TrainOptions, train
+
+    saved = train_module.PRELOAD_BYTES
+    if streamed:  # as for a split over 2 GiB: memory-mapped store, DataLoader workers, pinned memory
+        train_module.PRELOAD_BYTES = 0
+    out = OUT / "gpu_bench" / f"{name}-{precision}-{'streamed' if streamed else 'resident'}.dnacnn"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    opts = TrainOptions(
+        model=name, optimizer="adam", lr=1e-3, batch_size=BATCH, epochs=epochs, patience=epochs,
+        precision=precision, device=device, progress=False,
+    )  # fmt: skip
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = train(store, out, opts)
+    finally:
+        train_module.PRELOAD_BYTES = saved
+    ended = time.time()
+    rows = result.history_path.read_text().splitlines()[1:]
+    seconds = [float(row.split("\t")[-1]) for row in rows]
+    resolved = read_tensors(out)[1]["settings"]["precision"]
+    out.unlink(missing_ok=True)
+    result.history_path.unlink(missing_ok=True)
+    return seconds, ended, resolved
+
+
+def run_plain(name: str, n: int, device: str, epochs: int) -> tuple:
+    """The network over one-hot tensors already on the device, bf16 autocast (fp32 on a CPU without it)."""
+    import torch
+    import torch.nn.functional as F
+
+    from dnacnn.models import build_model, load_spec
+
+    torch.manual_seed(0)
+    length = LENGTHS[name]
+    X = F.one_hot(torch.randint(0, 4, (n, length), device=device), 4).to(torch.float32).transpose(1, 2).contiguous()
+    y = torch.randint(0, 2, (n, 1), device=device).float()
+    model = build_model(load_spec(name), 4, length, 1, "binary").to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    seconds = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        for i in range(0, n, BATCH):
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(X[i : i + BATCH])
+            loss = F.binary_cross_entropy_with_logits(logits.float(), y[i : i + BATCH])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - t0)
+    del X, y
+    return seconds, time.time(), "bf16" if bf16 else "fp32"
+
+
+def row(sampler: GpuSampler, name: str, column: str, n: int, result: tuple) -> list:
+    seconds, ended, precision = result
+    steady = seconds[1:] or seconds
+    rate = n / statistics.median(steady)
+    utilisation = sampler.mean(ended - sum(steady), ended)
+    util = "-" if utilisation is None else f"{utilisation:.0f}%"
+    print(f"{name} {column} ({precision}): {rate:,.0f} samples/s, GPU {util}", file=sys.stderr, flush=True)
+    return [name, LENGTHS[name], f"{n:,}", column, precision, f"{rate:,.0f}", util]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="sequences in each model's store")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement (the first is a warm-up)")
+    parser.add_argument("--models", default="deepbind,keras-1d")
+    parser.add_argument("--device", default="cuda", help="cuda, or cpu for a smoke run of this script")
+    args = parser.parse_args()
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("gpu_bench: no CUDA device here; nothing to measure (use --device cpu --n 20000 for a smoke run)")
+        return
+    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "none"
+    sampler = GpuSampler(enabled=args.device == "cuda")
+    rows = []
+    runs = {  # column -> (precision, streamed)
+        "dnacnn resident": ("auto", False),
+        "dnacnn streamed": ("auto", True),
+        "dnacnn fp32": ("fp32", False),
+    }
+    try:
+        for name in args.models.split(","):
+            store = make_store(name, LENGTHS[name], args.n)
+            for column, (precision, streamed) in runs.items():
+                result = run_dnacnn(store, name, args.device, precision, streamed, args.epochs)
+                rows.append(row(sampler, name, column, args.n, result))
+            rows.append(row(sampler, name, "PyTorch loop", args.n, run_plain(name, args.n, args.device, args.epochs)))
+    finally:
+        sampler.close()
+    text = "\n".join(
+        [
+            f"## GPU training throughput (batch {BATCH}, Adam, {args.epochs} epochs, first dropped)",
+            "",
+            f"GPU: {gpu}; host: {machine()}. "
+            f"Target: >= {TARGET_UTILISATION:.0f}% GPU utilisation on deepbind with 1M sequences.",
+            "",
+            markdown_table(["model", "L", "sequences", "path", "precision", "samples/s", "GPU utilisation"], rows),
+        ]
+    )
+    print(text)
+    (OUT / "gpu_bench.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
