@@ -304,3 +304,17 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
     np.testing.assert_allclose(additive, ridge.predict(flat(test_idx)), rtol=1e-4, atol=1e-4)
     assert not np.allclose(full, additive)  # the layers learned a correction
     assert not any(p.requires_grad is False for p in model.parameters())  # frozen = buffers, not parameters
+
+
+def test_additive_ridge_too_large_is_one_clear_error(tmp_path, data_dir, monkeypatch):
+    import dnacnn.train as train_module
+
+    store = encode(
+        data_dir / "wheat_slice.X",
+        tmp_path / "w.store",
+        EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False),
+    )
+    monkeypatch.setattr(train_module, "ADDITIVE_MAX_VALUES", 1000)
+    with pytest.raises(DnacnnError, match=r"additive: ridge needs the training rows as one 120 x 3,837 matrix"):
+        train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=1, progress=False, threads=1))
+    assert not (tmp_path / "w.dnacnn").exists()
