@@ -452,19 +452,15 @@ def ridge_coefficients(
 
     X = np.asarray(X, np.float64)
     y = _as_labels(y, len(X))
-    coef = np.zeros((y.shape[1], X.shape[1]), np.float32)
-    intercept = np.zeros(y.shape[1], np.float32)
-    penalties: list = []
     with threadpool_limits(1 if len(X) <= 3000 else None, user_api="blas"):  # see ridge()
-        for t in range(y.shape[1]):
-            keep = ~np.isnan(y[:, t])
-            if keep.sum() < 2:
-                intercept[t] = float(y[keep, t].mean()) if keep.any() else 0.0
-                penalties.append(None)
-                continue
-            model = RidgeCV(alphas=alphas).fit(X[keep], y[keep, t])
+        fitted = _fit_task_models("regression", lambda: RidgeCV(alphas=alphas), X, y)
+    coef = np.zeros((y.shape[1], X.shape[1]), np.float32)
+    intercept = np.asarray(fitted.constants, np.float32)
+    penalties: list = []
+    for t, model in enumerate(fitted.models):
+        if model is not None:
             coef[t], intercept[t] = model.coef_, model.intercept_
-            penalties.append(float(model.alpha_))
+        penalties.append(None if model is None else float(model.alpha_))
     return coef, intercept, penalties
 
 
