@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from train_bench import OUT, machine, make_store, markdown_table  # noqa: E402
+from train_bench import OUT, machine, markdown_table, run_dnacnn, run_plain  # noqa: E402
 
 LENGTHS = {"keras-1d": 200, "deepbind": 101}
 BATCH = 128
@@ -78,69 +77,9 @@ class GpuSampler:
             self.proc.terminate()
 
 
-def run_dnacnn(store: Path, name: str, device: str, precision: str, streamed: bool, epochs: int) -> tuple:
-    """``dnacnn.train.train``; returns per-epoch seconds and the time it returned."""
-    import dnacnn.train as train_module
-    from dnacnn.modelfile import read_tensors
-    from dnacnn.train import TrainOptions, train
-
-    saved = train_module.PRELOAD_BYTES
-    if streamed:  # as for a split over 2 GiB: memory-mapped store, DataLoader workers, pinned memory
-        train_module.PRELOAD_BYTES = 0
-    out = OUT / "gpu_bench" / f"{name}-{precision}-{'streamed' if streamed else 'resident'}.dnacnn"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    opts = TrainOptions(
-        model=name, optimizer="adam", lr=1e-3, batch_size=BATCH, epochs=epochs, patience=epochs,
-        precision=precision, device=device, progress=False,
-    )  # fmt: skip
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            result = train(store, out, opts)
-    finally:
-        train_module.PRELOAD_BYTES = saved
-    ended = time.time()
-    rows = result.history_path.read_text().splitlines()[1:]
-    seconds = [float(row.split("\t")[-1]) for row in rows]
-    resolved = read_tensors(out)[1]["settings"]["precision"]
-    out.unlink(missing_ok=True)
-    result.history_path.unlink(missing_ok=True)
-    return seconds, ended, resolved
-
-
-def run_plain(name: str, n: int, device: str, epochs: int) -> tuple:
-    """The network over one-hot tensors already on the device, bf16 autocast (fp32 on a CPU without it)."""
-    import torch
-    import torch.nn.functional as F
-
-    from dnacnn.models import build_model, load_spec
-
-    torch.manual_seed(0)
-    length = LENGTHS[name]
-    X = F.one_hot(torch.randint(0, 4, (n, length), device=device), 4).to(torch.float32).transpose(1, 2).contiguous()
-    y = torch.randint(0, 2, (n, 1), device=device).float()
-    model = build_model(load_spec(name), 4, length, 1, "binary").to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
-    seconds = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        for i in range(0, n, BATCH):
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(X[i : i + BATCH])
-            loss = F.binary_cross_entropy_with_logits(logits.float(), y[i : i + BATCH])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - t0)
-    del X, y
-    return seconds, time.time(), "bf16" if bf16 else "fp32"
-
-
-def row(sampler: GpuSampler, name: str, column: str, n: int, result: tuple) -> list:
-    seconds, ended, precision = result
-    steady = seconds[1:] or seconds
+def row(sampler: GpuSampler, name: str, column: str, precision: str, result: dict) -> list:
+    n, ended = result["samples"], result["ended"]
+    steady = result["epoch_seconds"][1:] or result["epoch_seconds"]
     rate = n / statistics.median(steady)
     utilisation = sampler.mean(ended - sum(steady), ended)
     util = "-" if utilisation is None else f"{utilisation:.0f}%"
@@ -168,13 +107,15 @@ def main() -> None:
         "dnacnn streamed": ("auto", True),
         "dnacnn fp32": ("fp32", False),
     }
+    plain = "bf16" if args.device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     try:
         for name in args.models.split(","):
-            store = make_store(name, LENGTHS[name], args.n)
+            length = LENGTHS[name]
             for column, (precision, streamed) in runs.items():
-                result = run_dnacnn(store, name, args.device, precision, streamed, args.epochs)
-                rows.append(row(sampler, name, column, args.n, result))
-            rows.append(row(sampler, name, "PyTorch loop", args.n, run_plain(name, args.n, args.device, args.epochs)))
+                result = run_dnacnn(name, length, precision, args.epochs, None, args.device, args.n, streamed)
+                rows.append(row(sampler, name, column, result["precision"], result))
+            result = run_plain(name, length, plain, args.epochs, None, args.device, args.n)
+            rows.append(row(sampler, name, "PyTorch loop", plain, result))
     finally:
         sampler.close()
     text = "\n".join(

@@ -102,13 +102,25 @@ def make_store(name: str, length: int, n: int) -> Path:
     return path
 
 
-def run_dnacnn(name: str, length: int, precision: str, epochs: int, threads: int) -> dict:
-    """``dnacnn.train.train`` on a store on disk; per-epoch seconds from its history."""
+def run_dnacnn(
+    name: str,
+    length: int,
+    precision: str,
+    epochs: int,
+    threads: int | None,
+    device: str = "cpu",
+    n: int | None = None,
+    streamed: bool = False,
+) -> dict:
+    """``dnacnn.train.train`` on a store on disk; per-epoch seconds from its history and the time
+    training returned.  ``streamed``: read the split batch by batch from the memory-mapped store
+    (DataLoader workers, pinned memory on CUDA), the path of a split over 2 GiB."""
     import io
 
+    import dnacnn.train as train_module
     from dnacnn.train import TrainOptions, train
 
-    n = samples(name, precision)
+    n = n or samples(name, precision)
     store = make_store(name, length, n)
     out = OUT / "train_bench" / f"{name}-{precision}-{os.getpid()}.dnacnn"
     opts = TrainOptions(
@@ -118,12 +130,19 @@ def run_dnacnn(name: str, length: int, precision: str, epochs: int, threads: int
         batch_size=128,
         epochs=epochs,
         precision=precision,
-        device="cpu",
+        device=device,
         threads=threads,
         progress=False,
     )
-    with contextlib.redirect_stderr(io.StringIO()):
-        result = train(store, out, opts)
+    saved = train_module.PRELOAD_BYTES
+    if streamed:
+        train_module.PRELOAD_BYTES = 0
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = train(store, out, opts)
+    finally:
+        train_module.PRELOAD_BYTES = saved
+    ended = time.time()
     history = result.history_path.read_text().splitlines()
     seconds = [float(row.split("\t")[-1]) for row in history[1:]]
     import torch
@@ -131,7 +150,7 @@ def run_dnacnn(name: str, length: int, precision: str, epochs: int, threads: int
     resolved = json.loads(_model_meta(out))["settings"]["precision"]
     out.unlink()
     result.history_path.unlink()
-    return {"epoch_seconds": seconds, "samples": n, "precision": resolved, "torch": torch.__version__}
+    return {"epoch_seconds": seconds, "samples": n, "precision": resolved, "torch": torch.__version__, "ended": ended}
 
 
 def _model_meta(path: Path) -> str:
@@ -140,33 +159,39 @@ def _model_meta(path: Path) -> str:
     return json.dumps(read_tensors(path)[1])
 
 
-def run_plain(name: str, length: int, precision: str, epochs: int, threads: int) -> dict:
-    """The same network in a minimal loop over pre-expanded float32 tensors in memory."""
+def run_plain(
+    name: str, length: int, precision: str, epochs: int, threads: int | None, device: str = "cpu", n: int | None = None
+) -> dict:
+    """The same network in a minimal loop over pre-expanded float32 tensors already in memory (on
+    ``device``); per-epoch seconds and the time the loop ended."""
     import torch
     import torch.nn.functional as F
 
     from dnacnn.models import build_model, load_spec
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
-    n = samples(name, precision)
-    X = F.one_hot(torch.randint(0, 4, (n, length)), 4).float().transpose(1, 2).contiguous()
-    y = torch.randint(0, 2, (n, 1)).float()
-    model = build_model(load_spec(name), 4, length, 1, "binary")
+    n = n or samples(name, precision)
+    X = F.one_hot(torch.randint(0, 4, (n, length), device=device), 4).float().transpose(1, 2).contiguous()
+    y = torch.randint(0, 2, (n, 1), device=device).float()
+    model = build_model(load_spec(name), 4, length, 1, "binary").to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
     seconds = []
     for _ in range(epochs):
         t0 = time.perf_counter()
         for i in range(0, n, 128):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 logits = model(X[i : i + 128])
             loss = F.binary_cross_entropy_with_logits(logits.float(), y[i : i + 128])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
         seconds.append(time.perf_counter() - t0)
-    return {"epoch_seconds": seconds, "samples": n}
+    return {"epoch_seconds": seconds, "samples": n, "ended": time.time()}
 
 
 def worker(argv: list[str]) -> None:
