@@ -216,6 +216,19 @@ def train(
             help="New dinucleotide shuffles of the positives each epoch (default: on for --negatives shuffle stores).",
         ),
     ] = None,
+    shuffles_per_positive: Annotated[
+        int | None,
+        typer.Option(
+            help="With fresh negatives: new shuffles of each positive per epoch (default: the spec's, else 1)."
+        ),
+    ] = None,
+    ema: Annotated[
+        float | None,
+        typer.Option(
+            help="Decay of a moving average of the weights that is validated and saved, e.g. 0.999; "
+            "0 turns it off (default: the spec's, else 0)."
+        ),
+    ] = None,
     pos_weight: Annotated[
         str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")
     ] = "auto",
@@ -248,6 +261,8 @@ def train(
         patience=patience,
         rc_augment=rc_augment,
         fresh_negatives=fresh_negatives,
+        shuffles_per_positive=shuffles_per_positive,
+        ema=ema,
         pos_weight=pos_weight,
         seed=seed,
         device=device,

@@ -237,6 +237,8 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
                 "patience",
                 "rc_augment",
                 "fresh_negatives",
+                "shuffles_per_positive",
+                "ema",
                 "precision",
             )
         },

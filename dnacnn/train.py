@@ -21,6 +21,7 @@ alone writes files.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -47,6 +48,12 @@ DEFAULTS = {
     # --negatives shuffle` (binary, one task); new shuffles each epoch keep the net from
     # memorising a fixed negative set (DeepBind ENCODE: mean ROC AUC 0.930 fixed, 0.945 fresh)
     "fresh_negatives": "auto",
+    # with fresh negatives: how many new shuffles of each positive an epoch trains on; more
+    # shuffles sample the background better (pos_weight auto keeps the classes balanced)
+    "shuffles_per_positive": 1,
+    # decay of an exponential moving average of the weights (0: off); validation, early stopping
+    # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise)
+    "ema": 0.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -65,6 +72,8 @@ class TrainOptions:
     lr_patience: int | None = None
     rc_augment: bool | None = None
     fresh_negatives: bool | None = None
+    shuffles_per_positive: int | None = None
+    ema: float | None = None
     pos_weight: str = "auto"  # auto | none | a number
     seed: int = 0
     device: str = "auto"
@@ -145,11 +154,13 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
             settings[key] = value
     if settings["optimizer"] not in OPTIMIZERS:
         raise DnacnnError(f"unknown optimizer {settings['optimizer']!r}; use one of {', '.join(OPTIMIZERS)}")
-    for key in ("batch_size", "epochs"):
+    for key in ("batch_size", "epochs", "shuffles_per_positive"):
         if int(settings[key]) < 1:
             raise DnacnnError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
     if float(settings["lr"]) <= 0:
         raise DnacnnError(f"--lr must be positive, got {settings['lr']}")
+    if not 0 <= float(settings["ema"]) < 1:
+        raise DnacnnError(f"--ema must be in [0, 1) (0 turns it off), got {settings['ema']}")
     settings.update(
         pos_weight=opts.pos_weight,
         seed=opts.seed,
@@ -247,15 +258,18 @@ def has_shuffled_negatives(store: Store) -> bool:
     return settings.get("negatives") == "shuffle" and store.task == "binary" and store.manifest["n_tasks"] == 1
 
 
-def fresh_negative_codes(store: Store, train_idx: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """DeepBind-style training set for one epoch: the training positives plus one new
-    dinucleotide shuffle of each, as (codes (2p, L), labels (2p, 1))."""
+def fresh_negative_codes(
+    store: Store, train_idx: np.ndarray, seed: int, epoch: int, per_positive: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """DeepBind-style training set for one epoch: the training positives plus ``per_positive``
+    new dinucleotide shuffles of each, as (codes ((1 + k) p, L), labels ((1 + k) p, 1))."""
     from dnacnn.shuffle import dinucleotide_shuffle_batch
 
     labels = np.asarray(store.labels[train_idx])
     pos = train_idx[labels[:, 0] == 1]
     pos_codes = np.asarray(store.codes[np.sort(pos)])
-    neg_codes = dinucleotide_shuffle_batch(pos_codes, np.random.default_rng([seed, epoch, 7]))
+    rng = np.random.default_rng([seed, epoch, 7])
+    neg_codes = np.concatenate([dinucleotide_shuffle_batch(pos_codes, rng) for _ in range(per_positive)])
     codes = np.concatenate([pos_codes, neg_codes])
     y = np.concatenate([np.ones((len(pos_codes), 1), np.float32), np.zeros((len(neg_codes), 1), np.float32)])
     return codes, y
@@ -394,6 +408,9 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     model = build_model(spec, enc.channels, enc.length, n_outputs, task).to(device)
     head = model.head_activation
     train_labels = np.asarray(store.labels[train_idx])
+    if settings["fresh_negatives"]:  # what an epoch trains on: each positive and its new shuffles
+        n_pos = int(np.sum(train_labels == 1))
+        train_labels = np.repeat(np.float32([[1], [0]]), [n_pos, n_pos * int(settings["shuffles_per_positive"])], 0)
     objective = Objective(task, head, train_labels, str(settings["pos_weight"]), device)
     optimizer = make_optimizer(
         settings["optimizer"], model.parameters(), float(settings["lr"]), float(settings["weight_decay"])
@@ -415,11 +432,12 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         alphas = ", ".join("-" if a is None else f"{a:.3g}" for a in settings["additive_alpha"])
         _log(rank, f"additive: ridge fitted on {len(train_idx):,} training rows (penalty {alphas})")
 
+    average = WeightAverage(model, float(settings["ema"])) if float(settings["ema"]) else None
     ckpt_path = out_path.with_name(out_path.name + ".ckpt")
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
     if opts.resume and ckpt_path.exists():
-        state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings)
+        state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings, average)
         _log(rank, f"resuming from {ckpt_path} after epoch {state.epoch}")
 
     valid = _preload(store, valid_idx)
@@ -438,7 +456,9 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         torch.manual_seed(settings["seed"] * 100_003 + epoch)
         sampler.epoch = epoch
         if settings["fresh_negatives"]:
-            arrays = fresh_negative_codes(store, train_idx, settings["seed"], epoch)
+            arrays = fresh_negative_codes(
+                store, train_idx, settings["seed"], epoch, int(settings["shuffles_per_positive"])
+            )
             sampler.indices = np.arange(len(arrays[0]))
             batches = _resident_batches(sampler, _resident(arrays, device))
         elif resident is not None:
@@ -477,6 +497,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             else:
                 loss.backward()
                 optimizer.step()
+            if average is not None:
+                average.update()
             total.add_(loss.detach(), alpha=len(y_b))
             count += len(y_b)
             if not bar.disable:
@@ -485,16 +507,18 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
                     bar.set_postfix(loss=f"{float(total) / count:.4f}", refresh=False)
         bar.close()
         total = float(total)
-        val_loss, val_metric = _validate(
-            model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4
-        )
+        with average.applied() if average is not None else contextlib.nullcontext():
+            val_loss, val_metric = _validate(
+                model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4
+            )
+            monitored = val_metric if math.isfinite(val_metric) else -val_loss
+            improved = monitored > state.best_metric + 1e-6
+            if improved:  # the weights just validated: the averaged ones with --ema
+                state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         lr = optimizer.param_groups[0]["lr"]
-        monitored = val_metric if math.isfinite(val_metric) else -val_loss
         scheduler.step(monitored)
-        improved = monitored > state.best_metric + 1e-6
         if improved:
             state.best_metric, state.best_epoch, state.bad_epochs = monitored, epoch, 0
-            state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             state.bad_epochs += 1
         seconds = time.time() - t0
@@ -516,7 +540,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         )
         if rank == 0:
             _write_history(history_path, state.history)
-            _save_checkpoint(ckpt_path, model, optimizer, scheduler, state, settings)
+            _save_checkpoint(ckpt_path, model, optimizer, scheduler, state, settings, average)
         if state.bad_epochs >= int(settings["patience"]) and len(valid_idx):
             _log(rank, f"early stopping: no improvement for {state.bad_epochs} epochs; best epoch {state.best_epoch}")
             break
@@ -526,6 +550,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
 
     if state.best_weights is not None and len(valid_idx):
         model.load_state_dict(state.best_weights)
+    elif average is not None:  # no validation split: the averaged weights of the last epoch
+        average.copy_to_model()
     seconds = time.time() - started
     meta = {
         "spec": spec,
@@ -581,6 +607,44 @@ class LoopState:
     bad_epochs: int = 0
     history: list = field(default_factory=list)
     best_weights: dict | None = None
+
+
+class WeightAverage:
+    """Exponential moving average of the trainable weights, updated after every optimizer step.
+
+    The decay warms up as TensorFlow's ``ExponentialMovingAverage(num_updates=step)`` does,
+    ``min(decay, (1 + step) / (10 + step))``, so the average forgets the random initial weights
+    within the first epochs even on small data sets with few steps.  Under DDP every rank holds
+    the same weights after each step, so every rank's average is the same too.
+    """
+
+    def __init__(self, model, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    def update(self) -> None:
+        import torch
+
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - decay)
+
+    def copy_to_model(self) -> None:
+        for p, a in zip(self.params, self.shadow):
+            p.data.copy_(a)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """The model holds the averaged weights inside the block, its own weights again after."""
+        current = [p.detach().clone() for p in self.params]
+        self.copy_to_model()
+        try:
+            yield
+        finally:
+            for p, c in zip(self.params, current):
+                p.data.copy_(c)
 
 
 PRELOAD_BYTES = 2 * 1024**3  # a training split below this is held in memory
@@ -699,12 +763,16 @@ def _write_history(path: Path, rows: list[dict]) -> None:
 # --------------------------------------------------------------------------- checkpoints (safetensors)
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, state: LoopState, settings: dict) -> None:
+def _save_checkpoint(
+    path: Path, model, optimizer, scheduler, state: LoopState, settings: dict, average: WeightAverage | None
+) -> None:
     import torch
 
     from dnacnn.modelfile import save_tensors
 
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"ema.{i}": v for i, v in enumerate(average.shadow)})
     if state.best_weights is not None:
         tensors.update({f"best.{k}": v for k, v in state.best_weights.items()})
     opt_state = optimizer.state_dict()
@@ -723,11 +791,14 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, state: LoopState, 
         "scheduler": scheduler.state_dict(),
         "settings": settings,
         "torch_rng": torch.get_rng_state().tolist(),
+        "ema_steps": average.steps if average is not None else 0,
     }
     save_tensors(path, tensors, meta)
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) -> LoopState:
+def _load_checkpoint(
+    path: Path, model, optimizer, scheduler, settings: dict, average: WeightAverage | None
+) -> LoopState:
     import torch
 
     from dnacnn.modelfile import read_tensors
@@ -737,7 +808,7 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) ->
         raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
     changed = [
         k
-        for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay")
+        for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay", "shuffles_per_positive", "ema")
         if meta["settings"].get(k) != settings.get(k)
     ]
     if changed:
@@ -758,6 +829,10 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler, settings: dict) ->
     optimizer.load_state_dict(opt_state)
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
+    if average is not None:
+        average.steps = meta["ema_steps"]
+        for i, a in enumerate(average.shadow):
+            a.copy_(tensors[f"ema.{i}"])
     loop = meta["loop"]
     return LoopState(
         loop["epoch"], loop["best_metric"], loop["best_epoch"], loop["bad_epochs"], loop["history"], best or None

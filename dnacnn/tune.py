@@ -21,8 +21,9 @@ The search space is a mapping, either the spec's own ``search:`` block or the ``
       strand_merge: [max, mean]                    # a top-level spec key
 
 Keys naming a training setting (``lr``, ``batch_size``, ``weight_decay``, ``optimizer``,
-``epochs``, ``patience``, ``lr_patience``, ``rc_augment``, ``fresh_negatives``; or ``train.KEY``)
-go into the spec's ``train:`` block.  Without any search space :data:`DEFAULT_SEARCH` is used.
+``epochs``, ``patience``, ``lr_patience``, ``rc_augment``, ``fresh_negatives``,
+``shuffles_per_positive``, ``ema``; or ``train.KEY``) go into the spec's ``train:`` block.
+Without any search space :data:`DEFAULT_SEARCH` is used.
 
 Determinism: the sampler is Optuna's TPE seeded with ``seed`` and every trial trains with the same
 ``seed``, so on one device the same inputs give the same trials.  Time box: no trial starts after

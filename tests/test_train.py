@@ -17,7 +17,7 @@ from conftest import assert_one_line_error
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import load_model, read_tensors
-from dnacnn.train import TrainOptions, train
+from dnacnn.train import TrainOptions, WeightAverage, train
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,53 @@ def test_fresh_negatives_auto_follows_how_the_store_was_made(zou_store, tmp_path
     assert fresh(shuffled, fresh_negatives=False) is False
 
 
-def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
+def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, monkeypatch):
+    """An epoch's fresh training set holds each positive and k new shuffles of it (the first of
+    them the one k = 1 draws), and ``pos_weight: auto`` becomes k so the classes weigh the same."""
+    from pathlib import Path
+
+    import dnacnn.train as train_module
+    from dnacnn.store import Store
+    from dnacnn.train import fresh_negative_codes
+
+    data = Path(__file__).parent / "data"
+    opts = EncodeOptions(format="tabular", seq_col="seq", label_cols=["Bound"], negatives="shuffle", progress=False)
+    store_path = encode(data / "rest_AC_slice.seq.gz", tmp_path / "rest.store", opts)
+    store = Store.open(store_path)
+    idx = store.indices("train")
+    codes1, y1 = fresh_negative_codes(store, idx, seed=0, epoch=1)
+    codes3, y3 = fresh_negative_codes(store, idx, seed=0, epoch=1, per_positive=3)
+    p = int(y1.sum())
+    assert codes3.shape == (4 * p, codes1.shape[1]) and y3[:p].all() and not y3[p:].any()
+    assert np.array_equal(codes3[: 2 * p], codes1)
+    pos = codes3[:p]
+    for block in range(1, 4):
+        neg = codes3[block * p : (block + 1) * p]
+        assert not np.array_equal(neg, pos)
+        for a, b in zip(pos[:20], neg[:20]):  # same dinucleotide counts: a true shuffle of its positive
+            pairs = lambda c: sorted(zip(c[:-1].tolist(), c[1:].tolist()))  # noqa: E731
+            assert pairs(a) == pairs(b)
+
+    weights = []
+    real_objective = train_module.Objective
+
+    def spy(*args, **kwargs):
+        objective = real_objective(*args, **kwargs)
+        weights.append(float(objective.pos_weight[0]))
+        return objective
+
+    monkeypatch.setattr(train_module, "Objective", spy)
+    base = dict(model="deepbind", epochs=1, progress=False, threads=1)
+    train(store_path, tmp_path / "k3.dnacnn", TrainOptions(**base, shuffles_per_positive=3))
+    train(store_path, tmp_path / "k1.dnacnn", TrainOptions(**base))
+    assert weights == [3.0, 1.0]
+    assert load_model(tmp_path / "k3.dnacnn").meta["settings"]["shuffles_per_positive"] == 3
+
+
+@pytest.mark.parametrize("ema", ["0", "0.99"])
+def test_resume_after_kill_matches_uninterrupted(ema, zou_store, tmp_path):
+    """Killed mid-run and resumed: the same weights and history; with --ema the checkpoint
+    carries the moving average too."""
     args = [
         "train",
         str(zou_store),
@@ -92,6 +138,8 @@ def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
         "1",
         "--threads",
         "1",
+        "--ema",
+        ema,
         "--no-progress",
     ]
     full = subprocess.run(
@@ -125,6 +173,36 @@ def test_resume_after_kill_matches_uninterrupted(zou_store, tmp_path):
     hb = (tmp_path / "killed.history.tsv").read_text().splitlines()
     strip = lambda rows: [r.rsplit("\t", 1)[0] for r in rows]  # noqa: E731  (drop the seconds column)
     assert strip(ha) == strip(hb)
+
+
+def test_weight_average_warms_up_and_swaps_weights_back():
+    layer = torch.nn.Linear(3, 1)
+    average = WeightAverage(layer, decay=0.999)
+    start = layer.weight.detach().clone()
+    layer.weight.data += 1.0
+    average.update()  # step 1: decay min(0.999, 2 / 11), so the average moves 9/11 of the way
+    assert torch.allclose(average.shadow[0], start + 9 / 11)
+    current = layer.weight.detach().clone()
+    with average.applied():
+        assert torch.equal(layer.weight, average.shadow[0])
+    assert torch.equal(layer.weight, current)
+
+
+def test_ema_saves_the_averaged_weights_it_validated(zou_store, tmp_path):
+    """With --ema the saved model is the average early stopping chose: scoring the validation
+    split with it gives the best validation metric of the history."""
+    from sklearn.metrics import roc_auc_score
+
+    from dnacnn.predict import predict_store
+
+    opts = dict(model="zou2019", epochs=4, seed=2, progress=False, threads=1, precision="fp32")
+    plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts))
+    averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainOptions(**opts, ema=0.99))
+    assert load_model(averaged.model_path).meta["settings"]["ema"] == 0.99
+    _, y, scores = predict_store(averaged.model_path, zou_store, split="valid", device="cpu")
+    assert roc_auc_score(y[:, 0], scores[:, 0]) == pytest.approx(averaged.best_metric, abs=1e-6)
+    wa, wb = _weights(plain.model_path), _weights(averaged.model_path)
+    assert not all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 class _Evil:
@@ -162,6 +240,10 @@ def test_cli_refuses_bad_model_in_one_line(cli, tmp_path, data_dir):
 def test_bad_training_options(cli, zou_store, tmp_path):
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--optimizer", "adagrad")
     assert_one_line_error(r, "unknown optimizer 'adagrad'")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--ema", "1")
+    assert_one_line_error(r, "--ema must be in [0, 1)")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--shuffles-per-positive", "0")
+    assert_one_line_error(r, "--shuffles-per-positive must be at least 1")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "no-such-preset")
     assert_one_line_error(r, "no-such-preset")
     if not torch.cuda.is_available():

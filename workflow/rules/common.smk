@@ -240,6 +240,8 @@ TRAIN_SETTINGS = (
     "patience",
     "rc_augment",
     "fresh_negatives",
+    "shuffles_per_positive",
+    "ema",
 )
 # dnacnn.tune.DEFAULT_SEARCH: what a study varies when neither tune.search nor the spec names a space
 DEFAULT_SEARCH_KEYS = ("lr", "batch_size", "weight_decay")
@@ -345,6 +347,8 @@ def train_args(wildcards):
         "--patience": settings["patience"],
         **switch("--rc-augment", settings["rc_augment"]),
         **switch("--fresh-negatives", settings["fresh_negatives"]),
+        "--shuffles-per-positive": settings["shuffles_per_positive"],
+        "--ema": settings["ema"],
         "--seed": m["seed"] + member - 1,
         "--max-minutes": m["max_minutes"],
         "--device": config["device"],
