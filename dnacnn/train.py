@@ -610,41 +610,45 @@ class LoopState:
 
 
 class WeightAverage:
-    """Exponential moving average of the trainable weights, updated after every optimizer step.
+    """Exponential moving average of the weights, updated after every optimizer step.
 
-    The decay warms up as TensorFlow's ``ExponentialMovingAverage(num_updates=step)`` does,
-    ``min(decay, (1 + step) / (10 + step))``, so the average forgets the random initial weights
-    within the first epochs even on small data sets with few steps.  Under DDP every rank holds
-    the same weights after each step, so every rank's average is the same too.
+    Averages the trainable parameters and the floating-point buffers (batch-norm running
+    statistics), as timm's ModelEmaV2 does, so the averaged weights are validated with statistics
+    of about the same age.  The decay warms up as TensorFlow's
+    ``ExponentialMovingAverage(num_updates=step)`` does, ``min(decay, (1 + step) / (10 + step))``,
+    so the average forgets the random initial weights within the first epochs even on small data
+    sets.  Under DDP every rank holds the same weights after each step, so the same average too.
     """
 
     def __init__(self, model, decay: float) -> None:
         self.decay = decay
         self.steps = 0
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        self.shadow = [p.detach().clone() for p in self.params]
+        params = [p for p in model.parameters() if p.requires_grad]
+        buffers = [b for b in model.buffers() if b.is_floating_point()]
+        self.tensors = params + buffers
+        self.shadow = [t.detach().clone() for t in self.tensors]
 
     def update(self) -> None:
         import torch
 
         self.steps += 1
         decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
-        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - decay)
+        torch._foreach_lerp_(self.shadow, [t.detach() for t in self.tensors], 1.0 - decay)
 
     def copy_to_model(self) -> None:
-        for p, a in zip(self.params, self.shadow):
-            p.data.copy_(a)
+        for t, a in zip(self.tensors, self.shadow):
+            t.data.copy_(a)
 
     @contextlib.contextmanager
     def applied(self):
         """The model holds the averaged weights inside the block, its own weights again after."""
-        current = [p.detach().clone() for p in self.params]
+        current = [t.detach().clone() for t in self.tensors]
         self.copy_to_model()
         try:
             yield
         finally:
-            for p, c in zip(self.params, current):
-                p.data.copy_(c)
+            for t, c in zip(self.tensors, current):
+                t.data.copy_(c)
 
 
 PRELOAD_BYTES = 2 * 1024**3  # a training split below this is held in memory

@@ -176,16 +176,18 @@ def test_resume_after_kill_matches_uninterrupted(ema, zou_store, tmp_path):
 
 
 def test_weight_average_warms_up_and_swaps_weights_back():
-    layer = torch.nn.Linear(3, 1)
-    average = WeightAverage(layer, decay=0.999)
-    start = layer.weight.detach().clone()
-    layer.weight.data += 1.0
+    """Weights and batch-norm statistics are averaged; applied() swaps them in and back out."""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    average = WeightAverage(model, decay=0.999)
+    start_w, start_mean = model[0].weight.detach().clone(), model[1].running_mean.clone()
+    model[0].weight.data += 1.0
+    model[1].running_mean += 1.0
     average.update()  # step 1: decay min(0.999, 2 / 11), so the average moves 9/11 of the way
-    assert torch.allclose(average.shadow[0], start + 9 / 11)
-    current = layer.weight.detach().clone()
     with average.applied():
-        assert torch.equal(layer.weight, average.shadow[0])
-    assert torch.equal(layer.weight, current)
+        assert torch.allclose(model[0].weight, start_w + 9 / 11)
+        assert torch.allclose(model[1].running_mean, start_mean + 9 / 11)
+        assert int(model[1].num_batches_tracked) == 0  # integer buffers are left alone
+    assert torch.equal(model[0].weight, start_w + 1) and torch.equal(model[1].running_mean, start_mean + 1)
 
 
 def test_ema_saves_the_averaged_weights_it_validated(zou_store, tmp_path):
