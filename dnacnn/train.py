@@ -52,7 +52,10 @@ DEFAULTS = {
     # shuffles sample the background better (pos_weight auto keeps the classes balanced)
     "shuffles_per_positive": 1,
     # decay of an exponential moving average of the weights (0: off); validation, early stopping
-    # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise)
+    # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise).
+    # Off by default: with batch norm and early stopping after a few hundred steps the averaged
+    # weights rank as well but their probabilities shift (Zou primer, tfbind: accuracy 0.77-1.00
+    # at ROC AUC 1.000, against 0.99-1.00 without)
     "ema": 0.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
