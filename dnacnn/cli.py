@@ -226,8 +226,7 @@ def train(
         float | None,
         typer.Option(
             help="Decay of a moving average of the weights that is validated and saved, e.g. 0.999; "
-            "0 turns it off (default: the spec's, else 0). With batch norm and runs of a few hundred "
-            "steps, check calibration: ranking holds, probabilities may shift."
+            "0 turns it off (default: the spec's, else 0)."
         ),
     ] = None,
     pos_weight: Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -17,7 +18,7 @@ from conftest import assert_one_line_error
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import load_model, read_tensors
-from dnacnn.train import TrainOptions, WeightAverage, train
+from dnacnn.train import TrainOptions, WeightAverage, refresh_batchnorm, train
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +124,15 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
     assert load_model(tmp_path / "k3.dnacnn").meta["settings"]["shuffles_per_positive"] == 3
 
 
-@pytest.mark.parametrize("ema", ["0", "0.99"])
-def test_resume_after_kill_matches_uninterrupted(ema, zou_store, tmp_path):
+@pytest.mark.parametrize(("model", "ema"), [("zou2019", "0"), ("tfbind", "0.99")])
+def test_resume_after_kill_matches_uninterrupted(model, ema, zou_store, tmp_path):
     """Killed mid-run and resumed: the same weights and history; with --ema the checkpoint
-    carries the moving average too."""
+    carries the moving average too, and batch-norm statistics are re-estimated alike."""
     args = [
         "train",
         str(zou_store),
         "--model",
-        "zou2019",
+        model,
         "--epochs",
         "6",
         "--seed",
@@ -190,14 +191,54 @@ def test_weight_average_warms_up_and_swaps_weights_back():
     assert torch.equal(model[0].weight, start_w + 1) and torch.equal(model[1].running_mean, start_mean + 1)
 
 
-def test_ema_saves_the_averaged_weights_it_validated(zou_store, tmp_path):
+def test_refresh_batchnorm_estimates_statistics_of_the_current_weights():
+    """Running mean and variance become the equal-weight average of the batches' statistics under
+    the current weights; dropout stays off, momentum, counter and train mode are put back."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.BatchNorm1d(3), torch.nn.Dropout(0.5))
+    batches = [torch.randn(16, 5), torch.randn(16, 5) + 2]
+    tracked = int(model[1].num_batches_tracked)
+    rng = torch.get_rng_state()
+    refresh_batchnorm(model, batches, expand=lambda x: x, autocast=contextlib.nullcontext())
+    with torch.no_grad():
+        hidden = [model[0](b) for b in batches]
+    expected_mean = torch.stack([h.mean(0) for h in hidden]).mean(0)
+    expected_var = torch.stack([h.var(0, unbiased=True) for h in hidden]).mean(0)
+    assert torch.allclose(model[1].running_mean, expected_mean, atol=1e-6)
+    assert torch.allclose(model[1].running_var, expected_var, atol=1e-6)
+    assert torch.equal(torch.get_rng_state(), rng)  # dropout drew nothing
+    assert model[1].momentum == 0.1 and int(model[1].num_batches_tracked) == tracked and model.training
+
+
+def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch):
+    """A net with batch norm is validated under statistics re-estimated on the epoch's first
+    training rows; a net without it is left alone."""
+    import dnacnn.train as train_module
+
+    calls = []
+    real = train_module.refresh_batchnorm
+    monkeypatch.setattr(
+        train_module, "refresh_batchnorm", lambda m, b, *a: (calls.append(sum(len(x) for x in b)), real(m, b, *a))
+    )
+    monkeypatch.setattr(train_module, "BN_REFRESH_ROWS", 300)
+    opts = dict(epochs=3, patience=10, progress=False, threads=1)
+    train(zou_store, tmp_path / "bn.dnacnn", TrainOptions(model="tfbind", **opts))
+    assert calls == [320] * 3  # batches of 64 until 300 rows are reached
+    calls.clear()
+    train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(model="zou2019", **opts))
+    assert calls == [0] * 3
+
+
+@pytest.mark.parametrize("model", ["zou2019", "tfbind"])
+def test_ema_saves_the_averaged_weights_it_validated(model, zou_store, tmp_path):
     """With --ema the saved model is the average early stopping chose: scoring the validation
-    split with it gives the best validation metric of the history."""
+    split with it gives the best validation metric of the history (with batch norm: under the
+    statistics re-estimated for that average)."""
     from sklearn.metrics import roc_auc_score
 
     from dnacnn.predict import predict_store
 
-    opts = dict(model="zou2019", epochs=4, seed=2, progress=False, threads=1, precision="fp32")
+    opts = dict(model=model, epochs=4, seed=2, progress=False, threads=1, precision="fp32")
     plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts))
     averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainOptions(**opts, ema=0.99))
     assert load_model(averaged.model_path).meta["settings"]["ema"] == 0.99
