@@ -239,7 +239,7 @@ def test_ema_saves_the_averaged_weights_it_validated(model, zou_store, tmp_path)
     from dnacnn.predict import predict_store
 
     opts = dict(model=model, epochs=4, seed=2, progress=False, threads=1, precision="fp32")
-    plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts))
+    plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts, ema=0.0))
     averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainOptions(**opts, ema=0.99))
     assert load_model(averaged.model_path).meta["settings"]["ema"] == 0.99
     _, y, scores = predict_store(averaged.model_path, zou_store, split="valid", device="cpu")

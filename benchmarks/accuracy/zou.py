@@ -81,7 +81,8 @@ def run(models: list[str], seeds: list[int], threads: int, work: Path) -> str:
         for seed in seeds:
             cpu0 = time.process_time()
             with Timer() as t:
-                result = train_quiet(store, work / f"{Path(model).stem}-{seed}.dnacnn", model=model, seed=seed, threads=threads)
+                out = work / f"{Path(model).stem}-{seed}.dnacnn"  # a spec YAML's path names no file
+                result = train_quiet(store, out, model=model, seed=seed, threads=threads)
             y, scores = score_split(result.model_path, store, "test")
             m = compute_metrics(y, scores, "binary", ["label"])["macro"]
             accs.append(m["accuracy"])
