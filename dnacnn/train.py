@@ -719,6 +719,14 @@ def refresh_batchnorm(model, batches: list, expand, autocast) -> None:
         m.momentum = momentum
         m.num_batches_tracked.copy_(tracked)
     model.train(was_training)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # each rank estimated on its own shard: average, so every rank validates (and decides
+        # early stopping and the learning rate) on the same statistics, as DDP keeps them in training
+        world = torch.distributed.get_world_size()
+        for m in norms:
+            for stat in (m.running_mean, m.running_var):
+                torch.distributed.all_reduce(stat)
+                stat.div_(world)
 
 
 BN_REFRESH_ROWS = 4096  # training rows that re-estimate batch-norm statistics for --ema

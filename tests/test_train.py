@@ -345,6 +345,38 @@ def test_ddp_two_processes_gloo(zou_store, tmp_path):
     assert proc.stderr.count("epoch 1:") == 1  # rank 0 alone reports
 
 
+RANK_SCRIPT = """
+import contextlib, os, sys, torch, torch.distributed as dist
+from dnacnn.train import refresh_batchnorm
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+torch.manual_seed(0)  # the same weights on both ranks, as DDP keeps them
+model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.BatchNorm1d(3))
+refresh_batchnorm(model, [torch.randn(16, 5) + 3 * rank], lambda x: x, contextlib.nullcontext())
+torch.save(model[1].state_dict(), os.path.join(sys.argv[1], f"bn{rank}.pt"))
+dist.destroy_process_group()
+"""
+
+
+def test_ddp_ranks_share_refreshed_batchnorm_statistics(tmp_path):
+    """Each rank re-estimates batch-norm statistics on its own shard; the ranks then hold the
+    average, so they validate alike and take the same early-stopping and learning-rate steps."""
+    script = tmp_path / "rank.py"
+    script.write_text(RANK_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534"]
+    proc = subprocess.run([*cmd, str(script), str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    bn0, bn1 = (torch.load(tmp_path / f"bn{r}.pt") for r in (0, 1))
+    assert torch.equal(bn0["running_mean"], bn1["running_mean"])
+    assert torch.equal(bn0["running_var"], bn1["running_var"])
+    torch.manual_seed(0)
+    linear, x = torch.nn.Linear(5, 3), torch.randn(16, 5)  # each rank's init and draw
+    with torch.no_grad():
+        means = [linear(x + 3 * r).mean(0) for r in (0, 1)]
+    assert torch.allclose(bn0["running_mean"], (means[0] + means[1]) / 2, atol=1e-5)
+
+
 @pytest.mark.gpu
 def test_cuda_training_uses_amp(zou_store, tmp_path):
     if not torch.cuda.is_available():
