@@ -515,7 +515,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         bar.close()
         total = float(total)
         with average.applied() if average is not None else contextlib.nullcontext():
-            refresh_batchnorm(model, recent.codes, expand, autocast)
+            if len(valid_idx):
+                refresh_batchnorm(model, recent.codes, expand, autocast)
             val_loss, val_metric = _validate(
                 model, objective, expand, valid, device, autocast, int(settings["batch_size"]) * 4
             )

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +24,6 @@ from dnacnn.train import TrainOptions, WeightAverage, refresh_batchnorm, train
 
 @pytest.fixture(scope="module")
 def zou_store(tmp_path_factory):
-    from pathlib import Path
-
     data = Path(__file__).parent / "data"
     out = tmp_path_factory.mktemp("zou") / "zou.store"
     return encode(data / "zou_sequences.txt", out, EncodeOptions(labels=str(data / "zou_labels.txt"), progress=False))
@@ -212,7 +211,7 @@ def test_refresh_batchnorm_estimates_statistics_of_the_current_weights():
 
 def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch):
     """A net with batch norm is validated under statistics re-estimated on the epoch's first
-    training rows; a net without it is left alone."""
+    training rows, and saved under them without a validation split; a net without it is left alone."""
     import dnacnn.train as train_module
 
     calls = []
@@ -227,6 +226,16 @@ def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tm
     calls.clear()
     train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(model="zou2019", **opts))
     assert calls == [0] * 3
+    # no validation split: once, for the last epoch's weights that are saved
+    calls.clear()
+    data = Path(__file__).parent / "data"
+    no_valid = encode(
+        data / "zou_sequences.txt",
+        tmp_path / "novalid.store",
+        EncodeOptions(labels=str(data / "zou_labels.txt"), valid_frac=0, progress=False),
+    )
+    train(no_valid, tmp_path / "novalid.dnacnn", TrainOptions(model="tfbind", **opts))
+    assert calls == [320]
 
 
 @pytest.mark.parametrize("model", ["zou2019", "tfbind"])
