@@ -52,10 +52,8 @@ DEFAULTS = {
     # shuffles sample the background better (pos_weight auto keeps the classes balanced)
     "shuffles_per_positive": 1,
     # decay of an exponential moving average of the weights (0: off); validation, early stopping
-    # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise).
-    # Off by default: with batch norm and early stopping after a few hundred steps the averaged
-    # weights rank as well but their probabilities shift (Zou primer, tfbind: accuracy 0.77-1.00
-    # at ROC AUC 1.000, against 0.99-1.00 without)
+    # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise);
+    # presets switch it on where it was measured to help (tfbind)
     "ema": 0.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -730,7 +728,7 @@ def refresh_batchnorm(model, batches: list, expand, autocast) -> None:
                 stat.div_(world)
 
 
-BN_REFRESH_ROWS = 4096  # training rows that re-estimate batch-norm statistics for --ema
+BN_REFRESH_ROWS = 4096  # training rows that re-estimate batch-norm statistics per validation
 BN_REFRESH_BYTES = 256 * 1024**2
 PRELOAD_BYTES = 2 * 1024**3  # a training split below this is held in memory
 ADDITIVE_MAX_VALUES = 250_000_000  # rows x features of the ridge fit of `additive: ridge` (2 GB of float64)

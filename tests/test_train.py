@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +23,8 @@ from dnacnn.train import TrainOptions, WeightAverage, refresh_batchnorm, train
 
 @pytest.fixture(scope="module")
 def zou_store(tmp_path_factory):
+    from pathlib import Path
+
     data = Path(__file__).parent / "data"
     out = tmp_path_factory.mktemp("zou") / "zou.store"
     return encode(data / "zou_sequences.txt", out, EncodeOptions(labels=str(data / "zou_labels.txt"), progress=False))
@@ -209,7 +210,7 @@ def test_refresh_batchnorm_estimates_statistics_of_the_current_weights():
     assert model[1].momentum == 0.1 and int(model[1].num_batches_tracked) == tracked and model.training
 
 
-def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch):
+def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch, data_dir):
     """A net with batch norm is validated under statistics re-estimated on the epoch's first
     training rows, and saved under them without a validation split; a net without it is left alone."""
     import dnacnn.train as train_module
@@ -228,11 +229,10 @@ def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tm
     assert calls == [0] * 3
     # no validation split: once, for the last epoch's weights that are saved
     calls.clear()
-    data = Path(__file__).parent / "data"
     no_valid = encode(
-        data / "zou_sequences.txt",
+        data_dir / "zou_sequences.txt",
         tmp_path / "novalid.store",
-        EncodeOptions(labels=str(data / "zou_labels.txt"), valid_frac=0, progress=False),
+        EncodeOptions(labels=str(data_dir / "zou_labels.txt"), valid_frac=0, progress=False),
     )
     train(no_valid, tmp_path / "novalid.dnacnn", TrainOptions(model="tfbind", **opts))
     assert calls == [320]
