@@ -229,6 +229,20 @@ def train(
             "0 turns it off (default: the spec's, else 0)."
         ),
     ] = None,
+    mutation_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Random base substitutions per position of each training sequence, drawn anew every step, "
+            "e.g. 0.05; 0 turns them off (default: the spec's, else 0)."
+        ),
+    ] = None,
+    max_shift: Annotated[
+        int | None,
+        typer.Option(
+            help="Shift each training sequence by a random offset of up to this many bases either way, "
+            "N filling in, e.g. 10; 0 turns it off (default: the spec's, else 0)."
+        ),
+    ] = None,
     pos_weight: Annotated[
         str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")
     ] = "auto",
@@ -263,6 +277,8 @@ def train(
         fresh_negatives=fresh_negatives,
         shuffles_per_positive=shuffles_per_positive,
         ema=ema,
+        mutation_rate=mutation_rate,
+        max_shift=max_shift,
         pos_weight=pos_weight,
         seed=seed,
         device=device,

@@ -239,6 +239,8 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
                 "fresh_negatives",
                 "shuffles_per_positive",
                 "ema",
+                "mutation_rate",
+                "max_shift",
                 "precision",
             )
         },

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn.cpu import reuse_freed_memory
+from dnacnn.encoding import DNA_N
 from dnacnn.errors import DnacnnError
 from dnacnn.store import Store
 
@@ -55,6 +56,14 @@ DEFAULTS = {
     # and the saved model use the averaged weights (Polyak averaging: less step-to-step noise);
     # presets switch it on where it was measured to help (tfbind)
     "ema": 0.0,
+    # augmentation: each base of a training sequence is substituted with this probability, anew
+    # at every step (EvoAug's random mutation, Lee et al. 2023), so the net cannot memorise the
+    # exact training positives; presets switch it on where it was measured to help (tfbind)
+    "mutation_rate": 0.0,
+    # augmentation: each training sequence moves by a random offset of up to this many bases
+    # either way, N filling the bases that come in (ChIP-seq summits are imprecise; the stochastic
+    # shift of Basset/Basenji, EvoAug's translocation)
+    "max_shift": 0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -75,6 +84,8 @@ class TrainOptions:
     fresh_negatives: bool | None = None
     shuffles_per_positive: int | None = None
     ema: float | None = None
+    mutation_rate: float | None = None
+    max_shift: int | None = None
     pos_weight: str = "auto"  # auto | none | a number
     seed: int = 0
     device: str = "auto"
@@ -155,6 +166,8 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
             settings[key] = value
     if settings["optimizer"] not in OPTIMIZERS:
         raise DnacnnError(f"unknown optimizer {settings['optimizer']!r}; use one of {', '.join(OPTIMIZERS)}")
+    if int(settings["max_shift"]) < 0:
+        raise DnacnnError(f"--max-shift must be 0 or more bases, got {settings['max_shift']}")
     for key in ("batch_size", "epochs", "shuffles_per_positive"):
         if int(settings[key]) < 1:
             raise DnacnnError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
@@ -162,6 +175,8 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
         raise DnacnnError(f"--lr must be positive, got {settings['lr']}")
     if not 0 <= float(settings["ema"]) < 1:
         raise DnacnnError(f"--ema must be in [0, 1) (0 turns it off), got {settings['ema']}")
+    if not 0 <= float(settings["mutation_rate"]) < 1:
+        raise DnacnnError(f"--mutation-rate must be in [0, 1) (0 turns it off), got {settings['mutation_rate']}")
     settings.update(
         pos_weight=opts.pos_weight,
         seed=opts.seed,
@@ -400,6 +415,9 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     n_outputs = int(len(store.manifest.get("classes") or [])) if task == "multiclass" else store.manifest["n_tasks"]
     if settings["rc_augment"] and enc.kind != "dna":
         raise DnacnnError("--rc-augment works on DNA only; this store holds genotypes")
+    for key in ("mutation_rate", "max_shift"):
+        if float(settings[key]) and enc.kind != "dna":
+            raise DnacnnError(f"--{key.replace('_', '-')} works on DNA only; this store holds genotypes; use 0")
     if settings["fresh_negatives"] == "auto":
         settings["fresh_negatives"] = has_shuffled_negatives(store)
     if settings["fresh_negatives"] and (task != "binary" or store.manifest["n_tasks"] != 1):
@@ -487,6 +505,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             codes_b = codes_b.to(device, non_blocking=True)
             y_b = y_b.to(device, non_blocking=True)
             recent.add(codes_b)
+            codes_b = shift_codes(codes_b, int(settings["max_shift"]))  # augmentation, after the BN sample
+            codes_b = mutate_codes(codes_b, float(settings["mutation_rate"]))
             X = expand(codes_b)
             if settings["rc_augment"]:
                 flip = torch.rand(X.shape[0], device=device) < 0.5
@@ -770,6 +790,32 @@ def _resident(arrays: tuple[np.ndarray, np.ndarray], device):
     import torch
 
     return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in arrays)
+
+
+def mutate_codes(codes, rate: float):
+    """Random point mutations of DNA codes ``(b, length)``: each A/C/G/T becomes one of the three
+    other bases with probability ``rate`` (torch's global generator); N stays N."""
+    import torch
+
+    if not rate:
+        return codes
+    hit = (torch.rand(codes.shape, device=codes.device) < rate) & (codes < DNA_N)
+    step = torch.randint(1, 4, codes.shape, device=codes.device, dtype=codes.dtype)  # to a different base
+    return torch.where(hit, (codes + step) % 4, codes)
+
+
+def shift_codes(codes, max_shift: int):
+    """Random shifts of DNA codes ``(b, length)``: each row moves right by an offset drawn from
+    ``-max_shift..max_shift`` (torch's global generator); the bases that come in are N."""
+    import torch
+
+    if not max_shift:
+        return codes
+    n, length = codes.shape
+    offset = torch.randint(-max_shift, max_shift + 1, (n, 1), device=codes.device)
+    pos = torch.arange(length, device=codes.device)[None, :] - offset
+    inside = (pos >= 0) & (pos < length)
+    return torch.where(inside, codes.gather(1, pos.clamp(0, length - 1)), torch.full_like(codes, DNA_N))
 
 
 def _resident_batches(sampler: EpochBatches, resident):

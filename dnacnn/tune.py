@@ -22,7 +22,8 @@ The search space is a mapping, either the spec's own ``search:`` block or the ``
 
 Keys naming a training setting (``lr``, ``batch_size``, ``weight_decay``, ``optimizer``,
 ``epochs``, ``patience``, ``lr_patience``, ``rc_augment``, ``fresh_negatives``,
-``shuffles_per_positive``, ``ema``; or ``train.KEY``) go into the spec's ``train:`` block.
+``shuffles_per_positive``, ``ema``, ``mutation_rate``, ``max_shift``; or ``train.KEY``) go into the
+spec's ``train:`` block.
 Without any search space :data:`DEFAULT_SEARCH` is used.
 
 Determinism: the sampler is Optuna's TPE seeded with ``seed`` and every trial trains with the same

@@ -294,6 +294,10 @@ def test_bad_training_options(cli, zou_store, tmp_path):
     assert_one_line_error(r, "unknown optimizer 'adagrad'")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--ema", "1")
     assert_one_line_error(r, "--ema must be in [0, 1)")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--mutation-rate", "1")
+    assert_one_line_error(r, "--mutation-rate must be in [0, 1)")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--max-shift", "-1")
+    assert_one_line_error(r, "--max-shift must be 0 or more")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--shuffles-per-positive", "0")
     assert_one_line_error(r, "--shuffles-per-positive must be at least 1")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "no-such-preset")
@@ -309,6 +313,10 @@ def test_regression_on_genotypes(tmp_path, data_dir):
         tmp_path / "w.store",
         EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False),
     )
+    for augmentation in ({"mutation_rate": 0.05}, {"max_shift": 5}):
+        with pytest.raises(DnacnnError, match="works on DNA only"):
+            train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False, **augmentation))
+    assert not (tmp_path / "w.dnacnn").exists()
     result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
     assert meta["task"] == "regression" and meta["head"] == "linear"
@@ -484,3 +492,90 @@ def test_additive_ridge_too_large_is_one_clear_error(tmp_path, data_dir, monkeyp
     with pytest.raises(DnacnnError, match=r"additive: ridge needs the training rows as one 120 x 3,837 matrix"):
         train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=1, progress=False, threads=1))
     assert not (tmp_path / "w.dnacnn").exists()
+
+
+def test_random_mutations_substitute_bases_at_the_rate_and_leave_n_alone():
+    """Each A/C/G/T is replaced, with probability ``rate``, by one of the three other bases (no
+    silent draws); N (code 4: unknown bases, padding) never changes; the torch seed fixes it."""
+    from dnacnn.train import mutate_codes
+
+    rng = np.random.default_rng(0)
+    codes = torch.from_numpy(rng.integers(0, 5, size=(4000, 101), dtype=np.uint8))
+    assert mutate_codes(codes, 0.0) is codes
+    torch.manual_seed(1)
+    out = mutate_codes(codes, 0.05)
+    torch.manual_seed(1)
+    assert torch.equal(out, mutate_codes(codes, 0.05))
+    base = codes < 4
+    assert torch.equal(out[~base], codes[~base])
+    changed = out != codes
+    assert abs(changed[base].float().mean().item() - 0.05) < 0.003
+    steps = ((out[changed].long() - codes[changed].long()) % 4).bincount(minlength=4) / changed.sum()
+    assert steps[0] == 0 and all(abs(s - 1 / 3) < 0.02 for s in steps[1:].tolist())
+
+
+def test_random_shifts_move_each_row_by_at_most_max_shift_and_fill_with_n():
+    from dnacnn.train import shift_codes
+
+    rng = np.random.default_rng(0)
+    codes = torch.from_numpy(rng.integers(0, 4, size=(500, 101), dtype=np.uint8))
+    assert shift_codes(codes, 0) is codes
+    torch.manual_seed(2)
+    out = shift_codes(codes, 10)
+    offsets = []
+    for row, moved in zip(codes.numpy(), out.numpy()):
+        found = [
+            s
+            for s in range(-10, 11)
+            if np.array_equal(moved[max(s, 0) : 101 + min(s, 0)], row[max(-s, 0) : 101 - max(s, 0)])
+            and (moved[: max(s, 0)] == 4).all()
+            and (moved[101 + min(s, 0) :] == 4).all()
+        ]
+        assert len(found) == 1
+        offsets.append(found[0])
+    assert set(offsets) == set(range(-10, 11))  # every offset drawn, both ways
+
+
+def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
+    """With ``mutation_rate`` and ``max_shift`` every training batch is shifted and mutated before
+    the forward pass, while the batch-norm refresh and validation see the sequences as stored;
+    both settings are recorded."""
+    from pathlib import Path
+
+    import dnacnn.train as train_module
+    from dnacnn.store import Store
+
+    data = Path(__file__).parent / "data"
+    opts = EncodeOptions(format="tabular", seq_col="seq", label_cols=["Bound"], negatives="shuffle", progress=False)
+    store_path = encode(data / "rest_AC_slice.seq.gz", tmp_path / "rest.store", opts)
+    calls, shifts, refreshed = [], [], []
+    real_mutate, real_shift, real_refresh = (
+        train_module.mutate_codes,
+        train_module.shift_codes,
+        train_module.refresh_batchnorm,
+    )
+
+    def spy_mutate(codes, rate):
+        out = real_mutate(codes, rate)
+        calls.append((rate, bool((out != codes).any())))
+        return out
+
+    def spy_refresh(model, batches, *args):
+        refreshed.extend(b.clone() for b in batches)
+        return real_refresh(model, batches, *args)
+
+    monkeypatch.setattr(train_module, "mutate_codes", spy_mutate)
+    monkeypatch.setattr(train_module, "shift_codes", lambda codes, n: shifts.append(n) or real_shift(codes, n))
+    monkeypatch.setattr(train_module, "refresh_batchnorm", spy_refresh)
+    result = train(
+        store_path,
+        tmp_path / "m.dnacnn",
+        TrainOptions(model="tfbind", epochs=1, mutation_rate=0.1, max_shift=3, progress=False),
+    )
+    assert calls and all(rate == 0.1 and changed for rate, changed in calls)
+    assert shifts == [3] * len(calls)
+    stored = {bytes(row) for row in np.asarray(Store.open(store_path).codes)}
+    rows = [bytes(row) for b in refreshed for row in b.numpy()]
+    assert rows and sum(row in stored for row in rows) / len(rows) > 0.1  # ~1/5 positives, unmutated
+    settings = load_model(result.model_path).meta["settings"]
+    assert settings["mutation_rate"] == 0.1 and settings["max_shift"] == 3

@@ -242,6 +242,8 @@ TRAIN_SETTINGS = (
     "fresh_negatives",
     "shuffles_per_positive",
     "ema",
+    "mutation_rate",
+    "max_shift",
 )
 # dnacnn.tune.DEFAULT_SEARCH: what a study varies when neither tune.search nor the spec names a space
 DEFAULT_SEARCH_KEYS = ("lr", "batch_size", "weight_decay")
@@ -349,6 +351,8 @@ def train_args(wildcards):
         **switch("--fresh-negatives", settings["fresh_negatives"]),
         "--shuffles-per-positive": settings["shuffles_per_positive"],
         "--ema": settings["ema"],
+        "--mutation-rate": settings["mutation_rate"],
+        "--max-shift": settings["max_shift"],
         "--seed": m["seed"] + member - 1,
         "--max-minutes": m["max_minutes"],
         "--device": config["device"],
