@@ -232,8 +232,8 @@ def train(
     mutation_rate: Annotated[
         float | None,
         typer.Option(
-            help="Random base substitutions per position of each training sequence, drawn anew every step, "
-            "e.g. 0.05; 0 turns them off (default: the spec's, else 0)."
+            help="Probability that each base of a training sequence is substituted by another, drawn anew "
+            "every step, e.g. 0.05; 0 turns it off (default: the spec's, else 0)."
         ),
     ] = None,
     max_shift: Annotated[

@@ -166,8 +166,10 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
             settings[key] = value
     if settings["optimizer"] not in OPTIMIZERS:
         raise DnacnnError(f"unknown optimizer {settings['optimizer']!r}; use one of {', '.join(OPTIMIZERS)}")
-    if int(settings["max_shift"]) < 0:
-        raise DnacnnError(f"--max-shift must be 0 or more bases, got {settings['max_shift']}")
+    shift = settings["max_shift"]
+    if isinstance(shift, bool) or not isinstance(shift, int | float) or shift != int(shift) or shift < 0:
+        raise DnacnnError(f"--max-shift must be a whole number of bases, 0 or more, got {shift!r}")
+    settings["max_shift"] = int(shift)
     for key in ("batch_size", "epochs", "shuffles_per_positive"):
         if int(settings[key]) < 1:
             raise DnacnnError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
@@ -175,8 +177,10 @@ def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
         raise DnacnnError(f"--lr must be positive, got {settings['lr']}")
     if not 0 <= float(settings["ema"]) < 1:
         raise DnacnnError(f"--ema must be in [0, 1) (0 turns it off), got {settings['ema']}")
-    if not 0 <= float(settings["mutation_rate"]) < 1:
-        raise DnacnnError(f"--mutation-rate must be in [0, 1) (0 turns it off), got {settings['mutation_rate']}")
+    if not 0 <= float(settings["mutation_rate"]) <= 0.75:  # 0.75: every base already random
+        raise DnacnnError(
+            f"--mutation-rate must be in [0, 0.75] (0 turns it off; e.g. 0.05), got {settings['mutation_rate']}"
+        )
     settings.update(
         pos_weight=opts.pos_weight,
         seed=opts.seed,
@@ -416,8 +420,16 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     if settings["rc_augment"] and enc.kind != "dna":
         raise DnacnnError("--rc-augment works on DNA only; this store holds genotypes")
     for key in ("mutation_rate", "max_shift"):
+        option = f"--{key.replace('_', '-')}"
         if float(settings[key]) and enc.kind != "dna":
-            raise DnacnnError(f"--{key.replace('_', '-')} works on DNA only; this store holds genotypes; use 0")
+            raise DnacnnError(
+                f"{option} works on DNA only and this store holds genotypes; pass {option} 0 or drop it from the spec"
+            )
+    if settings["max_shift"] >= enc.length:
+        raise DnacnnError(
+            f"--max-shift {settings['max_shift']} would shift {enc.length}-base sequences out of view; "
+            f"use less than {enc.length}"
+        )
     if settings["fresh_negatives"] == "auto":
         settings["fresh_negatives"] = has_shuffled_negatives(store)
     if settings["fresh_negatives"] and (task != "binary" or store.manifest["n_tasks"] != 1):
@@ -824,8 +836,8 @@ def _resident_batches(sampler: EpochBatches, resident):
     import torch
 
     codes, y = resident
-    # a DataLoader draws its base seed from the global generator; draw it too, so dropout and
-    # --rc-augment see the same random stream on both paths
+    # a DataLoader draws its base seed from the global generator; draw it too, so dropout,
+    # --rc-augment, --max-shift and --mutation-rate see the same random stream on both paths
     torch.empty((), dtype=torch.int64).random_()
     for idx in sampler:
         idx = torch.from_numpy(np.sort(idx)).to(codes.device, non_blocking=True)
@@ -935,10 +947,10 @@ def _load_checkpoint(
     tensors, meta = read_tensors(path, "checkpoint")
     if meta.get("format") != "dnacnn-checkpoint":
         raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
-    changed = [
-        k
-        for k in ("optimizer", "lr", "batch_size", "seed", "weight_decay", "shuffles_per_positive", "ema")
-        if meta["settings"].get(k) != settings.get(k)
+    compared = ("optimizer", "lr", "batch_size", "seed", "weight_decay", "shuffles_per_positive", "ema")
+    augmentations = ("rc_augment", "mutation_rate", "max_shift")  # older checkpoints lack the newer keys
+    changed = [k for k in compared if meta["settings"].get(k) != settings.get(k)] + [
+        k for k in augmentations if meta["settings"].get(k, DEFAULTS[k]) != settings.get(k)
     ]
     if changed:
         raise DnacnnError(

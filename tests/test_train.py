@@ -124,10 +124,13 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
     assert load_model(tmp_path / "k3.dnacnn").meta["settings"]["shuffles_per_positive"] == 3
 
 
-@pytest.mark.parametrize(("model", "ema"), [("zou2019", "0"), ("tfbind", "0.99")])
-def test_resume_after_kill_matches_uninterrupted(model, ema, zou_store, tmp_path):
+@pytest.mark.parametrize(
+    ("model", "extra"), [("zou2019", ["--ema", "0"]), ("tfbind", ["--ema", "0.99", "--max-shift", "3"])]
+)
+def test_resume_after_kill_matches_uninterrupted(model, extra, zou_store, tmp_path):
     """Killed mid-run and resumed: the same weights and history; with --ema the checkpoint
-    carries the moving average too, and batch-norm statistics are re-estimated alike."""
+    carries the moving average too, batch-norm statistics are re-estimated alike, and the random
+    shifts and mutations (tfbind's mutation_rate) are drawn alike."""
     args = [
         "train",
         str(zou_store),
@@ -139,8 +142,7 @@ def test_resume_after_kill_matches_uninterrupted(model, ema, zou_store, tmp_path
         "1",
         "--threads",
         "1",
-        "--ema",
-        ema,
+        *extra,
         "--no-progress",
     ]
     full = subprocess.run(
@@ -174,6 +176,28 @@ def test_resume_after_kill_matches_uninterrupted(model, ema, zou_store, tmp_path
     hb = (tmp_path / "killed.history.tsv").read_text().splitlines()
     strip = lambda rows: [r.rsplit("\t", 1)[0] for r in rows]  # noqa: E731  (drop the seconds column)
     assert strip(ha) == strip(hb)
+
+
+def test_resume_refuses_a_checkpoint_made_with_other_augmentation(zou_store, tmp_path, monkeypatch):
+    import shutil
+
+    import dnacnn.train as train_module
+
+    real_save = train_module._save_checkpoint
+    kept = tmp_path / "kept.ckpt"
+
+    def save_and_keep(path, *args):
+        real_save(path, *args)
+        shutil.copy(path, kept)
+
+    monkeypatch.setattr(train_module, "_save_checkpoint", save_and_keep)
+    base = dict(model="deepbind", progress=False, threads=1)
+    train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=1, mutation_rate=0.05))
+    shutil.copy(kept, tmp_path / "m.dnacnn.ckpt")
+    with pytest.raises(DnacnnError, match="checkpoint was made with different mutation_rate"):
+        train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=2, resume=True))
+    result = train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=2, mutation_rate=0.05, resume=True))
+    assert result.epochs_run == 2
 
 
 def test_weight_average_warms_up_and_swaps_weights_back():
@@ -295,9 +319,11 @@ def test_bad_training_options(cli, zou_store, tmp_path):
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--ema", "1")
     assert_one_line_error(r, "--ema must be in [0, 1)")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--mutation-rate", "1")
-    assert_one_line_error(r, "--mutation-rate must be in [0, 1)")
+    assert_one_line_error(r, "--mutation-rate must be in [0, 0.75]")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--max-shift", "-1")
-    assert_one_line_error(r, "--max-shift must be 0 or more")
+    assert_one_line_error(r, "--max-shift must be a whole number of bases, 0 or more")
+    r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--max-shift", "50")
+    assert_one_line_error(r, "--max-shift 50 would shift 50-base sequences out of view")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "zou2019", "--shuffles-per-positive", "0")
     assert_one_line_error(r, "--shuffles-per-positive must be at least 1")
     r = cli("train", zou_store, "-o", tmp_path / "m.dnacnn", "--model", "no-such-preset")
@@ -504,6 +530,7 @@ def test_random_mutations_substitute_bases_at_the_rate_and_leave_n_alone():
     assert mutate_codes(codes, 0.0) is codes
     torch.manual_seed(1)
     out = mutate_codes(codes, 0.05)
+    assert out.dtype == torch.uint8
     torch.manual_seed(1)
     assert torch.equal(out, mutate_codes(codes, 0.05))
     base = codes < 4
@@ -522,6 +549,7 @@ def test_random_shifts_move_each_row_by_at_most_max_shift_and_fill_with_n():
     assert shift_codes(codes, 0) is codes
     torch.manual_seed(2)
     out = shift_codes(codes, 10)
+    assert out.dtype == torch.uint8
     offsets = []
     for row, moved in zip(codes.numpy(), out.numpy()):
         found = [
@@ -543,12 +571,13 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     from pathlib import Path
 
     import dnacnn.train as train_module
+    from dnacnn.encoding import Expander
     from dnacnn.store import Store
 
     data = Path(__file__).parent / "data"
     opts = EncodeOptions(format="tabular", seq_col="seq", label_cols=["Bound"], negatives="shuffle", progress=False)
     store_path = encode(data / "rest_AC_slice.seq.gz", tmp_path / "rest.store", opts)
-    calls, shifts, refreshed = [], [], []
+    calls, shifts, refreshed, mutated, expanded = [], [], [], [], []
     real_mutate, real_shift, real_refresh = (
         train_module.mutate_codes,
         train_module.shift_codes,
@@ -558,6 +587,7 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     def spy_mutate(codes, rate):
         out = real_mutate(codes, rate)
         calls.append((rate, bool((out != codes).any())))
+        mutated.append(out)
         return out
 
     def spy_refresh(model, batches, *args):
@@ -567,6 +597,10 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "mutate_codes", spy_mutate)
     monkeypatch.setattr(train_module, "shift_codes", lambda codes, n: shifts.append(n) or real_shift(codes, n))
     monkeypatch.setattr(train_module, "refresh_batchnorm", spy_refresh)
+    real_expand = Expander.__call__
+    monkeypatch.setattr(
+        Expander, "__call__", lambda self, codes, *a: expanded.append(codes) or real_expand(self, codes, *a)
+    )
     result = train(
         store_path,
         tmp_path / "m.dnacnn",
@@ -574,7 +608,11 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     )
     assert calls and all(rate == 0.1 and changed for rate, changed in calls)
     assert shifts == [3] * len(calls)
-    stored = {bytes(row) for row in np.asarray(Store.open(store_path).codes)}
+    store = Store.open(store_path)
+    n_pos = int(np.asarray(store.labels[store.indices("train")]).sum())
+    assert sum(len(m) for m in mutated) == n_pos * 5  # one epoch: each positive + 4 shuffles, nothing else
+    assert all(any(m is e for e in expanded) for m in mutated)  # what the net was fed
+    stored = {bytes(row) for row in np.asarray(store.codes)}
     rows = [bytes(row) for b in refreshed for row in b.numpy()]
     assert rows and sum(row in stored for row in rows) / len(rows) > 0.1  # ~1/5 positives, unmutated
     settings = load_model(result.model_path).meta["settings"]
