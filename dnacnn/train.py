@@ -484,6 +484,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
 
     # batch-norm statistics are re-estimated for the weights that are validated and saved
     recent = _RecentBatches(enabled=has_batchnorm(model))
+    max_shift, mutation_rate = settings["max_shift"], float(settings["mutation_rate"])
     for epoch in range(state.epoch + 1, int(settings["epochs"]) + 1):
         t0 = time.time()
         torch.manual_seed(settings["seed"] * 100_003 + epoch)
@@ -517,8 +518,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             codes_b = codes_b.to(device, non_blocking=True)
             y_b = y_b.to(device, non_blocking=True)
             recent.add(codes_b)
-            codes_b = shift_codes(codes_b, int(settings["max_shift"]))  # augmentation, after the BN sample
-            codes_b = mutate_codes(codes_b, float(settings["mutation_rate"]))
+            codes_b = mutate_codes(shift_codes(codes_b, max_shift), mutation_rate)  # after the BN sample
             X = expand(codes_b)
             if settings["rc_augment"]:
                 flip = torch.rand(X.shape[0], device=device) < 0.5

@@ -520,6 +520,18 @@ def test_additive_ridge_too_large_is_one_clear_error(tmp_path, data_dir, monkeyp
     assert not (tmp_path / "w.dnacnn").exists()
 
 
+def _augmented(augment, codes, amount, seed):
+    """``augment(codes, amount)`` with torch seeded: off (the same tensor) at 0, codes stay uint8,
+    and the seed alone fixes the draws."""
+    assert augment(codes, 0) is codes
+    torch.manual_seed(seed)
+    out = augment(codes, amount)
+    assert out.dtype == torch.uint8
+    torch.manual_seed(seed)
+    assert torch.equal(out, augment(codes, amount))
+    return out
+
+
 def test_random_mutations_substitute_bases_at_the_rate_and_leave_n_alone():
     """Each A/C/G/T is replaced, with probability ``rate``, by one of the three other bases (no
     silent draws); N (code 4: unknown bases, padding) never changes; the torch seed fixes it."""
@@ -527,12 +539,7 @@ def test_random_mutations_substitute_bases_at_the_rate_and_leave_n_alone():
 
     rng = np.random.default_rng(0)
     codes = torch.from_numpy(rng.integers(0, 5, size=(4000, 101), dtype=np.uint8))
-    assert mutate_codes(codes, 0.0) is codes
-    torch.manual_seed(1)
-    out = mutate_codes(codes, 0.05)
-    assert out.dtype == torch.uint8
-    torch.manual_seed(1)
-    assert torch.equal(out, mutate_codes(codes, 0.05))
+    out = _augmented(mutate_codes, codes, 0.05, seed=1)
     base = codes < 4
     assert torch.equal(out[~base], codes[~base])
     changed = out != codes
@@ -546,10 +553,7 @@ def test_random_shifts_move_each_row_by_at_most_max_shift_and_fill_with_n():
 
     rng = np.random.default_rng(0)
     codes = torch.from_numpy(rng.integers(0, 4, size=(500, 101), dtype=np.uint8))
-    assert shift_codes(codes, 0) is codes
-    torch.manual_seed(2)
-    out = shift_codes(codes, 10)
-    assert out.dtype == torch.uint8
+    out = _augmented(shift_codes, codes, 10, seed=2)
     offsets = []
     for row, moved in zip(codes.numpy(), out.numpy()):
         found = [
