@@ -556,6 +556,7 @@ def motifs(
     seed: Annotated[int, typer.Option(help="Seed of the sequence subsets.")] = 0,
 ) -> None:
     """First-layer filters as motifs: MEME file, logos, and Tomtom matches to JASPAR."""
+    from dnacnn.motifs import best_matched
     from dnacnn.motifs import motifs as run_motifs
 
     result = run_motifs(
@@ -582,8 +583,12 @@ def motifs(
     fired = result.filters[result.filters.n_sites > 0]
     line = f"wrote {out}: {len(fired)} of {len(result.filters)} filters fired on {result.motifs.n_sequences:,} seqs"
     if "best_name" in fired and len(fired):
-        best = fired.iloc[0]
-        line += f"; most influential {best['filter']} ~ {best['best_name']} (q={best['best_q_value']:.2g})"
+        best = best_matched(fired)
+        line += (
+            f"; most influential matched {best['filter']} ~ {best['best_name']} (q={best['best_q_value']:.2g})"
+            if best is not None
+            else "; no filter has a significant database match"
+        )
     typer.echo(line, err=True)
 
 

@@ -20,8 +20,10 @@ which ranks filters by how much the model relies on them.
 
 Matching uses Tomtom (memelite's implementation, complete scores, both strands) against JASPAR
 2024 CORE vertebrates, read offline from the SQLite file that ``pyjaspar`` ships, or against any
-MEME file.  q-values are Benjamini-Hochberg over each filter's p-values against all targets
-(as Tomtom computes them); E-value = p-value x number of targets.
+MEME file, with the semantics of MEME's ``tomtom -dist pearson -min-overlap 5``: see
+:func:`tomtom_matches`.  A filter is *matched* (``filters.tsv`` column ``matched``) only when its
+best match has q < 0.05 and beats the filter's best match among column-shuffled decoys of the
+database; names of unmatched filters are shown as "not significant".
 """
 
 from __future__ import annotations
@@ -420,40 +422,101 @@ def load_database(
     )
 
 
+def pearson_columns(ppm: np.ndarray) -> np.ndarray:
+    """Each column centred and scaled to unit length, then mapped to ``[0, 1]`` as ``(z + 1) / 2``.
+
+    The squared Euclidean distance of two such columns is ``(1 - r) / 2``, with ``r`` the Pearson
+    correlation of the original columns, so memelite's Euclidean Tomtom on them ranks column pairs
+    by Tomtom's default ``-dist pearson``.  A uniform column (no variance) becomes all ``0.5``,
+    equally far from everything: it neither matches nor mismatches anything, where under plain
+    Euclidean distance near-uniform columns sit close to every low-information column (which is
+    what made long, GC-rich, low-information targets such as JASPAR's extended CTCF matrices the
+    best hit of almost any short query).
+    """
+    z = np.asarray(ppm, np.float64)
+    z = z - z.mean(axis=0, keepdims=True)
+    norm = np.linalg.norm(z, axis=0, keepdims=True)
+    z = np.divide(z, norm, out=np.zeros_like(z), where=norm > 1e-9)
+    return (z + 1.0) / 2.0
+
+
+def shuffled_columns(ppms: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Decoys: every matrix with its columns in a random (seeded) order.  They keep each target's
+    width, information content and the database's pool of columns (so Tomtom's column null is the
+    same with or without them) but none of the real motifs' column order."""
+    rng = np.random.default_rng(seed)
+    return [p[:, rng.permutation(p.shape[1])] for p in ppms]
+
+
+def offset_corrected(p: np.ndarray, n_offsets: np.ndarray) -> np.ndarray:
+    """Sidak correction of the best offset's p-value for the offsets it was chosen from:
+    ``1 - (1 - p) ** n_offsets``, computed without cancellation for tiny ``p``."""
+    p = np.clip(np.asarray(p, np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.where(p >= 1.0, 1.0, -np.expm1(n_offsets * np.log1p(-p)))
+
+
+MATCH_COLUMNS = [
+    "query",
+    "rank",
+    "target_id",
+    "target_name",
+    "target_family",
+    "p_value",
+    "e_value",
+    "q_value",
+    "offset",
+    "overlap",
+    "strand",
+    "decoy_p_value",
+]
+
+
 def tomtom_matches(
-    names: list[str], ppms: list[np.ndarray], db: MotifDatabase, top: int = 5, threads: int | None = None
+    names: list[str],
+    ppms: list[np.ndarray],
+    db: MotifDatabase,
+    top: int = 5,
+    threads: int | None = None,
+    min_overlap: int = 5,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Tomtom p-values of each query against every target; the ``top`` best per query.
 
-    Returns a frame ``query, rank, target_id, target_name, target_family, p_value, e_value,
-    q_value, offset, overlap, strand`` sorted by query then p-value.
+    Semantics (MEME's Tomtom with ``-dist pearson -min-overlap 5``, complete scores, both
+    strands): column similarity is the Pearson correlation (:func:`pearson_columns`); each query
+    column's null distribution is its score against every column of the database; the best
+    offset's p-value is corrected for the number of offsets tried (:func:`offset_corrected`), so a
+    long target is not favoured for offering more of them; an alignment overlapping fewer than
+    ``min(min_overlap, query width, target width)`` columns is no match (p = 1).  q-values are
+    Benjamini-Hochberg over each query's p-values against all targets; E = p x targets.
+
+    Every query is also compared with a column-shuffled copy of the database
+    (:func:`shuffled_columns`); ``decoy_p_value`` is its best p-value there.  A match is
+    *calibrated* (:func:`calibrated`) when its q-value is below 0.05 and its p-value below that.
+
+    Returns a frame with :data:`MATCH_COLUMNS`, sorted by query then p-value.
     """
     from memelite import tomtom
 
-    columns = [
-        "query",
-        "rank",
-        "target_id",
-        "target_name",
-        "target_family",
-        "p_value",
-        "e_value",
-        "q_value",
-        "offset",
-        "overlap",
-        "strand",
-    ]
     if not ppms:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=MATCH_COLUMNS)
     threads = threads or min(os.cpu_count() or 1, 4)
-    Q = [np.asarray(p, np.float64) for p in ppms]
-    T = [np.asarray(p, np.float64) for p in db.ppms]
-    p, _, offsets, overlaps, strands = tomtom(Q, T, n_jobs=threads)[:5]
+    n_targets = len(db.ppms)
+    targets = db.ppms + shuffled_columns(db.ppms, seed)
+    Q = [pearson_columns(p) for p in ppms]
+    T = [pearson_columns(p) for p in targets]
+    raw, _, offsets, overlaps, strands = tomtom(Q, T, n_jobs=threads)[:5]
+    q_width = np.array([q.shape[1] for q in Q])[:, None]
+    t_width = np.array([t.shape[1] for t in T])[None, :]
+    p = offset_corrected(raw, q_width + t_width - 1)
+    p[overlaps < np.minimum(min_overlap, np.minimum(q_width, t_width))] = 1.0
+    real, decoy = p[:, :n_targets], p[:, n_targets:]
     rows = []
-    n_targets = len(T)
     for i, name in enumerate(names):
-        q = bh_qvalues(p[i])
-        for rank, j in enumerate(np.argsort(p[i], kind="stable")[:top], 1):
+        q = bh_qvalues(real[i])
+        decoy_best = float(decoy[i].min())
+        for rank, j in enumerate(np.argsort(real[i], kind="stable")[:top], 1):
             rows.append(
                 (
                     name,
@@ -461,15 +524,22 @@ def tomtom_matches(
                     db.ids[j],
                     db.names[j],
                     db.families[j],
-                    float(p[i, j]),
-                    float(p[i, j]) * n_targets,
+                    float(real[i, j]),
+                    float(real[i, j]) * n_targets,
                     float(q[j]),
                     int(offsets[i, j]),
                     int(overlaps[i, j]),
                     "+-"[int(strands[i, j])],
+                    decoy_best,
                 )
             )
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS)
+
+
+def calibrated(q_value, p_value, decoy_p_value, alpha: float = 0.05):
+    """A match to report as a name: q < ``alpha`` and better than the query's best match among
+    column-shuffled targets (works on scalars and pandas columns)."""
+    return (q_value < alpha) & (p_value < decoy_p_value)
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
@@ -570,17 +640,20 @@ def motifs(
     out_dir.mkdir(parents=True, exist_ok=True)
     table, names, cores = _filter_table(fm, pseudocount, min_ic)
     write_meme(out_dir / "filters.meme", names, cores, [int(fm.n_sites[int(n.split("_")[1])]) for n in names])
-    matches = pd.DataFrame()
+    matches, db = pd.DataFrame(), None
     if database and names:
         db = load_database(database, tax_group=tax_group, pseudocount=pseudocount)
-        matches = tomtom_matches(names, cores, db, top=top)
+        matches = tomtom_matches(names, cores, db, top=top, seed=seed)
         best = matches[matches["rank"] == 1].set_index("query")
-        for col in ("target_id", "target_name", "target_family", "p_value", "q_value"):
+        for col in MATCH_COLUMNS[2:]:
             table[f"best_{col.removeprefix('target_')}"] = table["filter"].map(best[col])
+        table["matched"] = calibrated(table.best_q_value, table.best_p_value, table.best_decoy_p_value)
         _write_text(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
     _write_text(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
     if logos:
-        draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
+        drawn = draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
+        if db is not None:
+            draw_match_alignments(dict(zip(names, cores)), table, db, out_dir / "logos", limit=len(drawn))
         _write_html(out_dir, model_path, fm, database)
     return MotifsResult(out_dir, out_dir / "filters.meme", table, matches, fm)
 
@@ -740,8 +813,8 @@ def logo_figure(ppm: np.ndarray, title: str = "", width_per_column: float = 0.28
 
 
 def draw_filter_logos(ppm: np.ndarray, table: pd.DataFrame, folder, limit: int = MAX_LOGOS) -> list[Path]:
-    """One PNG per filter that fired, ``folder/filter_<index>.png``, titled with its best match;
-    the first ``limit`` filters of ``table`` (sorted by influence) only."""
+    """One PNG per filter that fired, ``folder/filter_<index>.png``, titled with its best match
+    when that match is calibrated; the first ``limit`` filters of ``table`` (by influence) only."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -752,7 +825,7 @@ def draw_filter_logos(ppm: np.ndarray, table: pd.DataFrame, folder, limit: int =
             break
         f = int(row.filter.split("_")[1])
         title = f"{row.filter}  ({row.n_sites:,} sites)"
-        if isinstance(getattr(row, "best_name", None), str):
+        if getattr(row, "matched", False):
             title += f"  ~ {row.best_name} (q={row.best_q_value:.2g})"
         path = folder / f"{row.filter}.png"
         _save_figure(logo_figure(ppm[f], title), path)
@@ -760,9 +833,70 @@ def draw_filter_logos(ppm: np.ndarray, table: pd.DataFrame, folder, limit: int =
     return paths
 
 
+def alignment_figure(query: np.ndarray, target: np.ndarray, offset: int, strand: str, labels=("query", "target")):
+    """Two information-content logos, the query above the target, columns aligned as Tomtom
+    aligned them: ``offset`` = target column under the query's first column, on the target's
+    reverse complement when ``strand`` is ``-``."""
+    from matplotlib.figure import Figure
+
+    if strand == "-":
+        target = target[::-1, ::-1]
+    start, stop = min(0, offset), max(target.shape[1], offset + query.shape[1])
+    width = stop - start
+    fig_width = max(3.0, width * 0.3 + 1.2)
+    fig = Figure(figsize=(fig_width, 2.6), dpi=100)
+    for row, (ppm, at, label) in enumerate(((query, offset, labels[0]), (target, 0, labels[1]))):
+        heights = np.zeros((width, 4))
+        cols = np.arange(ppm.shape[1]) + at - start
+        heights[cols] = (ppm * information_content(ppm)[None, :]).T
+        ax = fig.add_axes((0.9 / fig_width, 0.56 - 0.46 * row, 1 - 1.1 / fig_width, 0.36))
+        draw_logo(ax, heights)
+        ax.set_ylim(0, 2)
+        ax.set_yticks([0, 2])
+        ax.tick_params(labelsize=7)
+        ax.set_xticks([])
+        ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+        ax.spines[["top", "right", "bottom"]].set_visible(False)
+    return fig
+
+
+def draw_match_alignments(cores: dict, table: pd.DataFrame, db: MotifDatabase, folder, limit: int = MAX_LOGOS):
+    """``folder/<filter>_match.png``: each matched filter's trimmed motif aligned on its best
+    database match (the first ``limit`` filters of ``table`` only)."""
+    folder = Path(folder)
+    paths = []
+    for row in table.head(limit).itertuples(index=False):
+        if not getattr(row, "matched", False) or row.filter not in cores:
+            continue
+        target = db.ppms[db.ids.index(row.best_id)]
+        fig = alignment_figure(
+            cores[row.filter], target, int(row.best_offset), row.best_strand, (row.filter, f"{row.best_name}")
+        )
+        path = folder / f"{row.filter}_match.png"
+        _save_figure(fig, path)
+        paths.append(path)
+    return paths
+
+
+def _png_tag(path: Path, alt: str, height: int) -> str:
+    if not path.is_file():
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{alt}" style="height:{height}px" src="data:image/png;base64,{data}">'
+
+
+def best_matched(table: pd.DataFrame):
+    """The most influential filter whose best match is calibrated (a row), or None."""
+    if "matched" not in table.columns:
+        return None
+    matched = table[(table.n_sites > 0) & table.matched.astype(bool)]
+    return None if matched.empty else matched.iloc[0]
+
+
 def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
-    """``(title, html)`` for ``ReportContext.extra_sections``: each filter's logo (base64 PNG)
-    and best database match, by influence then information content, from a :func:`motifs` folder."""
+    """``(title, html)`` for ``ReportContext.extra_sections``: each filter's logo (base64 PNG),
+    best database match (named only when calibrated) and its alignment, by influence then
+    information content, from a :func:`motifs` folder."""
     import html
 
     out_dir = Path(out_dir)
@@ -770,33 +904,47 @@ def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
     table = table[table.n_sites > 0].head(max_filters)
     has_match = "best_name" in table.columns
     head = "<tr><th>filter</th><th>logo</th><th>sites</th><th>influence</th><th>IC (bits)</th>"
-    head += "<th>best match</th><th>q-value</th></tr>" if has_match else "</tr>"
+    head += "<th>best match</th><th>q-value</th><th>shuffled p</th><th>alignment</th></tr>" if has_match else "</tr>"
     body = []
     for row in table.itertuples(index=False):
-        png = out_dir / "logos" / f"{row.filter}.png"
-        img = (
-            f'<img alt="{row.filter} logo" style="height:56px" src="data:image/png;base64,'
-            f'{base64.b64encode(png.read_bytes()).decode("ascii")}">'
-            if png.is_file()
-            else ""
-        )
         cells = [
             html.escape(row.filter),
-            img,
+            _png_tag(out_dir / "logos" / f"{row.filter}.png", f"{row.filter} logo", 56),
             f"{row.n_sites:,}",
             f"{row.influence:.3g}",
             f"{row.information_content:.1f}",
         ]
         if has_match:
-            name = "" if pd.isna(row.best_name) else f"{row.best_name} ({row.best_id})"
+            if pd.isna(row.best_name):
+                name = ""
+            elif row.matched:
+                name = f"<b>{html.escape(row.best_name)}</b> ({html.escape(row.best_id)})"
+                if isinstance(row.best_family, str) and row.best_family:
+                    name += f"<br><small>{html.escape(row.best_family)}</small>"
+            else:
+                name = f'<span style="color:#8a8f98">not significant (closest {html.escape(row.best_name)})</span>'
             q = "" if pd.isna(row.best_q_value) else f"{row.best_q_value:.2g}"
-            cells += [html.escape(name), q]
+            decoy = "" if pd.isna(row.best_decoy_p_value) else f"{row.best_p_value:.2g} vs {row.best_decoy_p_value:.2g}"
+            align = _png_tag(out_dir / "logos" / f"{row.filter}_match.png", f"{row.filter} aligned", 90)
+            cells += [name, q, decoy, align]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     note = (
         "<p>First-layer filters as motifs: bases of the windows activating each filter above half its "
         "maximum; influence = RMS change of the output log-odds when the filter is set to its mean. "
-        "Matches: Tomtom against the motif database, q-values per filter.</p>"
+        "Matches: Tomtom (Pearson column similarity, both strands, p-values corrected for the offsets "
+        "tried) against the motif database; q-value = Benjamini-Hochberg over the database. A match is "
+        "named only when q &lt; 0.05 and its p-value beats the filter's best p-value against "
+        'column-shuffled copies of the database ("shuffled p"); otherwise the closest motif is shown '
+        "in grey as not significant. See docs/interpret.md.</p>"
     )
+    if has_match:
+        best = best_matched(table)
+        note += (
+            f"<p>Most influential matched filter: <b>{html.escape(best['filter'])}</b> ~ "
+            f"{html.escape(best['best_name'])} (q = {best['best_q_value']:.2g}).</p>"
+            if best is not None
+            else "<p>No filter has a significant database match.</p>"
+        )
     return "Motifs (first-layer filters)", note + f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
