@@ -534,7 +534,7 @@ def motifs(
     ],
     threshold: Annotated[
         float, typer.Option(help="A window counts when its activation exceeds this fraction of the filter's maximum.")
-    ] = 0.5,
+    ] = 0.6,
     rows: Annotated[str, typer.Option(help="Store rows to scan: positive (any label >= 0.5) or all.")] = "positive",
     split: Annotated[str, typer.Option(help="Store split to scan: all, train, valid or test.")] = "all",
     database: Annotated[
