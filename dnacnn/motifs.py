@@ -922,14 +922,15 @@ def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
         if has_match:
             if pd.isna(row.best_name):
                 name = ""
-            elif row.matched:
+            elif getattr(row, "matched", False):
                 name = f"<b>{html.escape(row.best_name)}</b> ({html.escape(row.best_id)})"
                 if isinstance(row.best_family, str) and row.best_family:
                     name += f"<br><small>{html.escape(row.best_family)}</small>"
             else:
                 name = f'<span style="color:#8a8f98">not significant (closest {html.escape(row.best_name)})</span>'
             q = "" if pd.isna(row.best_q_value) else f"{row.best_q_value:.2g}"
-            decoy = "" if pd.isna(row.best_decoy_p_value) else f"{row.best_p_value:.2g} vs {row.best_decoy_p_value:.2g}"
+            decoy_p = getattr(row, "best_decoy_p_value", np.nan)  # absent from older motif folders
+            decoy = "" if pd.isna(decoy_p) else f"{row.best_p_value:.2g} vs {decoy_p:.2g}"
             align = _png_tag(out_dir / "logos" / f"{row.filter}_match.png", f"{row.filter} aligned", 90)
             cells += [name, q, decoy, align]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
