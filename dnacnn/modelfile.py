@@ -48,10 +48,28 @@ def save_tensors(path: str | os.PathLike, tensors: dict, meta: dict) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     try:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=_json_default)})
+        _end_header_with_brace(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _end_header_with_brace(path: Path) -> None:
+    """Move safetensors' alignment padding inside its JSON header.
+
+    ``save_file`` pads the header with spaces *after* the closing brace so the tensor data starts
+    on an 8-byte boundary; Galaxy's ``safetensors`` sniffer (galaxy-data 26.1) wants the header's
+    last byte to be ``}`` and types such a file ``binary``.  The same spaces before the brace are
+    JSON whitespace: the header keeps its length, the tensors their offsets, the JSON its value.
+    """
+    with open(path, "r+b") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = f.read(size)
+        body = header.rstrip(b" ")
+        if len(body) < size and body.endswith(b"}"):
+            f.seek(8)
+            f.write(body[:-1] + b" " * (size - len(body)) + b"}")
 
 
 def read_tensors(path: str | os.PathLike, kind: str = "model") -> tuple[dict, dict]:
