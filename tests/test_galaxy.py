@@ -525,3 +525,15 @@ def test_safe_name(name: str, expected: str):
     source = get_tool_source(str(GALAXY_DIR / "dnacnn_encode.xml")).parse_command()
     helpers = source[: source.index("unpack_store()")]
     assert render_command(helpers + "$safe_name($name)", {"name": name}) == expected
+
+
+def test_train_tool_offers_every_shipped_preset():
+    """The preset choices come from dnacnn/models/presets through scripts/galaxy_presets.py."""
+    from dnacnn.models.spec import list_presets
+
+    script = GALAXY_DIR.parent / "scripts" / "galaxy_presets.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    source = get_tool_source(str(GALAXY_DIR / "dnacnn_train.xml"))
+    preset = source.root.find(".//param[@name='preset']")
+    assert [o.get("value") for o in preset.findall("option")] == list_presets()
