@@ -11,7 +11,12 @@ is summed on the device: no host sync per step.
 Reproducibility: every epoch reseeds torch and the batch order from ``(seed, epoch)``, so a run
 resumed from its last checkpoint (``--resume``) ends with the same weights as an uninterrupted
 run on the same device.  Checkpoints are safetensors (no pickle), written atomically each epoch
-to ``OUT.ckpt`` and removed when training ends.
+to ``OUT.ckpt`` and removed when training ends.  With ``--resume`` the checkpoint is instead
+replaced, atomically, by the finished model (a hard link to ``OUT``: no extra space), so at every
+moment it describes the run: a job killed after the model was written, whose model a workflow
+manager then deletes as incomplete (a SLURM time limit during the wrap-up), re-saves the model on
+its next ``--resume`` instead of training from epoch 1.  A finished checkpoint of other settings
+or of another store is ignored (the run starts afresh, as without a checkpoint).
 
 Several GPUs: launch with ``torchrun --nproc-per-node N -m dnacnn train ...``; each rank trains
 on its shard of every epoch's batches under DistributedDataParallel (NCCL on GPUs, gloo on CPU),
@@ -468,8 +473,33 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
     if opts.resume and ckpt_path.exists():
-        state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings, average)
-        _log(rank, f"resuming from {ckpt_path} after epoch {state.epoch}")
+        finished = _finished_run(ckpt_path, spec, settings, store)
+        if finished is not None:
+            done = finished.epochs_run
+            _log(rank, f"{ckpt_path} holds this run, finished after epoch {done}; writing the model again")
+            if rank == 0:
+                _link_or_copy(ckpt_path, out_path)
+                _write_history(history_path, finished.history)
+            if world > 1:
+                import torch.distributed as dist
+
+                dist.barrier()
+                dist.destroy_process_group()
+            return TrainResult(
+                out_path,
+                history_path,
+                finished.best_epoch,
+                finished.best_metric,
+                finished.metric_name,
+                finished.epochs_run,
+                finished.seconds,
+                finished.device,
+            )
+        if _is_finished_record(ckpt_path):
+            _log(rank, f"ignoring {ckpt_path}: a finished run with other settings or another store; starting afresh")
+        else:
+            state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings, average)
+            _log(rank, f"resuming from {ckpt_path} after epoch {state.epoch}")
 
     valid = _preload(store, valid_idx)
     sampler = EpochBatches(train_idx, int(settings["batch_size"]), settings["seed"], rank, world)
@@ -621,8 +651,14 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     if rank == 0:
         from dnacnn.modelfile import save_model
 
-        save_model(out_path, model, meta)
-        ckpt_path.unlink(missing_ok=True)
+        if opts.resume:
+            # the finished model replaces the epoch checkpoint first, then becomes OUT: a kill at
+            # any moment leaves a checkpoint that a retry resumes from or re-saves
+            save_model(ckpt_path, model, meta)
+            _link_or_copy(ckpt_path, out_path)
+        else:
+            save_model(out_path, model, meta)
+            ckpt_path.unlink(missing_ok=True)
     if world > 1:
         import torch.distributed as dist
 
@@ -935,6 +971,100 @@ def _save_checkpoint(
         "ema_steps": average.steps if average is not None else 0,
     }
     save_tensors(path, tensors, meta)
+
+
+@dataclass
+class _FinishedRun:
+    history: list
+    best_epoch: int
+    best_metric: float
+    metric_name: str
+    epochs_run: int
+    seconds: float
+    device: str
+
+
+# derived from the device and the data, not chosen: a retry on another node may differ in them
+_FINISHED_IGNORED = ("device", "world_size", "additive_alpha")
+
+
+def _checkpoint_meta(path: Path) -> dict:
+    """A checkpoint's metadata without reading its tensors (read_tensors words any error)."""
+    import json
+
+    from safetensors import safe_open
+
+    from dnacnn.modelfile import META_KEY, read_tensors
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return json.loads((f.metadata() or {})[META_KEY])
+    except Exception:
+        return read_tensors(path, "checkpoint")[1]
+
+
+def _is_finished_record(path: Path) -> bool:
+    from dnacnn.modelfile import FORMAT
+
+    return _checkpoint_meta(path).get("format") == FORMAT
+
+
+def _finished_run(path: Path, spec: dict, settings: dict, store: Store) -> _FinishedRun | None:
+    """The finished run that ``path`` holds when it is a model of exactly this spec, these
+    settings and this store (written after the store); None for an epoch checkpoint or a stale one."""
+    import json
+
+    from dnacnn.modelfile import FORMAT, _json_default
+
+    meta = _checkpoint_meta(path)
+    if meta.get("format") != FORMAT:
+        return None
+
+    def plain(value):
+        return json.loads(json.dumps(value, default=_json_default))
+
+    def chosen(values):
+        return plain({k: v for k, v in values.items() if k not in _FINISHED_IGNORED})
+
+    saved_store = meta.get("store") or {}
+    same = (
+        plain(meta.get("spec")) == plain(spec)
+        and chosen(meta.get("settings") or {}) == chosen(settings)
+        and saved_store.get("path") == str(store.path)
+        and saved_store.get("inputs") == store.manifest.get("inputs")
+        and saved_store.get("split_counts") == store.manifest.get("split_counts")
+        and (store.path / "manifest.json").stat().st_mtime <= path.stat().st_mtime
+    )
+    if not same:
+        return None
+    history = meta.get("history") or []
+    return _FinishedRun(
+        history,
+        meta["best_epoch"],
+        meta["best_val_metric"],
+        meta["metric_name"],
+        history[-1]["epoch"] if history else 0,
+        meta.get("seconds", 0.0),
+        meta["settings"].get("device", "cpu"),
+    )
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Make ``dst`` the same file as ``src`` atomically: a hard link, or a copy where the file
+    system has none."""
+    import shutil
+
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+            shutil.copymode(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _load_checkpoint(

@@ -200,6 +200,38 @@ def test_resume_refuses_a_checkpoint_made_with_other_augmentation(zou_store, tmp
     assert result.epochs_run == 2
 
 
+def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_store, tmp_path, monkeypatch, capsys):
+    """A SLURM time limit that hits after the model was written: the workflow manager deletes the
+    model and history as incomplete.  With --resume the checkpoint was replaced by the finished
+    model, so the retry writes it again instead of training from epoch 1; a finished checkpoint
+    of other settings is ignored (a fresh run, as without a checkpoint)."""
+    import dnacnn.train as train_module
+
+    out, ckpt = tmp_path / "m.dnacnn", tmp_path / "m.dnacnn.ckpt"
+    opts = dict(model="zou2019", epochs=3, seed=2, progress=False, threads=1, resume=True)
+    first = train(zou_store, out, TrainOptions(**opts))
+    assert ckpt.samefile(out) or ckpt.read_bytes() == out.read_bytes()  # a link to the finished model
+    model_bytes, history = out.read_bytes(), first.history_path.read_text()
+    out.unlink()
+    first.history_path.unlink()
+
+    def no_training(*args):
+        raise AssertionError("the finished run was trained again")
+
+    monkeypatch.setattr(train_module, "_save_checkpoint", no_training)
+    capsys.readouterr()
+    again = train(zou_store, out, TrainOptions(**opts))
+    assert f"{ckpt} holds this run, finished after epoch 3; writing the model again" in capsys.readouterr().err
+    assert out.read_bytes() == model_bytes and again.history_path.read_text() == history
+    assert (again.best_epoch, again.best_metric, again.epochs_run) == (first.best_epoch, first.best_metric, 3)
+
+    monkeypatch.undo()
+    other = train(zou_store, out, TrainOptions(**{**opts, "seed": 5}))  # e.g. a changed config: trains afresh
+    assert "a finished run with other settings or another store; starting afresh" in capsys.readouterr().err
+    assert other.epochs_run == 3 and out.read_bytes() != model_bytes
+    assert ckpt.read_bytes() == out.read_bytes()
+
+
 def test_weight_average_warms_up_and_swaps_weights_back():
     """Weights and batch-norm statistics are averaged; applied() swaps them in and back out."""
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))

@@ -59,6 +59,13 @@ def dry_run_jobs(text: str) -> list[dict]:
     return jobs
 
 
+def train_shell(command: str, log: str) -> str:
+    """The train rule's shell command around ``command``: a header line per attempt, the output to
+    LOG.log (emptied by Snakemake before each attempt) and appended to LOG.attempts.log."""
+    header = "echo \"# $(date '+%F %T') on $(hostname)${SLURM_JOB_ID:+, SLURM job $SLURM_JOB_ID}\""
+    return f"{{ {header}; {command}; }} 2>&1 | tee -a {log}.attempts.log > {log}.log"
+
+
 def job_counts(text: str) -> dict[str, int]:
     """The 'Job stats' table of a dry run as {rule: count}."""
     counts, table = {}, text.split("Job stats:", 1)[-1]
@@ -126,7 +133,7 @@ def test_default_config_dry_run():
     for job in dry_run_jobs(output(result)):
         if job["rule"] == "train":
             assert job["resources"]["gpu"] == "1"
-            assert job["shell"].startswith("dnacnn train ") and " --resume " in job["shell"]
+            assert " dnacnn train " in job["shell"] and " --resume " in job["shell"]
         else:
             assert "gpu" not in job["resources"], job
 
@@ -148,10 +155,14 @@ def test_default_profile_dry_run_plans_every_run(workdir):
     }
     shells = {job["shell"] for job in dry_run_jobs(output(result)) if job["rule"] == "train"}
     assert (
-        "dnacnn train results/rest/store -o results/rest/tiny/model.dnacnn --history results/rest/tiny/history.tsv"
-        " --model config/models/tiny.yaml --epochs 2 --seed 0 --device cpu --precision auto --threads 1 --resume"
-        " --no-progress > results/logs/train/rest/tiny.log 2>&1"
-    ) in shells
+        train_shell(
+            "dnacnn train results/rest/store -o results/rest/tiny/model.dnacnn --history results/rest/tiny/history.tsv"
+            " --model config/models/tiny.yaml --epochs 2 --seed 0 --device cpu --precision auto --threads 1 --resume"
+            " --no-progress",
+            "results/logs/train/rest/tiny",
+        )
+        in shells
+    )
 
 
 def test_slurm_dry_run_asks_a_gpu_for_training_only(workdir):
@@ -167,10 +178,25 @@ def test_slurm_dry_run_asks_a_gpu_for_training_only(workdir):
             assert job["resources"]["slurm_partition"] == "gpu"
         else:
             assert "gpu" not in job["resources"] and "gpu_model" not in job["resources"], job
-            assert job["resources"]["slurm_partition"] == "cpu", job
-    # the light CPU steps are packed into group jobs
-    assert re.search(r"Group job prepare", output(result))
-    assert re.search(r"Group job report", output(result))
+            assert "slurm_partition" not in job["resources"], job  # the cluster's default partition
+    # one sbatch job per step: a failed group job would hide sbatch's message
+    assert "Group job" not in output(result)
+
+
+def test_slurm_profile_matches_its_documentation():
+    """No job groups by default (a failed group job hides sbatch's message), no placeholder
+    account, and the sizes docs/workflow.md gives are the profile's."""
+    profile = yaml.safe_load((SLURM_PROFILE / "config.yaml").read_text())
+    assert "groups" not in profile and "group-components" not in profile
+    assert "slurm_account" not in profile["default-resources"]
+    docs = (ROOT / "docs" / "workflow.md").read_text()
+    section = " ".join(docs[docs.index("## On a SLURM cluster") : docs.index("## Many GPUs")].split())
+    train = profile["set-resources"]["train"]
+    assert f"{train['mem_mb']:,} MB and {train['runtime'] // 60} hours for training jobs" in section
+    assert f"`set-threads: train: {profile['set-threads']['train']}`" in section
+    assert f"{profile['default-resources']['runtime']} minutes for every job" in section
+    assert f"{profile['default-resources']['mem_mb']:,} MB where a rule does not say" in section
+    assert 'pip install -e ".[slurm]"' in section and "slurm-status-command" in section
 
 
 def test_gpus_per_train_above_one_launches_torchrun(workdir):
@@ -181,7 +207,7 @@ def test_gpus_per_train_above_one_launches_torchrun(workdir):
     assert len(trains) == 3
     for job in trains:
         assert job["resources"]["gpu"] == "4"
-        assert job["shell"].startswith("torchrun --standalone --nproc-per-node 4 -m dnacnn train ")
+        assert "; torchrun --standalone --nproc-per-node 4 -m dnacnn train " in job["shell"]
 
 
 def test_members_trains_a_seed_ensemble_and_evaluates_it_as_one(workdir):
@@ -196,11 +222,14 @@ def test_members_trains_a_seed_ensemble_and_evaluates_it_as_one(workdir):
     for member, path, seed in ((1, "", 0), (2, "/member2", 1), (3, "/member3", 2)):
         log = "snp-cnn" + (path or "")
         assert (
-            f"dnacnn train results/wheat/store -o results/wheat/snp-cnn{path}/model.dnacnn"
-            f" --history results/wheat/snp-cnn{path}/history.tsv --model snp-cnn --epochs 2 --batch-size 16"
-            f" --seed {seed} --device cpu --precision auto --threads 1 --resume --no-progress"
-            f" > results/logs/train/wheat/{log}.log 2>&1"
-        ) in trains, member
+            train_shell(
+                f"dnacnn train results/wheat/store -o results/wheat/snp-cnn{path}/model.dnacnn"
+                f" --history results/wheat/snp-cnn{path}/history.tsv --model snp-cnn --epochs 2 --batch-size 16"
+                f" --seed {seed} --device cpu --precision auto --threads 1 --resume --no-progress",
+                f"results/logs/train/wheat/{log}",
+            )
+            in trains
+        ), member
     (evaluate,) = [job["shell"] for job in jobs if job["rule"] == "evaluate" and "results/wheat/" in job["shell"]]
     assert evaluate.startswith(
         "dnacnn evaluate results/wheat/snp-cnn/model.dnacnn results/wheat/store -o results/wheat/snp-cnn/eval"
@@ -233,11 +262,14 @@ def test_tune_enabled_dry_run_plans_a_study_before_each_training(workdir):
     # training uses the tuned spec; the model entry's batch_size (16) would override the tuned one
     # (batch_size is in the default search space), so it is left out; epochs still applies
     assert (
-        "dnacnn train results/wheat/store -o results/wheat/snp-cnn/model.dnacnn"
-        " --history results/wheat/snp-cnn/history.tsv --model results/wheat/snp-cnn/tune/best.yaml --epochs 2"
-        " --seed 0 --device cpu --precision auto --threads 1 --resume --no-progress"
-        " > results/logs/train/wheat/snp-cnn.log 2>&1"
-    ) in trains
+        train_shell(
+            "dnacnn train results/wheat/store -o results/wheat/snp-cnn/model.dnacnn"
+            " --history results/wheat/snp-cnn/history.tsv --model results/wheat/snp-cnn/tune/best.yaml --epochs 2"
+            " --seed 0 --device cpu --precision auto --threads 1 --resume --no-progress",
+            "results/logs/train/wheat/snp-cnn",
+        )
+        in trains
+    )
 
 
 def test_tune_search_file_decides_which_settings_come_from_the_study(workdir):
@@ -276,7 +308,8 @@ def test_end_to_end_run_writes_reports_and_summary(finished_run):
     for dataset, model in EXPECTED_RUNS:
         run = results / dataset / model
         assert (run / "model.dnacnn").is_file() and (run / "history.tsv").is_file()
-        assert not (run / "model.dnacnn.ckpt").exists()
+        # train --resume leaves the finished model as its checkpoint (a hard link: no extra space)
+        assert (run / "model.dnacnn.ckpt").read_bytes() == (run / "model.dnacnn").read_bytes()
         for name in ("metrics.json", "metrics.tsv", "predictions.tsv", "report.html"):
             assert (run / "eval" / name).stat().st_size > 0, name
         assert (results / "benchmarks" / "train" / dataset / f"{model}.tsv").is_file()

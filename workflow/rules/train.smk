@@ -4,6 +4,9 @@ rule train:
     --resume continues from model.dnacnn.ckpt when an earlier attempt was killed (time limit,
     preemption), so a retry or a rerun with --rerun-incomplete picks up where it stopped.
     With tune: enabled the model spec is the study's results/{dataset}/{model}/tune/best.yaml.
+    Snakemake empties the log before every attempt; each attempt is also appended to
+    {model}.attempts.log beside it (a line with date, host and SLURM job id, then its output), so
+    the log of an attempt killed at its time limit survives its retry.
     Member k > 1 of a seed ensemble (members: N) is results/{dataset}/{model}/member{k}/.
     """
     input:
@@ -15,6 +18,7 @@ rule train:
         launcher=train_launcher,
         args=train_args,
         threads=train_threads,
+        attempts="results/logs/train/{dataset}/{model}.attempts.log",
     log:
         "results/logs/train/{dataset}/{model}.log",
     benchmark:
@@ -30,5 +34,6 @@ rule train:
     conda:
         "../envs/dnacnn.yaml"
     shell:
-        "{params.launcher} train {input.store:q} -o {output.model:q} --history {output.history:q} {params.args}"
-        " --threads {params.threads} --resume --no-progress > {log:q} 2>&1"
+        "{{ echo \"# $(date '+%F %T') on $(hostname)${{SLURM_JOB_ID:+, SLURM job $SLURM_JOB_ID}}\";"
+        " {params.launcher} train {input.store:q} -o {output.model:q} --history {output.history:q} {params.args}"
+        " --threads {params.threads} --resume --no-progress; }} 2>&1 | tee -a {params.attempts:q} > {log:q}"
