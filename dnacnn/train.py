@@ -473,28 +473,15 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
     if opts.resume and ckpt_path.exists():
-        finished = _finished_run(ckpt_path, spec, settings, store)
+        finished = _finished_run(ckpt_path, spec, settings, store, out_path, history_path)
         if finished is not None:
-            done = finished.epochs_run
-            _log(rank, f"{ckpt_path} holds this run, finished after epoch {done}; writing the model again")
+            history, result = finished
+            _log(rank, f"{ckpt_path} holds this run, finished after epoch {result.epochs_run}; writing the model again")
             if rank == 0:
                 _link_or_copy(ckpt_path, out_path)
-                _write_history(history_path, finished.history)
-            if world > 1:
-                import torch.distributed as dist
-
-                dist.barrier()
-                dist.destroy_process_group()
-            return TrainResult(
-                out_path,
-                history_path,
-                finished.best_epoch,
-                finished.best_metric,
-                finished.metric_name,
-                finished.epochs_run,
-                finished.seconds,
-                finished.device,
-            )
+                _write_history(history_path, history)
+            _leave_process_group(world)
+            return result
         if _is_finished_record(ckpt_path):
             _log(rank, f"ignoring {ckpt_path}: a finished run with other settings or another store; starting afresh")
         else:
@@ -659,11 +646,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         else:
             save_model(out_path, model, meta)
             ckpt_path.unlink(missing_ok=True)
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
-        dist.destroy_process_group()
+    _leave_process_group(world)
     return TrainResult(
         out_path,
         history_path,
@@ -973,17 +956,6 @@ def _save_checkpoint(
     save_tensors(path, tensors, meta)
 
 
-@dataclass
-class _FinishedRun:
-    history: list
-    best_epoch: int
-    best_metric: float
-    metric_name: str
-    epochs_run: int
-    seconds: float
-    device: str
-
-
 # derived from the device and the data, not chosen: a retry on another node may differ in them
 _FINISHED_IGNORED = ("device", "world_size", "additive_alpha")
 
@@ -1009,9 +981,12 @@ def _is_finished_record(path: Path) -> bool:
     return _checkpoint_meta(path).get("format") == FORMAT
 
 
-def _finished_run(path: Path, spec: dict, settings: dict, store: Store) -> _FinishedRun | None:
-    """The finished run that ``path`` holds when it is a model of exactly this spec, these
-    settings and this store (written after the store); None for an epoch checkpoint or a stale one."""
+def _finished_run(
+    path: Path, spec: dict, settings: dict, store: Store, out_path: Path, history_path: Path
+) -> tuple[list, TrainResult] | None:
+    """``(history rows, result)`` of the finished run that ``path`` holds when it is a model of
+    exactly this spec, these settings and this store (written after the store); None for an epoch
+    checkpoint or a stale one."""
     import json
 
     from dnacnn.modelfile import FORMAT, _json_default
@@ -1038,8 +1013,9 @@ def _finished_run(path: Path, spec: dict, settings: dict, store: Store) -> _Fini
     if not same:
         return None
     history = meta.get("history") or []
-    return _FinishedRun(
-        history,
+    result = TrainResult(
+        out_path,
+        history_path,
         meta["best_epoch"],
         meta["best_val_metric"],
         meta["metric_name"],
@@ -1047,6 +1023,16 @@ def _finished_run(path: Path, spec: dict, settings: dict, store: Store) -> _Fini
         meta.get("seconds", 0.0),
         meta["settings"].get("device", "cpu"),
     )
+    return history, result
+
+
+def _leave_process_group(world: int) -> None:
+    """Under DDP: wait for every rank, then close the process group (no-op for one process)."""
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
