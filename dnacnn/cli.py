@@ -487,9 +487,13 @@ def evaluate(
         motifs_dir=motifs,
     )
     name = result["main_metric"]
-    line = f"{out}/report.html: {name} {result['cnn']['macro'].get(name)}"
+
+    def shown(value) -> str:  # 4 significant digits, as the report shows them
+        return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+    line = f"{out}/report.html: {name} {shown(result['cnn']['macro'].get(name))}"
     if result.get("baseline"):
-        line += f" (baseline {result['baseline_name']}: {result['baseline']['macro'].get(name)})"
+        line += f" (baseline {result['baseline_name']}: {shown(result['baseline']['macro'].get(name))})"
     typer.echo(line, err=True)
 
 
