@@ -472,6 +472,10 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     ckpt_path = out_path.with_name(out_path.name + ".ckpt")
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
+    if not opts.resume and ckpt_path.exists() and not _is_finished_record(ckpt_path):
+        epoch = _checkpoint_meta(ckpt_path).get("loop", {}).get("epoch", "?")
+        _log(rank, f"note: {ckpt_path} holds an interrupted run (after epoch {epoch}); starting afresh and "
+                   "replacing it (add --resume to continue it instead)")  # fmt: skip
     if opts.resume and ckpt_path.exists():
         finished = _finished_run(ckpt_path, spec, settings, store, out_path, history_path)
         if finished is not None:

@@ -232,6 +232,33 @@ def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_stor
     assert ckpt.read_bytes() == out.read_bytes()
 
 
+def test_an_interrupted_checkpoint_without_resume_is_named_and_replaced(zou_store, tmp_path, monkeypatch, capsys):
+    """Without --resume an epoch checkpoint left by a killed run is not silently ignored: one note
+    names it and says how to continue it; the run starts afresh."""
+    import shutil
+
+    import dnacnn.train as train_module
+
+    out, ckpt, kept = tmp_path / "m.dnacnn", tmp_path / "m.dnacnn.ckpt", tmp_path / "epoch1.ckpt"
+    save = train_module._save_checkpoint
+
+    def save_and_keep(path, *args):
+        save(path, *args)
+        if not kept.exists():
+            shutil.copyfile(path, kept)  # the checkpoint a kill after epoch 1 would leave
+
+    monkeypatch.setattr(train_module, "_save_checkpoint", save_and_keep)
+    opts = dict(model="zou2019", epochs=2, seed=1, progress=False, threads=1)
+    train(zou_store, out, TrainOptions(**opts))
+    shutil.copyfile(kept, ckpt)
+    capsys.readouterr()
+    result = train(zou_store, out, TrainOptions(**opts))
+    err = capsys.readouterr().err
+    assert f"note: {ckpt} holds an interrupted run (after epoch 1); starting afresh" in err
+    assert "add --resume to continue it instead" in err and result.epochs_run == 2
+    assert not ckpt.exists()  # replaced, then removed at the end as always without --resume
+
+
 def test_weight_average_warms_up_and_swaps_weights_back():
     """Weights and batch-norm statistics are averaged; applied() swaps them in and back out."""
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
