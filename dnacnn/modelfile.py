@@ -72,8 +72,9 @@ def _end_header_with_brace(path: Path) -> None:
             f.write(body[:-1] + b" " * (size - len(body)) + b"}")
 
 
-def read_tensors(path: str | os.PathLike, kind: str = "model") -> tuple[dict, dict]:
-    """Read tensors and metadata from a dnacnn safetensors file, refusing anything else."""
+def read_tensors(path: str | os.PathLike, kind: str = "model", with_tensors: bool = True) -> tuple[dict, dict]:
+    """Read tensors and metadata from a dnacnn safetensors file, refusing anything else
+    (``with_tensors=False``: the metadata only, tensors ``{}``)."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -82,7 +83,7 @@ def read_tensors(path: str | os.PathLike, kind: str = "model") -> tuple[dict, di
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(META_KEY)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+            tensors = {k: f.get_tensor(k) for k in f.keys()} if with_tensors else {}  # noqa: SIM118 (not a dict)
     except Exception as e:  # safetensors raises its own error types for bad headers
         raise DnacnnError(
             f"{path}: not a dnacnn {kind} file ({type(e).__name__}: {str(e)[:80]}); give a file written by dnacnn"

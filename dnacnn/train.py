@@ -39,6 +39,7 @@ import numpy as np
 from dnacnn.cpu import reuse_freed_memory
 from dnacnn.encoding import DNA_N
 from dnacnn.errors import DnacnnError
+from dnacnn.modelfile import FORMAT
 from dnacnn.store import Store
 
 DEFAULTS = {
@@ -472,12 +473,14 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     ckpt_path = out_path.with_name(out_path.name + ".ckpt")
     history_path = Path(opts.history) if opts.history else out_path.with_name(out_path.stem + ".history.tsv")
     state = LoopState()
-    if not opts.resume and ckpt_path.exists() and not _is_finished_record(ckpt_path):
-        epoch = _checkpoint_meta(ckpt_path).get("loop", {}).get("epoch", "?")
+    ckpt_meta = _checkpoint_meta(ckpt_path, strict=opts.resume)
+    finished_record = ckpt_meta is not None and ckpt_meta.get("format") == FORMAT
+    if not opts.resume and ckpt_meta is not None and not finished_record:
+        epoch = ckpt_meta.get("loop", {}).get("epoch", "?")
         _log(rank, f"note: {ckpt_path} holds an interrupted run (after epoch {epoch}); starting afresh and "
                    "replacing it (add --resume to continue it instead)")  # fmt: skip
-    if opts.resume and ckpt_path.exists():
-        finished = _finished_run(ckpt_path, spec, settings, store, out_path, history_path)
+    if opts.resume and ckpt_meta is not None:
+        finished = _finished_run(ckpt_meta, ckpt_path, spec, settings, store, out_path, history_path)
         if finished is not None:
             history, result = finished
             _log(rank, f"{ckpt_path} holds this run, finished after epoch {result.epochs_run}; writing the model again")
@@ -486,7 +489,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
                 _write_history(history_path, history)
             _leave_process_group(world)
             return result
-        if _is_finished_record(ckpt_path):
+        if finished_record:
             _log(rank, f"ignoring {ckpt_path}: a finished run with other settings or another store; starting afresh")
         else:
             state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings, average)
@@ -964,38 +967,32 @@ def _save_checkpoint(
 _FINISHED_IGNORED = ("device", "world_size", "additive_alpha")
 
 
-def _checkpoint_meta(path: Path) -> dict:
-    """A checkpoint's metadata without reading its tensors (read_tensors words any error)."""
-    import json
+def _checkpoint_meta(path: Path, strict: bool) -> dict | None:
+    """The metadata of ``OUT.ckpt`` (its tensors unread), None when there is none.  ``strict``
+    (``--resume``): an unreadable file is one clear error; otherwise it is None too, since a run
+    without ``--resume`` replaces whatever is there."""
+    from dnacnn.modelfile import read_tensors
 
-    from safetensors import safe_open
-
-    from dnacnn.modelfile import META_KEY, read_tensors
-
+    if not path.exists():
+        return None
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return json.loads((f.metadata() or {})[META_KEY])
-    except Exception:
-        return read_tensors(path, "checkpoint")[1]
-
-
-def _is_finished_record(path: Path) -> bool:
-    from dnacnn.modelfile import FORMAT
-
-    return _checkpoint_meta(path).get("format") == FORMAT
+        return read_tensors(path, "checkpoint", with_tensors=False)[1]
+    except DnacnnError:
+        if strict:
+            raise
+        return None
 
 
 def _finished_run(
-    path: Path, spec: dict, settings: dict, store: Store, out_path: Path, history_path: Path
+    meta: dict, path: Path, spec: dict, settings: dict, store: Store, out_path: Path, history_path: Path
 ) -> tuple[list, TrainResult] | None:
-    """``(history rows, result)`` of the finished run that ``path`` holds when it is a model of
-    exactly this spec, these settings and this store (written after the store); None for an epoch
-    checkpoint or a stale one."""
+    """``(history rows, result)`` of the finished run that ``path`` (metadata ``meta``) holds when
+    it is a model of exactly this spec, these settings and this store (written after the store);
+    None for an epoch checkpoint or a stale one."""
     import json
 
-    from dnacnn.modelfile import FORMAT, _json_default
+    from dnacnn.modelfile import _json_default
 
-    meta = _checkpoint_meta(path)
     if meta.get("format") != FORMAT:
         return None
 

@@ -257,6 +257,8 @@ def test_an_interrupted_checkpoint_without_resume_is_named_and_replaced(zou_stor
     assert f"note: {ckpt} holds an interrupted run (after epoch 1); starting afresh" in err
     assert "add --resume to continue it instead" in err and result.epochs_run == 2
     assert not ckpt.exists()  # replaced, then removed at the end as always without --resume
+    ckpt.write_bytes(b"not a checkpoint")  # an unreadable leftover: replaced as well, no error
+    assert train(zou_store, out, TrainOptions(**opts)).epochs_run == 2 and not ckpt.exists()
 
 
 def test_weight_average_warms_up_and_swaps_weights_back():
