@@ -488,7 +488,7 @@ def evaluate(
     )
     name = result["main_metric"]
 
-    def shown(value) -> str:  # 4 significant digits, as the report shows them
+    def shown(value) -> str:  # 4 significant digits: enough to compare runs, not 16
         return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
 
     line = f"{out}/report.html: {name} {shown(result['cnn']['macro'].get(name))}"

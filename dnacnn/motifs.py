@@ -305,6 +305,11 @@ def information_content(ppm: np.ndarray) -> np.ndarray:
     return 2.0 + (p * np.log2(p)).sum(axis=-2)
 
 
+def ic_heights(ppm: np.ndarray) -> np.ndarray:
+    """Letter heights of an information-content logo, shape ``(width, 4)``: p x bits per column."""
+    return (ppm * information_content(ppm)[None, :]).T
+
+
 def trim(ppm: np.ndarray, min_ic: float) -> tuple[np.ndarray, int]:
     """Drop edge columns below ``min_ic`` bits; returns the core ``(4, w)`` and its start column.
     A matrix with no column above ``min_ic`` is returned whole."""
@@ -800,7 +805,7 @@ def logo_figure(ppm: np.ndarray, title: str = "", width_per_column: float = 0.28
     """An information-content logo of one ``(4, w)`` matrix as a matplotlib Figure (no pyplot)."""
     from matplotlib.figure import Figure
 
-    heights = (ppm * information_content(ppm)[None, :]).T
+    heights = ic_heights(ppm)
     width = max(2.4, ppm.shape[1] * width_per_column)
     fig = Figure(figsize=(width, height), dpi=100)
     # fixed margins: constrained layout costs more than drawing the logo
@@ -853,7 +858,7 @@ def alignment_figure(query: np.ndarray, target: np.ndarray, offset: int, strand:
     for row, (ppm, at, label) in enumerate(((query, offset, labels[0]), (target, 0, labels[1]))):
         heights = np.zeros((width, 4))
         cols = np.arange(ppm.shape[1]) + at - start
-        heights[cols] = (ppm * information_content(ppm)[None, :]).T
+        heights[cols] = ic_heights(ppm)
         ax = fig.add_axes((0.9 / fig_width, 0.56 - 0.46 * row, 1 - 1.1 / fig_width, 0.36))
         draw_logo(ax, heights)
         ax.set_ylim(0, 2)

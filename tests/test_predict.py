@@ -98,7 +98,7 @@ def test_evaluate_external_test_store_and_aggregate(rest, cli):
     assert result.exit_code == 0, result.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert m["run"]["n"] == 300 and m["task"] == "binary"
-    # the summary line shows the metric as the report does (4 significant digits), not 0.99815973...
+    # the summary line shows the metric to 4 significant digits, not 0.99815973...
     summary = f"{out}/report.html: roc_auc {m['cnn']['macro']['roc_auc']:.4g} (baseline {m['baseline_name']}: "
     assert summary in result.stderr, result.stderr
     assert f"{m['baseline']['macro']['roc_auc']:.4g})" in result.stderr
