@@ -228,6 +228,18 @@ class KmerBaseline:
         kind = "ridge regression" if self.task == "regression" else "logistic regression"
         return f"{self.k}-mer {kind}"
 
+    @property
+    def description(self) -> str:
+        """How it was fitted, in one sentence for reports."""
+        model = "Ridge regression" if self.task == "regression" else "L2-penalised logistic regression"
+        strands = " of both strands" if self.canonical else ""
+        tried = ", ".join(f"{k}: {v:.3f}" for k, v in self.valid_scores.items())
+        chosen = f" (validation score per k: {tried})" if tried else ""
+        return (
+            f"{model} on the L2-normalised {self.k}-mer counts{strands} of each sequence, fitted on the training "
+            f"rows of the training store; k = {self.k} was chosen on its validation rows{chosen}."
+        )
+
     def features(self, codes: np.ndarray) -> sp.csr_matrix:
         from sklearn.preprocessing import normalize
 
@@ -375,6 +387,19 @@ class GenotypeBaseline:
     @property
     def name(self) -> str:
         return "RR-BLUP (ridge)" if self.task == "regression" else "logistic regression on dosages"
+
+    @property
+    def description(self) -> str:
+        """How it was fitted, in one sentence for reports."""
+        penalties = ", ".join(f"{p:.3g}" for p in self.penalties if p is not None)
+        if self.task == "regression":
+            how = "Ridge regression on marker dosages (RR-BLUP), the penalty chosen by leave-one-out"
+        else:
+            how = "L2-penalised logistic regression on marker dosages, the penalty chosen on validation rows"
+        return (
+            f"{how}{f' ({penalties})' if penalties else ''}, fitted on the training rows of the training store; "
+            "missing genotypes are set to the training rows' marker means."
+        )
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions for genotype codes ``(n, markers)``: ``(n, tasks)`` values (regression), P(positive)

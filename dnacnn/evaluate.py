@@ -18,6 +18,7 @@ they are scored as one ensemble, the mean of their predictions (``dnacnn.predict
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -80,6 +81,9 @@ def evaluate(
     base_scores = base.predict_scores(codes) if base is not None else None
     base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
 
+    from dnacnn.intervals import headline_intervals
+
+    intervals = headline_intervals(y, scores, task, base_scores, threshold=threshold)
     provenance = _provenance(paths, store, meta, predictor, split, started)
     run = {"model": str(paths[0])}
     if len(paths) > 1:
@@ -91,6 +95,7 @@ def evaluate(
         "cnn": metrics,
         "baseline_name": base.name if base is not None else None,
         "baseline": base_metrics,
+        "intervals": intervals,
         "provenance": provenance,
     }
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -116,8 +121,10 @@ def evaluate(
             base,
             base_scores,
             base_metrics,
+            intervals,
             provenance,
             split,
+            idx,
             motifs_dir,
             _members(predictor),
         )
@@ -219,7 +226,7 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
     files = {"model file": str(paths[0])} if len(paths) == 1 else {"model files": [str(path) for path in paths]}
     return {
         **files,
-        "evaluated store": f"{store.path} ({split}, {store.n} records)",
+        "evaluated store": f"{store.path} ({_rows_evaluated(store, split)})",
         "inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in store.manifest.get("inputs", [])],
         "training inputs": [
             f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.get("store", {}).get("inputs") or []
@@ -255,6 +262,66 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
     }
 
 
+def _rows_evaluated(store, split: str) -> str:
+    n = len(store.indices(split))
+    return f"all {n:,} records" if n == store.n else f"{split} split: {n:,} of {store.n:,} records"
+
+
+def dataset_name(store_path) -> str:
+    """A store's name for people: ``results/REST/store`` -> ``REST``, ``ctcf.store`` -> ``ctcf``."""
+    path = Path(store_path)
+    name = path.name.removesuffix(".store")
+    if name in ("store", "test_store", "train_store", "") and path.parent.name:
+        return path.parent.name
+    return name
+
+
+def _negatives(meta: dict, store) -> dict:
+    """How the negatives of training and of the evaluated rows were made, as far as the files say."""
+    from dnacnn.store import Store
+
+    def made_by(settings: dict) -> str | None:
+        value = settings.get("negatives")
+        return None if value is None else ("shuffle" if value == "shuffle" else "file")
+
+    trained = None
+    with contextlib.suppress(DnacnnError, KeyError, TypeError, OSError):  # the training store may be gone
+        trained = made_by(Store.open(meta["store"]["path"]).manifest.get("settings", {}))
+    if meta.get("settings", {}).get("fresh_negatives"):
+        trained = "shuffle"
+    return {"training": trained, "evaluated": made_by(store.manifest.get("settings", {}))}
+
+
+def _worst_examples(store, idx, y, scores, base_scores, task: str, names: list[str], k: int = 5) -> list[dict]:
+    """The model's largest errors on the first task: the k highest-scored negatives and k lowest-scored
+    positives (binary), or the k largest residuals (regression), with their sequences."""
+    from dnacnn.encoding import codes_to_dna
+
+    if task == "multiclass" or len(idx) == 0:
+        return []
+    col = y[:, 0].astype(float)
+    labelled = np.flatnonzero(~np.isnan(col))
+    s = scores[:, 0]
+    picks = []
+    if task == "binary":
+        neg, pos = labelled[col[labelled] == 0], labelled[col[labelled] == 1]
+        picks += [("false positive", i) for i in neg[np.argsort(-s[neg], kind="stable")][:k]]
+        picks += [("false negative", i) for i in pos[np.argsort(s[pos], kind="stable")][:k]]
+    else:
+        residual = s[labelled] - col[labelled]
+        picks += [("largest error", i) for i in labelled[np.argsort(-np.abs(residual), kind="stable")][: 2 * k]]
+    ids, dna = store.ids, store.encoding.kind == "dna"
+    rows = []
+    for kind, i in picks:
+        row = {"kind": kind, "id": ids[idx[i]], "observed": float(col[i]), "cnn": float(s[i])}
+        if base_scores is not None:
+            row["baseline"] = float(base_scores[i, 0])
+        if dna:
+            row["sequence"] = codes_to_dna(np.asarray(store.codes[idx[i]]))
+        rows.append(row)
+    return rows
+
+
 def _write_report(
     path,
     title,
@@ -266,8 +333,10 @@ def _write_report(
     base,
     base_scores,
     base_metrics,
+    intervals,
     provenance,
     split,
+    idx,
     motifs_dir=None,
     members=(),
 ):
@@ -280,12 +349,17 @@ def _write_report(
     summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
     history = pd.DataFrame(meta["history"]) if meta.get("history") else None
     counts = meta.get("store", {}).get("split_counts") or {}
+    trained_on = meta.get("store", {}).get("path", store.path)
+    same_store = Path(trained_on).resolve() == store.path.resolve()
     dataset = {
-        "name": Path(meta.get("store", {}).get("path", store.path)).name,
+        "name": dataset_name(trained_on),
         "n": counts,
-        "evaluated on": f"{store.path.name} ({split})",
+        "evaluated on": f"{store.path} ({_rows_evaluated(store, split)})"
+        + ("" if same_store else "; not the training store"),
         "kind": enc["kind"],
         "length": enc["length"],
+        "negatives": _negatives(meta, store) if meta["task"] == "binary" else None,
+        "external": not same_store,
     }
     spec = meta.get("spec", {}).get("name", "model")
     model_name, default_title = f"CNN ({spec})", f"{spec} on {dataset['name']}"
@@ -318,7 +392,12 @@ def _write_report(
         split=split,
         val_metric_name=meta.get("metric_name"),
         best_epoch=meta.get("best_epoch"),
+        max_epochs=meta.get("settings", {}).get("epochs"),
+        training_seconds=meta.get("seconds"),
         members=members,
+        intervals=intervals,
+        baseline_fit=getattr(base, "description", None),
+        examples=_worst_examples(store, idx, y, scores, base_scores, meta["task"], _names(meta)),
     )
     if motifs_dir:
         from dnacnn.motifs import motif_section
@@ -371,7 +450,11 @@ def aggregate(
             extra[key] = m["cnn"]["macro"].get(key)
             if m.get("baseline"):
                 extra[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
-        rows.append(summary_row(dataset, model, m["cnn"], m.get("baseline"), m.get("baseline_name"), report, **extra))
+        rows.append(
+            summary_row(
+                dataset, model, m["cnn"], m.get("baseline"), m.get("baseline_name"), report, m.get("intervals"), **extra
+            )
+        )
     table = pd.DataFrame(rows)
     _write_atomic_tsv(table, Path(tsv))
     if html:

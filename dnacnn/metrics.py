@@ -29,8 +29,15 @@ TASKS = ("binary", "multiclass", "regression")
 # the headline metric of each task type (reports, summaries, model selection)
 MAIN_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "pearson_r"}
 
+# the headline metrics of each task type (report cards, 95% intervals): the main metric first
+HEADLINE_METRICS = {
+    "binary": ("roc_auc", "pr_auc", "mcc"),
+    "multiclass": ("accuracy", "roc_auc", "f1_macro"),
+    "regression": ("pearson_r", "r2", "mse"),
+}
+
 # scalar metrics per task type, in table order
-BINARY_METRICS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "mcc", "precision", "recall")
+BINARY_METRICS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "mcc", "precision", "recall", "brier")
 MULTICLASS_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "mcc", "roc_auc", "pr_auc")
 REGRESSION_METRICS = ("pearson_r", "spearman_rho", "r2", "mse", "mae")
 
@@ -50,12 +57,13 @@ METRIC_LABELS = {
     "r2": "R\u00b2",
     "mse": "MSE",
     "mae": "MAE",
+    "brier": "Brier score",
     "n": "n",
     "n_pos": "n pos.",
 }
 
 # metrics where lower is better (everything else: higher is better)
-LOWER_IS_BETTER = frozenset({"mse", "mae"})
+LOWER_IS_BETTER = frozenset({"mse", "mae", "brier"})
 
 
 def compute_metrics(
@@ -136,9 +144,15 @@ def _binary_task_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> 
             mcc=skm.matthews_corrcoef(y, pred),
             precision=skm.precision_score(y, pred, zero_division=0),
             recall=skm.recall_score(y, pred, zero_division=0) if n_pos else None,
+            brier=brier_score(y, score),
             confusion=skm.confusion_matrix(y, pred, labels=[0, 1]).tolist(),
         )
     return out
+
+
+def brier_score(y: np.ndarray, probability: np.ndarray) -> float:
+    """Mean squared difference between a probability and the 0/1 outcome (0 = perfect, 0.25 = always 0.5)."""
+    return float(np.mean((np.clip(probability, 0, 1) - y) ** 2))
 
 
 def _regression_task_metrics(y: np.ndarray, pred: np.ndarray, threshold: float = 0.0) -> dict:

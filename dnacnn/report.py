@@ -31,11 +31,13 @@ import pandas as pd
 from dnacnn import __version__
 from dnacnn.metrics import (
     BINARY_METRICS,
+    HEADLINE_METRICS,
     LOWER_IS_BETTER,
     MAIN_METRIC,
     METRIC_LABELS,
     MULTICLASS_METRICS,
     REGRESSION_METRICS,
+    brier_score,
     metrics_table,
 )
 
@@ -53,11 +55,7 @@ INK = "#1d2330"
 MUTED = "#5b6575"
 
 # headline cards per task type: the main metric first
-KEY_METRICS = {
-    "binary": ("roc_auc", "pr_auc", "mcc"),
-    "multiclass": ("accuracy", "roc_auc", "f1_macro"),
-    "regression": ("pearson_r", "r2", "mse"),
-}
+KEY_METRICS = HEADLINE_METRICS
 
 # rows of the overall CNN-vs-baseline table per task type
 OVERALL_METRICS = {
@@ -144,6 +142,18 @@ class ReportContext:
         For an ensemble (scores = the mean of several models'), one row per member (model file,
         seed, best epoch, ...), listed in the model section; ``model_summary_text``, ``history``
         and ``best_epoch`` are then the first member's.  Empty for one model.
+    max_epochs : int or None
+        The epoch limit of training; with ``best_epoch`` it tells whether training stopped while
+        the validation metric was still improving.
+    training_seconds : float or None
+        Wall time of training (default: the sum of ``history.seconds``).
+    intervals : dict or None
+        :func:`dnacnn.intervals.headline_intervals` of this run: 95% intervals on the cards and
+        the paired comparison in the verdict.
+    baseline_fit : str or None
+        One sentence on how the baseline was fitted.
+    examples : list of dict
+        The largest errors (``kind, id, observed, cnn[, baseline][, sequence]``), shown as a table.
     """
 
     title: str
@@ -165,6 +175,11 @@ class ReportContext:
     val_metric_name: str | None = None
     best_epoch: int | None = None
     members: list[dict] = field(default_factory=list)
+    max_epochs: int | None = None
+    training_seconds: float | None = None
+    intervals: dict | None = None
+    baseline_fit: str | None = None
+    examples: list[dict] = field(default_factory=list)
 
 
 def write_report(path: str | os.PathLike, ctx: ReportContext) -> None:
@@ -181,13 +196,17 @@ def render_report(ctx: ReportContext) -> str:
         ("model", "Model", _model_section(ctx)),
         ("training", "Training", _training_section(ctx)),
         *_evaluation_sections(ctx),
+        ("errors", "Largest errors", _errors_section(ctx)),
         ("metrics", "Metrics", _metrics_section(ctx)),
         *[(f"extra-{i}", title, body) for i, (title, body) in enumerate(ctx.extra_sections)],
         ("provenance", "Provenance", _provenance_section(ctx)),
     ]
     sections = [s for s in sections if s[2]]
     toc = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in sections)
-    body = "".join(f'<section id="{sid}"><h2>{_e(title)}</h2>{content}</section>' for sid, title, content in sections)
+    body = "".join(
+        f'<section id="{sid}"><h2>{_e(title)}</h2>{_how_to_read(sid, ctx)}{content}</section>'
+        for sid, title, content in sections
+    )
     return _page(ctx.title, _header(ctx) + f'<nav class="toc">{toc}</nav>' + body)
 
 
@@ -211,9 +230,72 @@ def _header(ctx: ReportContext) -> str:
     return (
         f'<header><div class="eyebrow">dnacnn report</div><h1>{_e(ctx.title)}</h1>'
         f'<p class="sub">{_DOT.join(s for s in sub if s)}</p>'
-        f'<div class="cards">{cards}</div><p class="verdict">{_verdict(ctx)}</p>'
+        f'<div class="cards">{cards}</div><p class="verdict">{_verdict(ctx)}</p>{_caveats(ctx)}'
         f'<div class="legend">{legend}</div></header>'
     )
+
+
+# one or two sentences under each section title: how to read it
+_HOW_TO_READ = {
+    "dataset": "Where the numbers come from: the records the model learned from (by split) and the records "
+    "scored in this report.",
+    "model": "The network layer by layer, with the shape of its output and its number of weights, as Keras prints it.",
+    "training": "Loss per epoch on the training and validation rows, the validation metric that chose the "
+    "weights, and the learning rate. A validation loss that rises while the training loss falls is overfitting.",
+    "curves": "ROC: the share of positives found against the share of negatives wrongly called positive as the "
+    "threshold falls (0.5 = chance, 1 = perfect). Precision-recall: how many calls are right against how many "
+    "positives are found; the dashed line is the share of positives (chance). With few positives, PR is the "
+    "curve to trust.",
+    "confusion": "Records counted by true and predicted class; the diagonal holds the right calls.",
+    "scores": "The model's scores for negatives and positives: the less the two overlap, the better the "
+    "ranking; piles at 0 and 1 mean confident calls.",
+    "calibration": "Whether a score of 0.8 means 80%: points on the diagonal are calibrated, points below it "
+    "are overconfident. The number beside a point is how many records its bin holds; bins of a few records "
+    "are noise.",
+    "scatter": "One point per record, observed against predicted: the nearer the diagonal, the better. "
+    "Pearson r measures how well the predictions rank and scale with the observations.",
+    "residuals": "Predicted minus observed: centred on zero and narrow is good; a shifted peak is a bias.",
+    "errors": "The records the model got most wrong, to look at by eye: the highest-scored negatives and the "
+    "lowest-scored positives (or the largest residuals).",
+    "metrics": "Every metric of the model beside the baseline fitted in the same run, on the same records.",
+}
+
+
+def _how_to_read(section_id: str, ctx: ReportContext) -> str:
+    text = _HOW_TO_READ.get(section_id)
+    if section_id == "curves" and ctx.task == "multiclass":
+        text = (text or "") + " Each class is scored one-vs-rest."
+    return f'<p class="how">{_e(text)}</p>' if text else ""
+
+
+def _caveats(ctx: ReportContext) -> str:
+    """Warnings a reader needs before trusting the headline numbers."""
+    out = []
+    negatives = ctx.dataset.get("negatives") or {}
+    if negatives.get("evaluated") == "shuffle":
+        out.append(
+            "The negatives scored here are dinucleotide shuffles of the positives: the numbers measure how well "
+            "real sequence is told from shuffled sequence, which is easier than telling bound from unbound "
+            "genomic sequence. Expect lower numbers on negatives drawn from the genome."
+        )
+    elif negatives.get("training") == "shuffle":
+        out.append(
+            "The model learned against dinucleotide-shuffled negatives. The negatives scored here came with the "
+            "evaluated file; if they are shuffles too (as in DeepBind's ENCODE files), the numbers measure how "
+            "well real sequence is told from shuffled sequence, and negatives drawn from the genome will score "
+            "lower."
+        )
+    if _still_improving(ctx):
+        out.append(
+            f"Training stopped at its limit of {ctx.max_epochs} epochs while the validation metric was still "
+            "improving (the best epoch was the last): more epochs (--epochs) would probably do better."
+        )
+    return "".join(f'<p class="caveat">{_e(text)}</p>' for text in out)
+
+
+def _still_improving(ctx: ReportContext) -> bool:
+    n_epochs = 0 if ctx.history is None else len(ctx.history)
+    return bool(ctx.max_epochs and ctx.best_epoch and n_epochs >= ctx.max_epochs and ctx.best_epoch >= n_epochs)
 
 
 def _n_labelled(ctx: ReportContext) -> int:
@@ -226,11 +308,19 @@ def _card(ctx: ReportContext, metric: str) -> str:
     qualifier = "macro " if len(ctx.label_names) > 1 and ctx.task != "multiclass" else ""
     html_ = f'<div class="card"><div class="label">{qualifier}{_e(METRIC_LABELS.get(metric, metric))}</div>'
     html_ += f'<div class="big">{_fmt(value)}</div>'
+    ci = _ci(ctx, "cnn", metric)
+    html_ += f'<div class="ci">95% CI {ci}</div>' if ci else ""
     if ctx.baseline_metrics is not None:
         base = ctx.baseline_metrics["macro"].get(metric)
         html_ += f'<div class="vs"><i style="background:{BASELINE_COLOR}"></i>{_e(ctx.baseline_name)} '
         html_ += f"<b>{_fmt(base)}</b> {_delta(metric, value, base)}</div>"
     return html_ + "</div>"
+
+
+def _ci(ctx: ReportContext, model: str, metric: str) -> str:
+    """``0.981–0.996`` from the run's intervals, or ``""``."""
+    interval = ((ctx.intervals or {}).get(model) or {}).get(metric)
+    return "" if not interval else f"{_fmt(interval['low'])}–{_fmt(interval['high'])}"
 
 
 def _delta(metric: str, value, base) -> str:
@@ -251,30 +341,73 @@ def _verdict(ctx: ReportContext) -> str:
     if ctx.baseline_metrics is None or ctx.baseline_metrics["macro"].get(metric) is None:
         return f"{_e(ctx.model_name)}: {label} {_fmt(value)} on the {_e(ctx.split)} split; no baseline was fitted."
     base = ctx.baseline_metrics["macro"][metric]
-    verb = "beats" if value > base else ("matches" if value == base else "trails")
-    return (
-        f"The {_e(ctx.model_name)} {verb} the {_e(ctx.baseline_name)} baseline by "
-        f"{abs(value - base):.3f} {label} on the {_e(ctx.split)} split ({_fmt(value)} vs {_fmt(base)})."
+    diff = ((ctx.intervals or {}).get("difference") or {}).get(metric)
+    n = f"n = {_n_labelled(ctx):,}"
+    if diff is None:
+        verb = "beats" if value > base else ("matches" if value == base else "trails")
+        return (
+            f"The {_e(ctx.model_name)} {verb} the {_e(ctx.baseline_name)} baseline by "
+            f"{abs(value - base):.3f} {label} on the {_e(ctx.split)} split ({_fmt(value)} vs {_fmt(base)}, {n})."
+        )
+    better = value < base if metric in LOWER_IS_BETTER else value > base
+    evidence = (
+        f"difference {_signed(diff['estimate'])}, 95% CI {_signed(diff['low'])} to {_signed(diff['high'])}, "
+        f"paired bootstrap p = {_p(diff['p_value'])}, {n}"
     )
+    if diff["p_value"] >= 0.05:
+        return (
+            f"The {_e(ctx.model_name)} and the {_e(ctx.baseline_name)} baseline do not differ clearly in {label} "
+            f"on the {_e(ctx.split)} split: {_fmt(value)} vs {_fmt(base)} ({evidence})."
+        )
+    verb = "beats" if better else "trails"
+    return (
+        f"The {_e(ctx.model_name)} {verb} the {_e(ctx.baseline_name)} baseline by {abs(value - base):.3f} "
+        f"{label} on the {_e(ctx.split)} split: {_fmt(value)} vs {_fmt(base)} ({evidence})."
+    )
+
+
+def _signed(v: float) -> str:
+    """A difference with its sign: 3 decimals, more when 3 would print 0.000."""
+    return f"{v:+.3f}" if v == 0 or abs(v) >= 0.0005 else f"{v:+.1e}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+
+
+_NEGATIVES = {"shuffle": "dinucleotide shuffles of the positives", "file": "from a file of negatives"}
 
 
 def _dataset_section(ctx: ReportContext) -> str:
     d = ctx.dataset or {}
-    facts = {k: v for k, v in d.items() if k not in ("n", "balance") and not isinstance(v, (dict, list))}
+    hidden = ("n", "balance", "negatives", "external")
+    facts = {k: v for k, v in d.items() if k not in hidden and not isinstance(v, (dict, list))}
+    negatives = d.get("negatives") or {}
+    if negatives.get("training"):
+        facts["negatives in training"] = _NEGATIVES[negatives["training"]]
     out = _kv_table(facts) if facts else ""
     splits = {k: int(v) for k, v in (d.get("n") or {}).items() if _is_number(v)} if isinstance(d.get("n"), dict) else {}
+    if d.get("external"):  # the training store's own test split is not what was scored here
+        splits = {k: v for k, v in splits.items() if v}
     if splits:
         total = sum(splits.values())
         cells = "".join(
             f'<div class="split"><b>{v:,}</b><span>{_e(k)}</span><em>{100 * v / max(total, 1):.0f}%</em></div>'
             for k, v in splits.items()
         )
-        out += f'<div class="splits">{cells}<div class="split total"><b>{total:,}</b><span>total</span></div></div>'
+        cells += f'<div class="split total"><b>{total:,}</b><span>total</span></div>'
+        if d.get("external"):
+            cells += (
+                f'<div class="split evaluated"><b>{_n_labelled(ctx):,}</b><span>evaluated here</span>'
+                "<em>another store</em></div>"
+            )
+        out += f'<h3>Training store</h3><div class="splits">{cells}</div>'
     balance = d.get("balance") or _balance_from_labels(ctx)
-    caption = "" if d.get("balance") else f'<p class="note">Computed from the {_e(ctx.split)} split.</p>'
     if balance:
         out += "<h3>Class balance</h3>" if ctx.task != "regression" else "<h3>Targets</h3>"
-        out += _balance_table(ctx.task, balance) + caption
+        out += _balance_table(ctx.task, balance)
+        if not d.get("balance"):
+            out += f'<p class="note">Of the {_n_labelled(ctx):,} labelled records scored in this report.</p>'
     return out
 
 
@@ -354,7 +487,14 @@ def _metrics_section(ctx: ReportContext) -> str:
     if ctx.task == "binary":
         note += f"Accuracy, F1, MCC, precision and recall at threshold {ctx.metrics.get('threshold', 0.5):g}. "
     if ctx.task != "multiclass" and len(ctx.metrics["tasks"]) > 1:
-        note += f"Overall values are means over the {len(ctx.metrics['tasks'])} tasks (macro)."
+        note += f"Overall values are means over the {len(ctx.metrics['tasks'])} tasks (macro). "
+    if ctx.intervals:
+        note += (
+            f"Grey numbers under a value: its 95% interval ({ctx.intervals['n_boot']:,} bootstrap resamples of "
+            "the records; Fisher's z for a single task's Pearson r). "
+        )
+    if ctx.baseline_fit:
+        note += f"<br><b>Baseline</b>: {_e(ctx.baseline_fit)}"
     out += f'<p class="note">{note}</p>'
     everything = _frame_table(metrics_table(ctx.metrics))
     out += f"<details><summary>All {_e(ctx.model_name)} metrics</summary>{everything}</details>"
@@ -374,9 +514,12 @@ def _overall_table(ctx: ReportContext) -> str:
         a = ctx.metrics["macro"].get(m)
         b = None if base is None else base["macro"].get(m)
         win_a, win_b = _winner(m, a, b)
-        row = f'<td>{_e(METRIC_LABELS.get(m, m))}</td><td class="{"win" if win_a else ""}">{_fmt(a)}</td>'
+        ci_a, ci_b = (
+            f'<small class="ci">{c}</small>' if c else "" for c in (_ci(ctx, "cnn", m), _ci(ctx, "baseline", m))
+        )
+        row = f'<td>{_e(METRIC_LABELS.get(m, m))}</td><td class="{"win" if win_a else ""}">{_fmt(a)}{ci_a}</td>'
         if base is not None:
-            row += f'<td class="b {"win" if win_b else ""}">{_fmt(b)}</td><td>{_delta(m, a, b)}</td>'
+            row += f'<td class="b {"win" if win_b else ""}">{_fmt(b)}{ci_b}</td><td>{_delta(m, a, b)}</td>'
         rows += f"<tr>{row}</tr>"
     return f'<table class="data metrics overall"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
@@ -534,7 +677,11 @@ def _calibration_caption(ctx: ReportContext) -> str:
         what = "Confidence of the predicted class vs how often it is right"
     else:
         what = "Mean predicted probability vs observed fraction of positives"
-    bins = f"in {CALIBRATION_BINS} equal-width bins (bins of fewer than {CALIBRATION_MIN_ROWS} rows are not drawn)."
+    bins = (
+        f"in {CALIBRATION_BINS} equal-width bins; the numbers are the records per bin (bins of fewer than "
+        f"{CALIBRATION_MIN_ROWS} are not drawn). Brier score: mean squared difference between probability and "
+        "outcome (0 is perfect; always answering 0.5 scores 0.25)."
+    )
     return _join(f"{what}, {bins}", "" if ctx.task == "multiclass" else _task_limit_note(ctx))
 
 
@@ -605,9 +752,12 @@ def _curves_figure(ctx: ReportContext):
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     panels = _panels(ctx)
-    fig, axes = _grid(len(panels), 2)
+    zoom = _zoomed_roc(panels)
+    fig, axes = _grid(len(panels), 3 if zoom else 2, single_w=3.6 if zoom else 4.6)
     multi = len(panels) > 1
-    for (name, y, s, b), (ax_roc, ax_pr) in zip(panels, axes, strict=True):
+    if zoom:
+        _roc_zoom(axes[0][2], ctx, *panels[0][1:])
+    for (name, y, s, b), (ax_roc, ax_pr, *_) in zip(panels, axes, strict=True):
         prefix = f"{name}: " if multi else ""
         ax_roc.set_title(f"{prefix}ROC", loc="left")
         ax_pr.set_title(f"{prefix}precision-recall", loc="left")
@@ -635,6 +785,35 @@ def _curves_figure(ctx: ReportContext):
         ax_roc.legend(loc="lower right", title="AUC", title_fontsize=8)
         ax_pr.legend(loc="lower left", title="AP", title_fontsize=8)
     return fig
+
+
+ZOOM_FPR = 0.1
+
+
+def _zoomed_roc(panels) -> bool:
+    """One task whose ROC curves all hug the corner: worth a third panel that zooms in on it."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(panels) != 1 or not _two_classes(panels[0][1]):
+        return False
+    _, y, s, b = panels[0]
+    return all(roc_auc_score(y, score) >= 0.95 for score in (s, b) if score is not None)
+
+
+def _roc_zoom(ax, ctx: ReportContext, y: np.ndarray, s: np.ndarray, b: np.ndarray | None) -> None:
+    from sklearn.metrics import roc_curve
+
+    lowest = 1.0
+    for score, color, label in _models(ctx, s, b, compact=True):
+        fpr, tpr, _ = roc_curve(y, score)
+        ax.plot(fpr, tpr, color=color, lw=1.8, drawstyle="steps-post", label=label)
+        lowest = min(lowest, float(np.interp(0.0, fpr, tpr)))
+    ax.set_xlim(0, ZOOM_FPR)
+    ax.set_ylim(max(0.0, lowest - 0.05), 1.005)
+    ax.set_title(f"ROC, zoomed (FPR ≤ {ZOOM_FPR:g})", loc="left")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
 
 
 def _short(label: str, compact: bool) -> str:
@@ -796,7 +975,7 @@ def _calibration_axes(ax, curves) -> None:
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
-    for y, score, color, label in curves:
+    for k, (y, score, color, label) in enumerate(curves):
         if not _two_classes(y):
             continue
         score = np.clip(score, 0, 1)
@@ -804,8 +983,21 @@ def _calibration_axes(ax, curves) -> None:
         # calibration_curve drops empty bins; a bin of a handful of rows is noise, drop it too
         edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
         counts = np.bincount(np.searchsorted(edges[1:-1], score, side="right"), minlength=CALIBRATION_BINS)
-        keep = counts[counts > 0] >= CALIBRATION_MIN_ROWS
-        ax.plot(mean[keep], frac[keep], color=color, lw=1.6, marker="o", ms=3.5, label=label)
+        counts = counts[counts > 0]
+        keep = counts >= CALIBRATION_MIN_ROWS
+        brier = brier_score(y, score)
+        ax.plot(mean[keep], frac[keep], color=color, lw=1.6, marker="o", ms=3.5, label=f"{label} (Brier {brier:.3f})")
+        # how many records each point rests on: the first model above its points, the second below
+        for x_, y_, c in zip(mean[keep], frac[keep], counts[keep], strict=True):
+            ax.annotate(
+                f"{c:,}",
+                (x_, y_),
+                xytext=(0, 5 if k == 0 else -10),
+                textcoords="offset points",
+                ha="center",
+                fontsize=6.5,
+                color=color,
+            )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left")
 
@@ -889,13 +1081,44 @@ def _training_section(ctx: ReportContext) -> str:
     if h is None or len(h) == 0:
         return '<p class="note">No training history was recorded for this model.</p>'
     out = _figure(_training_figure, ctx, _training_caption(ctx))
-    total = pd.to_numeric(h["seconds"], errors="coerce").sum() if "seconds" in h else None
-    facts = {"epochs": len(h)}
+    total = ctx.training_seconds
+    if total is None and "seconds" in h:
+        total = pd.to_numeric(h["seconds"], errors="coerce").sum()
+    facts = {"epochs": len(h) if not ctx.max_epochs else f"{len(h)} of at most {ctx.max_epochs}"}
     if ctx.best_epoch is not None:
         facts["weights kept from epoch"] = ctx.best_epoch
     if total:
         facts["training time"] = _duration(float(total))
     return out + _kv_table(facts)
+
+
+def _errors_section(ctx: ReportContext) -> str:
+    if not ctx.examples:
+        return ""
+    has_base = any("baseline" in row for row in ctx.examples)
+    has_seq = any("sequence" in row for row in ctx.examples)
+    head = "<th>record</th><th>observed</th>" + f'<th class="c">{_e(ctx.model_name)}</th>'
+    head += f'<th class="b">{_e(ctx.baseline_name)}</th>' if has_base else ""
+    head += '<th class="t">sequence</th>' if has_seq else ""
+    groups: dict[str, list[dict]] = {}
+    for row in ctx.examples:
+        groups.setdefault(row["kind"], []).append(row)
+    out = ""
+    for kind, rows in groups.items():
+        body = ""
+        for row in rows:
+            cells = f'<td class="t">{_e(row["id"])}</td><td>{_fmt(row["observed"])}</td><td>{_fmt(row["cnn"])}</td>'
+            cells += f'<td class="b">{_fmt(row.get("baseline"))}</td>' if has_base else ""
+            cells += f'<td class="t"><code class="seq">{_e(row.get("sequence", ""))}</code></td>' if has_seq else ""
+            body += f"<tr>{cells}</tr>"
+        title = {"false positive": "Highest-scored negatives", "false negative": "Lowest-scored positives"}
+        out += f"<h3>{_e(title.get(kind, 'Largest residuals'))}</h3>"
+        out += f'<div class="scroll"><table class="data metrics errors"><thead><tr>{head}</tr></thead>'
+        out += f"<tbody>{body}</tbody></table></div>"
+    task = ctx.label_names[0] if ctx.label_names else ""
+    if len(ctx.label_names) > 1:
+        out += f'<p class="note">Task {_e(task)} (the first of {len(ctx.label_names)}).</p>'
+    return out
 
 
 def _training_caption(ctx: ReportContext) -> str:
@@ -932,7 +1155,8 @@ def _training_figure(ctx: ReportContext):
             if val_loss is not None:
                 ax.plot(epoch, val_loss, color=CNN_COLOR, lw=1.6, ls="--", label="validation")
             ax.set_title("loss", loc="left")
-            ax.legend(loc="upper right")
+            _legend_headroom(ax, 0.25)
+            ax.legend(loc="upper center", ncols=2)
         elif kind == "metric":
             ax.plot(epoch, val_metric, color=POS_COLOR, lw=1.6, marker="o" if len(epoch) <= 30 else None, ms=3)
             ax.set_title(f"validation {metric_name}", loc="left")
@@ -943,6 +1167,9 @@ def _training_figure(ctx: ReportContext):
                 ax.set_yscale("log")  # schedules decay geometrically
                 ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
                 ax.yaxis.set_minor_formatter(NullFormatter())
+            elif len(finite):  # a constant rate: one tick, not five ticks all reading the same
+                ax.set_yticks([finite[0]])
+                ax.set_ylim(finite[0] * 0.5, finite[0] * 1.5)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v else "0"))
             ax.set_title("learning rate", loc="left")
         ax.set_xlabel("epoch")
@@ -963,13 +1190,16 @@ def summary_row(
     baseline_metrics: dict | None = None,
     baseline_name: str | None = None,
     report: str | None = None,
+    intervals: dict | None = None,
     **extra,
 ) -> dict:
     """One row of :func:`write_summary` from ``compute_metrics`` dictionaries.
 
     Returns a dict with ``dataset, model, task, metric`` (the main metric's name), ``value`` (CNN),
-    ``baseline``, ``baseline_name``, ``delta`` (value - baseline), ``n``, ``report`` (a path relative to
-    the summary page) and the ``extra`` keys (e.g. ``seconds``, ``epochs``).
+    ``value_low``/``value_high`` (its 95% interval), ``baseline``, ``baseline_name``, ``delta``
+    (value - baseline) with ``delta_low``/``delta_high`` and the paired ``p_value``, ``n``, ``report``
+    (a path relative to the summary page) and the ``extra`` keys (e.g. ``seconds``, ``epochs``).
+    Intervals come from :func:`dnacnn.intervals.headline_intervals` (``intervals``); absent, they are None.
     """
     task = metrics["task"]
     metric = MAIN_METRIC[task]
@@ -978,21 +1208,35 @@ def summary_row(
     delta = None if value is None or base is None else value - base
     # rows with a label: multiclass counts them overall; per task, the largest task count
     n = metrics["macro"].get("n") or max((t.get("n", 0) for t in metrics["tasks"].values()), default=0)
+    interval = ((intervals or {}).get("cnn") or {}).get(metric) or {}
+    diff = ((intervals or {}).get("difference") or {}).get(metric) or {}
     row = {
         "dataset": dataset,
         "model": model,
         "task": task,
         "metric": metric,
         "value": value,
+        "value_low": interval.get("low"),
+        "value_high": interval.get("high"),
         "baseline": base,
         "baseline_name": baseline_name,
         "delta": delta,
+        "delta_low": diff.get("low"),
+        "delta_high": diff.get("high"),
+        "p_value": diff.get("p_value"),
         "n": n,
         **extra,
     }
     if report is not None:
         row["report"] = str(report)
     return row
+
+
+# the columns of the main summary table (every other column goes to the "other metrics" tables)
+_SUMMARY_MAIN = (
+    "dataset", "model", "task", "metric", "value", "value_low", "value_high", "baseline", "baseline_name",
+    "delta", "delta_low", "delta_high", "p_value", "n", "report",
+)  # fmt: skip
 
 
 def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str = "dnacnn summary") -> None:
@@ -1003,19 +1247,16 @@ def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str =
     path_html : path
         Output file.
     rows : pandas.DataFrame
-        One row per dataset x model, e.g. from :func:`summary_row`.  Every column is shown; ``value``
-        and ``baseline`` (grouped by ``metric`` when present) make the bar chart; ``report`` holds a
-        path relative to ``path_html`` and becomes a link.
+        One row per dataset x model, e.g. from :func:`summary_row`.  The main table shows the main
+        metric with its interval, the baseline and the paired difference; every other column (e.g.
+        ``pr_auc`` and ``baseline_pr_auc``, ``seconds``) appears in an "other metrics" table per task
+        type.  ``value``/``baseline`` (grouped by ``metric``) make the chart; ``report`` holds a path
+        relative to ``path_html`` and becomes a link.
     title : str
         Page title.
     """
     rows = rows.reset_index(drop=True)
-    # who and where first, then the numbers
-    first = [c for c in ("dataset", "model", "report") if c in rows.columns]
-    rows = rows[first + [c for c in rows.columns if c not in first]]
     chart = _summary_chart_html(rows) if "value" in rows and len(rows) else '<p class="note">No scores to plot.</p>'
-    head = "".join(f"<th>{_e(_SUMMARY_LABELS.get(c, METRIC_LABELS.get(c, c)))}</th>" for c in rows.columns)
-    body = "".join(f"<tr>{''.join(_summary_cell(c, row) for c in rows.columns)}</tr>" for _, row in rows.iterrows())
     n_runs = len(rows)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     content = (
@@ -1023,28 +1264,87 @@ def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str =
         f'<p class="sub">{n_runs} run{"s" if n_runs != 1 else ""}{_DOT}written {stamp}{_DOT}dnacnn {__version__}</p>'
         f'<div class="legend"><span class="key"><i style="background:{CNN_COLOR}"></i>model</span>'
         f'<span class="key"><i style="background:{BASELINE_COLOR}"></i>baseline</span></div></header>'
-        f"<section><h2>Main metric per run</h2>{chart}</section>"
-        f'<section><h2>Runs</h2><div class="scroll"><table class="data summary"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-        f'<p class="note">Score: the model on its test split; baseline: the classical baseline on the same rows '
-        f"(k-mer logistic regression for DNA, RR-BLUP for genotypes); \u0394 = score \u2212 baseline.</p></section>"
+        f'<section><h2>Main metric per run</h2><p class="how">Each run\'s headline metric on its test records, '
+        "with its 95% interval (the whisker), beside the classical baseline fitted in the same run. The axis "
+        f"is zoomed to the values, so small differences show.</p>{chart}</section>"
+        f"<section><h2>Runs</h2>{_summary_main_table(rows)}"
+        '<p class="note">Score: the model on its test records, with its 95% interval (bootstrap; Fisher\'s z for '
+        "one Pearson r). Baseline: k-mer logistic regression for DNA, RR-BLUP for genotypes, fitted on the same "
+        "training rows and scored on the same records. \u0394: score \u2212 baseline with the 95% interval and "
+        "p-value of a paired bootstrap on those records.</p>"
+        f"{_summary_other_tables(rows)}</section>"
     )
     _write_atomic(Path(path_html), _page(title, content))
 
 
-def _summary_cell(column: str, row: pd.Series) -> str:
-    v = row[column]
-    if column == "report":
-        return f'<td class="t"><a href="{_e(v)}">open</a></td>' if isinstance(v, str) and v else "<td></td>"
-    if column == "delta" and _is_number(v):
-        metric = row.get("metric")
-        return f"<td>{_delta(metric if isinstance(metric, str) else '', float(v), 0.0)}</td>"
-    if column == "metric" and isinstance(v, str):
-        return f'<td class="t">{_e(METRIC_LABELS.get(v, v))}</td>'
-    if isinstance(v, str):
-        # long names may wrap; short ones (model names with hyphens, metric names) stay on one line
-        return f'<td class="t{" wrap" if len(v) > 24 else ""}">{_e(v)}</td>'
-    return f"<td>{_fmt(v)}</td>"
+def _summary_main_table(rows: pd.DataFrame) -> str:
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("dataset", "model", "metric", "score", "baseline", "\u0394 vs baseline", "n", "report")
+    )
+    body = ""
+    for _, row in rows.iterrows():
+        metric = row.get("metric") if isinstance(row.get("metric"), str) else ""
+        score = _fmt(row.get("value")) + _interval_small(row.get("value_low"), row.get("value_high"))
+        base = _fmt(row.get("baseline"))
+        if isinstance(row.get("baseline_name"), str):
+            base += f'<small class="ci">{_e(row["baseline_name"])}</small>'
+        delta = ""
+        if _is_number(row.get("delta")):
+            delta = _delta(metric, float(row["delta"]), 0.0)
+            if _is_number(row.get("delta_low")) and _is_number(row.get("delta_high")):
+                delta += f'<small class="ci">{_signed(row["delta_low"])} to {_signed(row["delta_high"])}'
+                delta += f", p = {_p(row['p_value'])}</small>" if _is_number(row.get("p_value")) else "</small>"
+        report = row.get("report")
+        link = f'<a href="{_e(report)}">open</a>' if isinstance(report, str) and report else ""
+        cells = [
+            f'<td class="t">{_e(row.get("dataset", ""))}</td>',
+            f'<td class="t">{_e(row.get("model", ""))}</td>',
+            f'<td class="t">{_e(METRIC_LABELS.get(metric, metric))}</td>',
+            f"<td>{score}</td>",
+            f'<td class="b">{base}</td>',
+            f"<td>{delta}</td>",
+            f"<td>{_fmt(row.get('n'))}</td>",
+            f'<td class="t">{link}</td>',
+        ]
+        body += f"<tr>{''.join(cells)}</tr>"
+    table = f'<table class="data summary metrics"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<div class="scroll">{table}</div>'
+
+
+def _interval_small(low, high) -> str:
+    return f'<small class="ci">{_fmt(low)}\u2013{_fmt(high)}</small>' if _is_number(low) and _is_number(high) else ""
+
+
+def _summary_other_tables(rows: pd.DataFrame) -> str:
+    """The secondary columns, one table per task type: each metric with the baseline's beside it."""
+    other = [c for c in rows.columns if c not in _SUMMARY_MAIN and not c.startswith("baseline_")]
+    if not other:
+        return ""
+    out = ""
+    tasks = rows["task"] if "task" in rows else pd.Series(["runs"] * len(rows))
+    for task in dict.fromkeys(tasks):
+        group = rows[tasks == task]
+        columns = [c for c in other if group[c].notna().any()]
+        if not columns:
+            continue
+        head = "<th>dataset</th><th>model</th>" + "".join(
+            f"<th>{_e(_SUMMARY_LABELS.get(c, METRIC_LABELS.get(c, c)))}</th>" for c in columns
+        )
+        body = ""
+        for _, row in group.iterrows():
+            cells = f'<td class="t">{_e(row.get("dataset", ""))}</td><td class="t">{_e(row.get("model", ""))}</td>'
+            for c in columns:
+                base = row.get(f"baseline_{c}")
+                extra = f'<small class="ci">baseline {_fmt(base)}</small>' if _is_number(base) else ""
+                cells += f"<td>{_fmt(row[c])}{extra}</td>"
+            body += f"<tr>{cells}</tr>"
+        out += (
+            f"<h3>Other metrics: {_e(task)}</h3>"
+            f'<div class="scroll"><table class="data summary metrics"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
+    return out
 
 
 def _summary_chart_html(rows: pd.DataFrame) -> str:
@@ -1052,57 +1352,68 @@ def _summary_chart_html(rows: pd.DataFrame) -> str:
 
     metric_col = rows["metric"] if "metric" in rows else pd.Series(["value"] * len(rows))
     groups = [(m, rows[metric_col == m]) for m in dict.fromkeys(metric_col)]
-    height = sum(0.32 * len(g) + 0.9 for _, g in groups)
+    height = sum(0.42 * len(g) + 0.9 for _, g in groups)
     with matplotlib.rc_context(_RC):
         fig = _new_figure(9.4, max(2.2, height))
         axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=[len(g) + 1.5 for _, g in groups])[:, 0]
         for ax, (metric, group) in zip(axes, groups, strict=True):
-            _summary_bars(ax, metric, group)
+            _summary_dots(ax, metric, group)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=DPI)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<figure><img alt="main metric per run" src="data:image/png;base64,{data}"></figure>'
 
 
-# metrics bounded by 1 get a fixed 0..1 axis, so runs of different pages compare at a glance
+# metrics that cannot exceed 1: the zoomed axis stops there
 _UNIT_METRICS = frozenset(
     {"roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "f1_macro", "mcc", "pearson_r", "spearman_rho"}
 )
 
-# column titles of the summary table
-_SUMMARY_LABELS = {"value": "score", "baseline_name": "baseline model", "delta": "\u0394", "n": "n test"}
+# column titles of the summary tables
+_SUMMARY_LABELS = {"seconds": "training time (s)", "epochs": "epochs"}
 
 
-def _summary_bars(ax, metric: str, group: pd.DataFrame) -> None:
+def _column(group: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(group[name], errors="coerce").to_numpy(float) if name in group else np.full(len(group), np.nan)
+
+
+def _summary_dots(ax, metric: str, group: pd.DataFrame) -> None:
+    """Each run's score as a dot with its 95% interval, the baseline's dot below it; the axis is
+    zoomed to the values so that 0.998 and 0.991 look different."""
     labels = [
         " \u00b7 ".join(str(r[c]) for c in ("dataset", "model") if c in group and pd.notna(r[c])) or str(i)
         for i, r in group.iterrows()
     ]
     labels = [lab if len(lab) <= 48 else lab[:47] + "\u2026" for lab in labels]
-    pos = np.arange(len(group))[::-1]
-    values = pd.to_numeric(group["value"], errors="coerce").to_numpy(float)
-    has_base = "baseline" in group and pd.to_numeric(group["baseline"], errors="coerce").notna().any()
-    h = 0.38 if has_base else 0.6
-    ax.barh(pos + (h / 2 if has_base else 0), np.nan_to_num(values), height=h, color=CNN_COLOR, label="model")
-    for p, v in zip(pos, values, strict=True):
-        if np.isfinite(v):
-            ax.text(v, p + (h / 2 if has_base else 0), f" {v:.3f}", va="center", fontsize=7.5, color=INK)
+    pos = np.arange(len(group))[::-1].astype(float)
+    values, low, high = _column(group, "value"), _column(group, "value_low"), _column(group, "value_high")
+    base = _column(group, "baseline")
+    has_base = np.isfinite(base).any()
+    off = 0.16 if has_base else 0.0
+    ax.errorbar(
+        values, pos + off, xerr=np.abs(np.vstack([values - low, high - values])) if np.isfinite(low).any() else None,
+        fmt="o", color=CNN_COLOR, ms=6, capsize=3, lw=1.4, label="model",
+    )  # fmt: skip
     if has_base:
-        base = pd.to_numeric(group["baseline"], errors="coerce").to_numpy(float)
-        ax.barh(pos - h / 2, np.nan_to_num(base), height=h, color=BASELINE_COLOR, label="baseline")
-        for p, v in zip(pos, base, strict=True):
-            if np.isfinite(v):
-                ax.text(v, p - h / 2, f" {v:.3f}", va="center", fontsize=7.5, color=MUTED)
+        ax.plot(base, pos - off, "D", color=BASELINE_COLOR, ms=5, label="baseline")
+    for p, v, hi in zip(pos, values, high, strict=True):
+        if np.isfinite(v):
+            ax.annotate(f"{v:.3f}", (np.nanmax([v, hi]), p + off), xytext=(5, 0), textcoords="offset points",
+                        va="center", fontsize=7.5, color=INK, annotation_clip=False)  # fmt: skip
+    for p, v in zip(pos, base, strict=True):
+        if np.isfinite(v):
+            ax.annotate(f"{v:.3f}", (v, p - off), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=7.5, color=MUTED, annotation_clip=False)  # fmt: skip
+    finite = np.concatenate([a[np.isfinite(a)] for a in (values, low, high, base)])
+    if len(finite):
+        lo, hi = float(finite.min()), float(finite.max())
+        pad = max(0.08 * (hi - lo), 0.004)
+        right = hi + 2.2 * pad  # room for the value labels
+        ax.set_xlim(lo - pad, right if metric not in _UNIT_METRICS else min(right, 1.0 + 0.5 * pad))
     ax.set_yticks(pos, labels)
+    ax.set_ylim(pos.min() - 0.6, pos.max() + 0.6)
     ax.grid(axis="y", visible=False)
-    ax.axvline(0, color="#9aa3af", lw=0.8)
-    finite = np.concatenate([values[np.isfinite(values)], base[np.isfinite(base)] if has_base else []])
-    if metric in _UNIT_METRICS:
-        ax.set_xlim(min(0.0, float(finite.min(initial=0.0)) * 1.15), 1.1)
-    elif len(finite):
-        # room on the right for the value labels
-        ax.set_xlim(min(0.0, float(finite.min()) * 1.15), max(0.0, float(finite.max())) * 1.15 or 1.0)
-    ax.set_title(METRIC_LABELS.get(metric, metric), loc="left")
+    ax.set_title(METRIC_LABELS.get(metric, metric) + " (axis zoomed to the values)", loc="left")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1143,6 +1454,15 @@ i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px
 .delta.down{color:var(--bad);background:#fdecea}
 .delta.flat{color:var(--muted);background:#eef1f5}
 .verdict{margin:16px 0 6px;font-size:15px}
+.card .ci{font-size:12.5px;color:var(--muted);font-variant-numeric:tabular-nums;margin-top:-2px}
+small.ci{display:block;font-size:11.5px;color:var(--muted);font-weight:400}
+p.how{color:var(--muted);font-size:13.5px;margin:-6px 0 12px;max-width:860px}
+p.caveat {
+  background:#fff8e6;border:1px solid #f3d58a;border-radius:8px;padding:8px 12px;font-size:13.5px;margin:10px 0;
+}
+.split.evaluated{border-color:var(--cnn)}
+code.seq{font:11.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
+table.errors td:last-child{white-space:normal;min-width:280px;max-width:560px}
 .legend{font-size:13px;color:var(--muted)}
 .legend .key{margin-right:18px}
 nav.toc{display:flex;flex-wrap:wrap;gap:6px 8px;margin:16px 2px}
@@ -1200,6 +1520,10 @@ summary{cursor:pointer;color:var(--cnn);font-size:13.5px;font-weight:600}
 details > :not(summary){margin-top:10px}
 a{color:var(--cnn)}
 footer{color:var(--muted);font-size:12.5px;text-align:center;margin-top:26px}
+@media (max-width:820px){
+  main{padding:14px 10px 40px}section{padding:16px 14px}header{padding:18px 16px 14px}
+  .card .big{font-size:30px}h1{font-size:22px}
+}
 @media print{html{background:#fff}section,header{break-inside:avoid;border-color:#ccc}nav.toc{display:none}}
 """
 ).substitute(cnn=CNN_COLOR, base=BASELINE_COLOR, ink=INK, muted=MUTED)

@@ -187,3 +187,215 @@ def test_summary_page_links_reports_and_plots_the_main_metric(tmp_path):
     assert '<a href="runs/REST/report.html">open</a>' in html and '<a href="runs/wheat/report.html">' in html
     assert len(images(html)) == 1
     assert os.listdir(tmp_path) == ["summary.html"]
+
+
+# --------------------------------------------------------------------------------------------
+# what a first-time reader needs (issue 20): every defect seen in Chromium, held by a test
+
+
+def _with_intervals(ctx: ReportContext) -> ReportContext:
+    from dnacnn.intervals import headline_intervals
+
+    ctx.intervals = headline_intervals(ctx.y_true, ctx.y_score, ctx.task, ctx.baseline_score, n_boot=200)
+    return ctx
+
+
+def test_a_constant_learning_rate_gets_one_tick_not_five_equal_ones():
+    import matplotlib
+
+    h = history().assign(lr=1e-3)
+    with matplotlib.rc_context(report._RC):
+        fig = report._training_figure(binary_context(history=h))
+    lr_axis = fig.axes[2]
+    assert lr_axis.get_title(loc="left") == "learning rate"
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    assert list(lr_axis.get_yticks()) == [1e-3]
+
+
+def test_the_loss_legend_covers_no_point_of_either_curve():
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # the wheat shape: a flat validation loss above a falling training loss
+    e = np.arange(1, 31)
+    h = pd.DataFrame({"epoch": e, "loss": 0.37 - 0.006 * e, "val_loss": 0.8 + 0.01 * np.sin(e), "lr": 1e-3})
+    with matplotlib.rc_context(report._RC):
+        fig = report._training_figure(binary_context(history=h))
+        FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent()
+    for line in ax.get_lines():
+        points = ax.transData.transform(np.c_[line.get_xdata(), line.get_ydata()])
+        assert not any(box.contains(x, y) for x, y in points), line.get_label()
+
+
+def test_an_external_test_store_is_not_shown_as_an_empty_test_split():
+    ctx = binary_context(
+        dataset={"name": "REST", "n": {"train": 2700, "valid": 300, "test": 0}, "external": True,
+                 "evaluated on": "results/REST/test_store (all 160 records); not the training store"},
+        split="all",
+    )  # fmt: skip
+    html = render_report(ctx)
+    assert "<span>test</span>" not in html and "<em>0%</em>" not in html
+    assert "<b>160</b><span>evaluated here</span>" in html
+    assert "Of the 160 labelled records scored in this report." in html
+    assert "Computed from the" not in html
+
+
+def test_dataset_names_come_from_the_workflow_folder_not_the_word_store():
+    from dnacnn.evaluate import dataset_name
+
+    assert dataset_name("results/REST/store") == "REST"
+    assert dataset_name("results/REST/test_store") == "REST"
+    assert dataset_name("runs/ctcf.store") == "ctcf"
+    assert dataset_name("wheat_fold1") == "wheat_fold1"
+
+
+def test_rows_evaluated_say_which_split_of_how_many():
+    from dnacnn.evaluate import _rows_evaluated
+
+    class Store:
+        n = 599
+
+        def indices(self, split):
+            return np.arange(120 if split == "test" else 599)
+
+    assert _rows_evaluated(Store(), "test") == "test split: 120 of 599 records"
+    assert _rows_evaluated(Store(), "all") == "all 599 records"
+
+
+def test_one_training_time_in_the_whole_report():
+    html = render_report(binary_context(training_seconds=89.43, provenance={"training time (s)": 89.43}))
+    assert "89.4 s" in html and "12.0 s" not in html  # the epochs' seconds sum to 12.0
+
+
+def test_cards_carry_95_percent_intervals_and_the_verdict_a_paired_test():
+    ctx = _with_intervals(binary_context())
+    html = render_report(ctx)
+    ci = ctx.intervals["cnn"]["roc_auc"]
+    assert f'<div class="ci">95% CI {ci["low"]:.3f}\u2013{ci["high"]:.3f}</div>' in html
+    diff = ctx.intervals["difference"]["roc_auc"]
+    assert "paired bootstrap p = " in html and f"95% CI {diff['low']:+.3f} to {diff['high']:+.3f}" in html
+    assert "n = 160)" in html
+    assert html.count('<small class="ci">') >= 6  # the overall table: 3 headline metrics x 2 models
+
+
+def test_a_difference_within_noise_is_not_called_a_win():
+    ctx = binary_context()
+    ctx.baseline_score = ctx.y_score + np.random.default_rng(0).normal(0, 0.01, ctx.y_score.shape)
+    ctx.baseline_metrics = compute_metrics(ctx.y_true, ctx.baseline_score, "binary", ctx.label_names)
+    html = render_report(_with_intervals(ctx))
+    assert "do not differ clearly in ROC AUC" in html and " beats " not in html
+
+
+def test_every_section_says_how_to_read_it():
+    html = render_report(_with_intervals(binary_context(examples=[])))
+    sections = re.findall(r'<section id="([^"]+)"><h2>[^<]*</h2>(<p class="how">)?', html)
+    assert sections
+    missing = [sid for sid, how in sections if not how and sid not in ("provenance",)]
+    assert missing == []
+
+
+def test_shuffled_negatives_and_unfinished_training_are_flagged():
+    ctx = binary_context(
+        dataset={"name": "REST", "negatives": {"training": "shuffle", "evaluated": "shuffle"}},
+        max_epochs=6, best_epoch=6,
+    )  # fmt: skip
+    html = render_report(ctx)
+    assert html.count('<p class="caveat">') == 2
+    assert "dinucleotide shuffles of the positives" in html and "Expect lower numbers" in html
+    assert "stopped at its limit of 6 epochs while the validation metric was still improving" in html
+    calm = render_report(binary_context(max_epochs=10, best_epoch=4))
+    assert '<p class="caveat">' not in calm
+
+
+def test_calibration_points_show_their_counts_and_each_model_its_brier_score():
+    import matplotlib
+
+    ctx = binary_context(n=400)
+    with matplotlib.rc_context(report._RC):
+        fig = report._calibration_figure(ctx)
+    ax = fig.axes[0]
+    counts = [int(t.get_text().replace(",", "")) for t in ax.texts]
+    assert counts and all(c >= report.CALIBRATION_MIN_ROWS for c in counts)
+    # each model's drawn bins hold at most all of its rows
+    assert sum(counts) <= 2 * 400
+    labels = [line.get_label() for line in ax.get_lines() if "Brier" in line.get_label()]
+    brier = ctx.metrics["macro"]["brier"]
+    assert labels[0].endswith(f"(Brier {brier:.3f})") and len(labels) == 2
+    assert "Brier score" in render_report(ctx)
+
+
+def test_roc_curves_hugging_the_corner_get_a_zoomed_panel():
+    import matplotlib
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(600) < 0.5).astype(float)
+    good, fair = y * 0.9 + rng.random(600) * 0.2, y * 0.2 + rng.random(600)
+    easy = binary_context(y_true=y[:, None], y_score=good[:, None], baseline_score=good[:, None] * 0.99,
+                          metrics=compute_metrics(y, good, "binary", ["TF0"]), n=600)  # fmt: skip
+    with matplotlib.rc_context(report._RC):
+        zoomed = report._curves_figure(easy)
+        plain = report._curves_figure(easy.__class__(**{**easy.__dict__, "baseline_score": fair[:, None]}))
+    assert len(zoomed.axes) == 3 and zoomed.axes[2].get_xlim() == (0.0, report.ZOOM_FPR)
+    assert len(plain.axes) == 2
+
+
+def test_the_largest_errors_are_listed_with_their_sequences():
+    rows = [
+        {"kind": "false positive", "id": "s_shuf", "observed": 0, "cnn": 1, "baseline": 0.3, "sequence": "ACGT" * 25},
+        {"kind": "false negative", "id": "peak_<7>", "observed": 1.0, "cnn": 0.02, "baseline": 0.8, "sequence": "TT"},
+    ]  # fmt: skip
+    html = render_report(binary_context(examples=rows))
+    assert "Highest-scored negatives" in html and "Lowest-scored positives" in html
+    assert f'<code class="seq">{"ACGT" * 25}</code>' in html and "peak_&lt;7&gt;" in html
+    assert render_report(binary_context()).count('id="errors"') == 0
+
+
+def test_summary_page_fits_its_box_and_shows_intervals(tmp_path):
+    ctx = _with_intervals(binary_context())
+    y = np.random.default_rng(0).normal(size=120)
+    p = 0.6 * y + np.random.default_rng(1).normal(size=120)
+    reg = compute_metrics(y, p, "regression", ["E1"])
+    reg_ci = headline_intervals_for(y, p)
+    rows = pd.DataFrame(
+        [
+            summary_row("REST", "tfbind", ctx.metrics, ctx.baseline_metrics, "6-mer", "a.html", ctx.intervals,
+                        pr_auc=0.998, baseline_pr_auc=0.991),
+            summary_row("wheat", "snp-cnn", reg, None, None, "b.html", reg_ci, spearman_rho=0.6, seconds=12.5),
+        ]
+    )  # fmt: skip
+    assert rows.loc[0, "value_low"] <= rows.loc[0, "value"] <= rows.loc[0, "value_high"]
+    assert rows.loc[0, "p_value"] == ctx.intervals["difference"]["roc_auc"]["p_value"]
+    write_summary(tmp_path / "s.html", rows)
+    html = (tmp_path / "s.html").read_text()
+    main = re.search(r"<h2>Runs</h2>.*?</table>", html, re.S).group(0)
+    assert len(re.findall(r"<th>", main.split("</thead>")[0])) == 8  # fits 1100 px without a hidden scroll
+    assert "baseline_" not in html  # raw column names never reach the page
+    assert "<th>PR AUC</th>" in html and "baseline 0.991" in html and "<th>training time (s)</th>" in html
+    assert "Other metrics: binary" in html and "Other metrics: regression" in html
+    lo, hi = rows.loc[0, "value_low"], rows.loc[0, "value_high"]
+    assert f"{lo:.3f}\u2013{hi:.3f}" in main and ", p = " in main
+
+
+def headline_intervals_for(y, p):
+    from dnacnn.intervals import headline_intervals
+
+    return headline_intervals(y, p, "regression", n_boot=100)
+
+
+def test_summary_chart_zooms_so_close_scores_look_different():
+    import matplotlib
+
+    rows = pd.DataFrame(
+        {"dataset": ["REST", "zou"], "model": ["tfbind", "zou2019"], "metric": "roc_auc",
+         "value": [0.998, 0.999], "value_low": [0.996, 0.997], "value_high": [0.999, 1.0], "baseline": [0.991, 1.0]}
+    )  # fmt: skip
+    with matplotlib.rc_context(report._RC):
+        fig = report._new_figure(8, 3)
+        ax = fig.subplots()
+        report._summary_dots(ax, "roc_auc", rows)
+    lo, hi = ax.get_xlim()
+    assert hi - lo < 0.05 and hi <= 1.01
+    # 0.991 vs 0.998 lie more than a fifth of the axis apart
+    assert (0.998 - 0.991) / (hi - lo) > 0.2
