@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -889,10 +890,12 @@ def draw_match_alignments(cores: dict, table: pd.DataFrame, db: MotifDatabase, f
 
 
 def _png_tag(path: Path, alt: str, height: int) -> str:
+    """An embedded PNG, ``height`` px high (0: as wide as its box)."""
     if not path.is_file():
         return ""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{alt}" style="height:{height}px" src="data:image/png;base64,{data}">'
+    size = f' style="height:{height}px"' if height else ""
+    return f'<img alt="{html_escape(alt)}"{size} src="data:image/png;base64,{data}">'
 
 
 def best_matched(table: pd.DataFrame):
@@ -904,41 +907,16 @@ def best_matched(table: pd.DataFrame):
 
 
 def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
-    """``(title, html)`` for ``ReportContext.extra_sections``: each filter's logo (base64 PNG),
-    best database match (named only when calibrated) and its alignment, by influence then
-    information content, from a :func:`motifs` folder."""
+    """``(title, html)`` for ``ReportContext.extra_sections`` from a :func:`motifs` folder: the filters
+    with a significant database match first, each as a card with its name and its alignment to the
+    matched motif drawn large enough to read; then every filter's logo and closest motif in a table,
+    by influence then information content."""
     import html
 
     out_dir = Path(out_dir)
     table = pd.read_csv(out_dir / "filters.tsv", sep="\t", keep_default_na=False, na_values=[""])
     table = table[table.n_sites > 0].head(max_filters)
     has_match = "best_name" in table.columns
-    head = "<tr><th>filter</th><th>logo</th><th>sites</th><th>influence</th><th>IC (bits)</th>"
-    head += "<th>best match</th><th>q-value</th><th>shuffled p</th><th>alignment</th></tr>" if has_match else "</tr>"
-    body = []
-    for row in table.itertuples(index=False):
-        cells = [
-            html.escape(row.filter),
-            _png_tag(out_dir / "logos" / f"{row.filter}.png", f"{row.filter} logo", 56),
-            f"{row.n_sites:,}",
-            f"{row.influence:.3g}",
-            f"{row.information_content:.1f}",
-        ]
-        if has_match:
-            if pd.isna(row.best_name):
-                name = ""
-            elif getattr(row, "matched", False):
-                name = f"<b>{html.escape(row.best_name)}</b> ({html.escape(row.best_id)})"
-                if isinstance(row.best_family, str) and row.best_family:
-                    name += f"<br><small>{html.escape(row.best_family)}</small>"
-            else:
-                name = f'<span style="color:#8a8f98">not significant (closest {html.escape(row.best_name)})</span>'
-            q = "" if pd.isna(row.best_q_value) else f"{row.best_q_value:.2g}"
-            decoy_p = getattr(row, "best_decoy_p_value", np.nan)  # absent from older motif folders
-            decoy = "" if pd.isna(decoy_p) else f"{row.best_p_value:.2g} vs {decoy_p:.2g}"
-            align = _png_tag(out_dir / "logos" / f"{row.filter}_match.png", f"{row.filter} aligned", 90)
-            cells += [name, q, decoy, align]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     note = (
         "<p>First-layer filters as motifs: bases of the windows activating each filter above a fraction "
         "(--threshold) of its maximum; influence = RMS change of the output log-odds when the filter is "
@@ -949,6 +927,7 @@ def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
         'column-shuffled copies of the database ("shuffled p"); otherwise the closest motif is shown '
         "in grey as not significant. See docs/interpret.md.</p>"
     )
+    cards = ""
     if has_match:
         best = best_matched(table)
         note += (
@@ -957,7 +936,71 @@ def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
             if best is not None
             else "<p>No filter has a significant database match.</p>"
         )
-    return "Motifs (first-layer filters)", note + f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+        matched = table[table.matched.astype(bool)] if "matched" in table.columns else table.iloc[:0]
+        cards = "".join(_match_card(out_dir, row) for row in matched.itertuples(index=False))
+        if cards:
+            cards = f'<h3>Filters with a significant match ({len(matched)})</h3><div class="motif-cards">{cards}</div>'
+    head = "<tr><th>filter</th><th>logo</th><th>sites</th><th>influence</th><th>IC (bits)</th>"
+    head += "<th>closest motif</th><th>q-value</th><th>p vs shuffled p</th></tr>" if has_match else "</tr>"
+    body = []
+    for row in table.itertuples(index=False):
+        cells = [
+            html.escape(row.filter),
+            _png_tag(out_dir / "logos" / f"{row.filter}.png", f"{row.filter} logo", 44),
+            f"{row.n_sites:,}",
+            f"{row.influence:.3g}",
+            f"{row.information_content:.1f}",
+        ]
+        if has_match:
+            cells += [_match_name(row), *_match_numbers(row)]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    listing = (
+        f"<details><summary>All {len(table)} filters that fired (logos and closest motifs)</summary>"
+        f'<div class="scroll"><table class="data motifs"><thead>{head}</thead><tbody>{"".join(body)}</tbody>'
+        "</table></div></details>"
+    )
+    css = (
+        "<style>.motif-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}"
+        ".motif-card{border:1px solid #e3e7ee;border-radius:10px;padding:10px 12px}"
+        ".motif-card img{width:100%;height:auto}.motif-card .name{font-size:15px}"
+        ".motif-card .facts{font-size:12.5px;color:#5b6575}</style>"
+    )
+    return "Motifs (first-layer filters)", css + note + cards + listing
+
+
+def _match_name(row) -> str:
+    import html
+
+    if pd.isna(row.best_name):
+        return ""
+    if getattr(row, "matched", False):
+        name = f"<b>{html.escape(row.best_name)}</b> ({html.escape(row.best_id)})"
+        if isinstance(row.best_family, str) and row.best_family:
+            name += f"<br><small>{html.escape(row.best_family)}</small>"
+        return name
+    return f'<span style="color:#8a8f98">not significant (closest {html.escape(row.best_name)})</span>'
+
+
+def _match_numbers(row) -> tuple[str, str]:
+    q = "" if pd.isna(row.best_q_value) else f"{row.best_q_value:.2g}"
+    decoy_p = getattr(row, "best_decoy_p_value", np.nan)  # absent from older motif folders
+    decoy = "" if pd.isna(decoy_p) else f"{row.best_p_value:.2g} vs {decoy_p:.2g}"
+    return q, decoy
+
+
+def _match_card(out_dir: Path, row) -> str:
+    """One matched filter: its name, the numbers, and the filter drawn over the database motif."""
+    import html
+
+    q, decoy = _match_numbers(row)
+    align = _png_tag(out_dir / "logos" / f"{row.filter}_match.png", f"{row.filter} aligned to {row.best_name}", 0)
+    family = f" \u00b7 {html.escape(row.best_family)}" if isinstance(row.best_family, str) and row.best_family else ""
+    return (
+        f'<div class="motif-card"><div class="name"><b>{html.escape(row.best_name)}</b> '
+        f"<small>{html.escape(row.best_id)}{family}</small></div>"
+        f'<div class="facts">{html.escape(row.filter)} \u00b7 influence {row.influence:.3g} \u00b7 '
+        f"{row.n_sites:,} sites \u00b7 q = {q} \u00b7 p {decoy}</div>{align}</div>"
+    )
 
 
 def _write_html(out_dir: Path, model_path, fm: FilterMotifs, database) -> None:

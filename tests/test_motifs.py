@@ -511,6 +511,11 @@ def test_section_names_only_calibrated_matches(tmp_path):
     alignment_figure(rest[:, 2:7], rest, 2, "+").savefig(tmp_path / "logos" / "filter_2_match.png")
     _, html = motif_section(tmp_path)
     assert "not significant (closest CTCF)" in html and "<b>CTCF</b>" not in html
-    assert "<b>REST</b> (MA0138.3)" in html and 'alt="filter_2 aligned"' in html
+    assert "<b>REST</b> (MA0138.3)" in html and 'alt="filter_2 aligned to REST"' in html
+    # matched filters come first as cards, their alignment as wide as the card (readable, not 90 px)
+    cards = html.split('<div class="motif-cards">')[1].split("<details>")[0]
+    assert cards.count('<div class="motif-card">') == 1 and "<b>REST</b> <small>MA0138.3" in cards
+    assert re.search(r'<img alt="filter_2 aligned to REST" src=', cards)
+    assert "Filters with a significant match (1)" in html
     assert "Most influential matched filter: <b>filter_2</b> ~ REST" in html
     assert best_matched(pd.read_csv(tmp_path / "filters.tsv", sep="\t"))["filter"] == "filter_2"
