@@ -8,6 +8,11 @@ Every function returns an array of shape ``(n,)`` uint8 with 0 = train, 1 = vali
   that overlapping or neighbouring windows cannot leak between training and testing.
 * :func:`split_from_column` - a table's own split column (``train`` / ``valid`` / ``test``).
 
+Cross-validation keeps a fold id per record instead (1..k, beside the split): :func:`kfold_assignment`
+draws seeded folds, :func:`folds_from_values` reads them from a column or a file such as BGLR's
+``wheat.sets``, and :func:`fold_split` turns one fold into split codes (that fold = test, a seeded
+fraction of the others = valid, the rest = train).
+
 User mistakes (fractions summing to 1 or more, ids without coordinates, a held-out chromosome
 that matches nothing, unknown split names) raise a one-line :class:`~dnacnn.errors.DnacnnError`.
 """
@@ -228,3 +233,65 @@ def split_from_column(values: list[str], path: str | None = None, lines: list[in
         where = f"{lines[i]}" if lines is not None else f"record {i + 1}"
         raise InputError(path, where, problem, fix)
     return codes.to_numpy(dtype=np.uint8)
+
+
+MAX_FOLDS = 100
+
+
+def kfold_assignment(labels: np.ndarray, task: str, k: int, seed: int = 0) -> np.ndarray:
+    """Seeded k-fold assignment: fold ids ``1..k`` ``(n,)`` uint8, stratified by class for
+    classification (as :func:`random_split`), a plain shuffle for regression."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if not 2 <= k <= MAX_FOLDS:
+        raise DnacnnError(f"--folds {k}: give between 2 and {MAX_FOLDS} folds (10 is usual)")
+    labels = np.asarray(labels, dtype=np.float32)
+    labels = labels[:, None] if labels.ndim == 1 else labels
+    n = len(labels)
+    if n < k:
+        raise DnacnnError(f"{n} records are too few for {k} folds; use --folds {max(2, n)} or fewer")
+    folds = np.zeros(n, dtype=np.uint8)
+    strata = _strata(labels, task, 0) if task != "regression" else None
+    if strata is not None and np.bincount(strata).min(initial=k) >= k:
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(n), strata)
+    else:  # regression, or a class with fewer than k records: a plain shuffle
+        splitter = KFold(k, shuffle=True, random_state=seed).split(np.zeros(n))
+    for fold, (_, test) in enumerate(splitter, start=1):
+        folds[test] = fold
+    return folds
+
+
+def folds_from_values(values, path: str | None = None, lines: list[int] | None = None) -> np.ndarray:
+    """Fold ids from a column or file of integers 1..k (one per record), as uint8; every fold from
+    1 to the largest must hold a record."""
+    where = (lambda i: f"{path}:{lines[i] if lines else i + 1}") if path else (lambda i: f"record {i + 1}")
+    numbers = pd.to_numeric(pd.Series(list(values), dtype=object).astype(str).str.strip(), errors="coerce")
+    bad = numbers.isna() | (numbers % 1 != 0) | (numbers < 1) | (numbers > MAX_FOLDS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DnacnnError(f"{where(i)}: fold {values[i]!r} is not a whole number from 1 to {MAX_FOLDS}; fix the fold")
+    folds = numbers.to_numpy(dtype=np.uint8)
+    empty = sorted(set(range(1, int(folds.max(initial=0)) + 1)) - set(np.unique(folds).tolist()))
+    if len(folds) and (empty or folds.max() < 2):
+        problem = f"fold {empty[0]} holds no record" if empty else "only one fold"
+        raise DnacnnError(f"{path or 'folds'}: {problem}; number the folds 1..k with k >= 2")
+    return folds
+
+
+def fold_split(
+    folds: np.ndarray, fold: int, labels: np.ndarray, task: str, valid_frac: float = 0.1, seed: int = 0
+) -> np.ndarray:
+    """Split codes for one fold of a cross-validation: its records are the test split; a seeded,
+    stratified ``valid_frac`` of the other records (for early stopping) is the validation split."""
+    folds = np.asarray(folds)
+    k = int(folds.max(initial=0))
+    if not 1 <= fold <= k:
+        raise DnacnnError(f"--fold {fold}: the store has folds 1..{k}; choose one of them")
+    split = np.full(len(folds), TEST, dtype=np.uint8)
+    rest = np.flatnonzero(folds != fold)
+    if valid_frac > 0:
+        inner = random_split(np.asarray(labels)[rest], task, valid_frac=valid_frac, test_frac=0, seed=seed)
+        split[rest] = inner
+    else:
+        split[rest] = TRAIN
+    return split

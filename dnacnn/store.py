@@ -10,6 +10,8 @@ A store is a directory (conventionally ``NAME.store``)::
     split.u8           raw uint8 array, shape (n,): 0 train, 1 valid, 2 test
     ids.txt            one record id per line, in store order
     marker_means.f32   (genotype stores only) mean dosage per marker, shape (length,)
+    folds.u8           (cross-validation stores only) fold id 1..k per record, shape (n,); a fold's
+                       split is made when it is used (:meth:`Store.for_fold`)
 
 Raw arrays plus shapes in the manifest let the writer stream records to disk in chunks, so
 encoding uses bounded memory whatever the input size; readers use ``numpy.memmap``.  A store is
@@ -19,6 +21,7 @@ written under a temporary name and renamed into place when complete.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -101,7 +104,13 @@ class StoreWriter:
         self.flush()
         return np.memmap(self.tmp / "codes.u8", dtype=np.uint8, mode="r", shape=(self.n, self.length))
 
-    def finish(self, split: np.ndarray, manifest: dict, marker_means: np.ndarray | None = None) -> Path:
+    def finish(
+        self,
+        split: np.ndarray,
+        manifest: dict,
+        marker_means: np.ndarray | None = None,
+        folds: np.ndarray | None = None,
+    ) -> Path:
         self.close_streams()
         split = np.asarray(split, dtype=np.uint8)
         if split.shape != (self.n,):
@@ -109,6 +118,12 @@ class StoreWriter:
         split.tofile(self.tmp / "split.u8")
         if marker_means is not None:
             np.asarray(marker_means, np.float32).tofile(self.tmp / "marker_means.f32")
+        if folds is not None:
+            folds = np.asarray(folds, dtype=np.uint8)
+            if folds.shape != (self.n,):
+                raise ValueError(f"folds has shape {folds.shape}, expected ({self.n},)")
+            folds.tofile(self.tmp / "folds.u8")
+            manifest = {**manifest, "n_folds": int(folds.max(initial=0))}
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -155,6 +170,7 @@ class Store:
     labels: np.ndarray
     split: np.ndarray
     marker_means: np.ndarray | None = None
+    folds: np.ndarray | None = None
     _ids: list[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -190,7 +206,25 @@ class Store:
             labels=mmap("labels.f32", np.float32, (n, tasks)),
             split=mmap("split.u8", np.uint8, (n,)),
             marker_means=means,
+            folds=np.asarray(mmap("folds.u8", np.uint8, (n,))) if manifest.get("n_folds") else None,
         )
+
+    @property
+    def n_folds(self) -> int:
+        """Number of cross-validation folds (0 for a store without folds)."""
+        return int(self.manifest.get("n_folds") or 0)
+
+    def for_fold(self, fold: int, valid_frac: float = 0.1, seed: int = 0) -> Store:
+        """This store as seen by one fold of a cross-validation: the fold's records are ``test``, a
+        seeded ``valid_frac`` of the others ``valid``, the rest ``train`` (arrays are shared)."""
+        from dnacnn.split import fold_split
+
+        if self.folds is None:
+            raise DnacnnError(f"{self.path}: store has no folds; encode it with --split folds")
+        split = fold_split(self.folds, fold, np.asarray(self.labels), self.task, valid_frac, seed)
+        counts = {name: int((split == code).sum()) for name, code in SPLIT_CODE.items()}
+        manifest = {**self.manifest, "split_counts": counts, "fold": int(fold)}
+        return dataclasses.replace(self, manifest=manifest, split=split)
 
     @property
     def n(self) -> int:

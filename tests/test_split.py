@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,79 @@ def test_split_from_column():
     with pytest.raises(InputError) as e:
         split_from_column(["train", "test", ""], path="peaks.tsv", lines=[2, 3, 4])
     assert str(e.value) == "peaks.tsv:4: unknown split ''; use train, valid (or validation) or test"
+
+
+# --------------------------------------------------------------------------------------------
+# cross-validation folds
+
+
+def test_kfold_assignment_is_seeded_balanced_and_stratified():
+    from dnacnn.split import kfold_assignment
+
+    y = np.r_[np.ones(30), np.zeros(70)].astype(np.float32)
+    folds = kfold_assignment(y, "binary", 10, seed=3)
+    assert folds.dtype == np.uint8 and sorted(np.unique(folds)) == list(range(1, 11))
+    assert (np.bincount(folds)[1:] == 10).all()
+    assert all((y[folds == f] == 1).sum() == 3 for f in range(1, 11))  # 30% positives in every fold
+    assert (folds == kfold_assignment(y, "binary", 10, seed=3)).all()
+    assert not (folds == kfold_assignment(y, "binary", 10, seed=4)).all()
+    reg = kfold_assignment(np.random.default_rng(0).normal(size=(25, 1)), "regression", 5)
+    assert (np.bincount(reg)[1:] == 5).all()
+
+
+@pytest.mark.parametrize(
+    "k, n, message", [(1, 10, "between 2 and 100"), (101, 200, "between 2 and 100"), (5, 3, "too few for 5 folds")]
+)
+def test_kfold_assignment_refuses_impossible_fold_counts(k, n, message):
+    from dnacnn.split import kfold_assignment
+
+    with pytest.raises(DnacnnError, match=message):
+        kfold_assignment(np.zeros(n), "regression", k)
+
+
+def test_folds_from_values_reads_a_fold_file_like_wheat_sets():
+    from dnacnn.split import folds_from_values
+
+    assert folds_from_values(["1", "2", " 3", "2", "1"]).tolist() == [1, 2, 3, 2, 1]
+    with pytest.raises(DnacnnError, match=r"sets:4: fold 'x' is not a whole number"):
+        folds_from_values(["1", "2", "1", "x"], path="sets")
+    with pytest.raises(DnacnnError, match=r"sets:2: fold '1.5'"):
+        folds_from_values(["1", "1.5"], path="sets")
+    with pytest.raises(DnacnnError, match="fold 2 holds no record"):
+        folds_from_values(["1", "3", "1"])
+    with pytest.raises(DnacnnError, match="only one fold"):
+        folds_from_values(["1", "1"])
+
+
+def test_fold_split_holds_out_one_fold_and_validates_on_the_rest():
+    from dnacnn.split import TEST, TRAIN, VALID, fold_split, kfold_assignment
+
+    y = np.random.default_rng(0).normal(size=(200, 1)).astype(np.float32)
+    folds = kfold_assignment(y, "regression", 10, seed=0)
+    split = fold_split(folds, 4, y, "regression", valid_frac=0.1, seed=0)
+    assert ((split == TEST) == (folds == 4)).all()
+    assert (split == VALID).sum() == 18 and (split == TRAIN).sum() == 162
+    assert not (fold_split(folds, 4, y, "regression", valid_frac=0.0) == VALID).any()
+    with pytest.raises(DnacnnError, match=r"--fold 11: the store has folds 1..10"):
+        fold_split(folds, 11, y, "regression")
+
+
+def test_a_store_with_folds_gives_each_fold_its_split(tmp_path):
+    from dnacnn.encoding import Encoding
+    from dnacnn.store import Store, StoreWriter
+
+    n = 40
+    with StoreWriter(tmp_path / "s.store", 8, 1) as writer:
+        writer.append(np.zeros((n, 8), np.uint8), np.arange(n, dtype=np.float32)[:, None], [f"r{i}" for i in range(n)])
+        folds = np.repeat(np.arange(1, 5, dtype=np.uint8), 10)
+        manifest = {"encoding": Encoding("genotype", "dosage", 1, 8).to_dict(), "task": "regression",
+                    "label_names": ["y"]}  # fmt: skip
+        writer.finish(np.zeros(n, np.uint8), manifest, folds=folds)
+    store = Store.open(tmp_path / "s.store")
+    assert store.n_folds == 4 and store.folds.tolist() == folds.tolist()
+    fold2 = store.for_fold(2, valid_frac=0.1)
+    assert fold2.indices("test").tolist() == list(range(10, 20))
+    assert fold2.manifest["split_counts"] == {"train": 27, "valid": 3, "test": 10} and fold2.manifest["fold"] == 2
+    assert store.indices("test").tolist() == []  # the store itself is unchanged
+    with pytest.raises(DnacnnError, match="no folds; encode it with --split folds"):
+        dataclasses.replace(store, folds=None).for_fold(1)
