@@ -27,7 +27,7 @@ from dnacnn.io import check_readable, detect_format
 from dnacnn.store import SPLIT_CODE, StoreWriter, id_lines
 
 TASKS = ("auto", "binary", "multiclass", "regression")
-SPLITS = ("random", "chrom", "column", "train", "test")
+SPLITS = ("random", "chrom", "column", "folds", "train", "test")
 
 
 @dataclass
@@ -54,6 +54,8 @@ class EncodeOptions:
     valid_chroms: list[str] = field(default_factory=list)
     test_chroms: list[str] = field(default_factory=list)
     split_col: str | None = None
+    folds: int = 10  # --split folds: seeded folds, or
+    fold_file: str | None = None  # one fold id per record, in input order (e.g. BGLR's wheat.sets)
     seed: int = 0
     progress: bool = True
 
@@ -98,6 +100,8 @@ def _check_options(opts: EncodeOptions) -> None:
         raise DnacnnError("--split chrom needs --test-chroms and/or --valid-chroms (e.g. --test-chroms chr8,chr9)")
     if opts.split == "column" and not opts.split_col:
         raise DnacnnError("--split column needs --split-col NAME (a column holding train/valid/test)")
+    if opts.fold_file and opts.split != "folds":
+        raise DnacnnError("--fold-file needs --split folds")
     if opts.length is not None and opts.length < 1:
         raise DnacnnError(f"--length must be a positive number of bases, got {opts.length}")
     if opts.negatives == "shuffle" and opts.task in ("multiclass", "regression"):
@@ -151,10 +155,11 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
         labels = np.asarray(writer.labels())
         task = _resolve_task(opts.task, labels, path)
         split = _make_split(opts, labels, task, groups, writer, split_values)
+        folds = _make_folds(opts, labels, task, groups)
         manifest = _manifest(inputs, opts, dna_encoding(length), task, info.names or ["label"], digests)
         if task == "multiclass":
             manifest["classes"] = _class_names(info, labels)
-        return writer.finish(split, manifest)
+        return writer.finish(split, manifest, folds=folds)
 
 
 def _chain(first, rest):
@@ -418,10 +423,11 @@ def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
         writer.append(codes, values, geno.ids)
         split = _make_split(opts, values, task, [(0, len(geno.ids), 1)], writer, [])
+        folds = _make_folds(opts, values, task, [(0, len(geno.ids), 1)])
         encoding = genotype_encoding(codes.shape[1], opts.genotype_scheme)
         manifest = _manifest([path, Path(opts.phenotypes)], opts, encoding, task, pheno.names)
         manifest["markers"] = list(geno.markers)
-        return writer.finish(split, manifest, marker_means=marker_means.astype(np.float32))
+        return writer.finish(split, manifest, marker_means=marker_means.astype(np.float32), folds=folds)
 
 
 # --------------------------------------------------------------------------- labels, task, split
@@ -443,8 +449,8 @@ def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) 
     from dnacnn import split as splits
 
     n = len(labels)
-    if opts.split in ("train", "test"):
-        return np.full(n, SPLIT_CODE[opts.split], dtype=np.uint8)
+    if opts.split in ("train", "test", "folds"):  # folds: each fold's split is made when it is used
+        return np.full(n, SPLIT_CODE["test" if opts.split == "test" else "train"], dtype=np.uint8)
     if opts.split == "column":
         return splits.split_from_column(split_values)
     if opts.split == "chrom":
@@ -461,6 +467,28 @@ def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) 
     )
     groups = np.concatenate([np.repeat(np.arange(g, g + records), copies) for g, records, copies in spans])
     return group_split[groups]
+
+
+def _make_folds(opts: EncodeOptions, labels, task, spans) -> np.ndarray | None:
+    """Fold ids 1..k per stored row for ``--split folds`` (None otherwise); a positive and its
+    shuffled negatives share a fold, as they share a split."""
+    from dnacnn import split as splits
+
+    if opts.split != "folds":
+        return None
+    n = len(labels)
+    groups = np.concatenate([np.repeat(np.arange(g, g + r), c) for g, r, c in spans]) if n else np.zeros(0, int)
+    n_groups = int(groups.max()) + 1 if n else 0
+    if opts.fold_file:
+        lines = Path(opts.fold_file).read_text().split()
+        if len(lines) != n_groups:
+            raise InputError(
+                opts.fold_file, None, f"{len(lines)} fold ids for {n_groups} records", "give one fold id per record"
+            )
+        return splits.folds_from_values(lines, opts.fold_file)[groups]
+    if n_groups == n:
+        return splits.kfold_assignment(labels, task, opts.folds, opts.seed)
+    return splits.kfold_assignment(np.zeros(n_groups), "regression", opts.folds, opts.seed)[groups]
 
 
 def _in_background(func, *args):
@@ -495,6 +523,8 @@ def _manifest(inputs, opts: EncodeOptions, encoding, task: str, label_names, dig
     """``digests``: input path -> a function returning its sha256 (see :func:`_in_background`)."""
     settings = {k: v for k, v in opts.__dict__.items() if k != "progress"}
     digests = digests or {}
+    if opts.fold_file:
+        inputs = [*inputs, Path(opts.fold_file)]
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "inputs": [

@@ -11,6 +11,7 @@ from conftest import assert_one_line_error
 
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.encoding import DNA_LUT, Encoding, Expander, dna_to_codes, one_hot, reverse_complement_codes
+from dnacnn.errors import DnacnnError
 from dnacnn.store import Store
 
 
@@ -402,3 +403,36 @@ def test_store_writer_streams_chunks_in_order(tmp_path):
     store = Store.open(tmp_path / "s.store")
     assert np.array_equal(np.asarray(store.codes), np.concatenate(chunks))
     assert store.ids[:5] == ["r0_0", "r0_1", "r0_2", "r0_3", "r1_0"]
+
+
+def test_split_folds_from_a_fold_file_or_seeded(tmp_path, data_dir):
+    """--split folds keeps a fold id per record (BGLR's wheat.sets style file, or seeded folds);
+    every record starts as train, and Store.for_fold makes a fold's split."""
+    sets = tmp_path / "wheat.sets"
+    sets.write_text("".join(f"{i % 5 + 1}\n" for i in range(150)))
+    common = dict(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False)
+    out = encode(
+        data_dir / "wheat_slice.X", tmp_path / "f.store", EncodeOptions(split="folds", fold_file=str(sets), **common)
+    )
+    store = Store.open(out)
+    assert store.n_folds == 5 and store.folds[:6].tolist() == [1, 2, 3, 4, 5, 1]
+    assert store.manifest["split_counts"] == {"train": 150, "valid": 0, "test": 0}
+    assert any(i["path"] == str(sets) for i in store.manifest["inputs"])
+    assert store.for_fold(3).indices("test").tolist() == list(range(2, 150, 5))
+    seeded = Store.open(
+        encode(data_dir / "wheat_slice.X", tmp_path / "s.store", EncodeOptions(split="folds", folds=4, **common))
+    )
+    assert np.bincount(seeded.folds).tolist() == [0, 38, 38, 37, 37]
+
+
+def test_split_folds_refuses_a_fold_file_of_the_wrong_length(tmp_path, data_dir):
+    sets = tmp_path / "wheat.sets"
+    sets.write_text("1\n2\n")
+    opts = EncodeOptions(
+        format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), split="folds", fold_file=str(sets)
+    )
+    with pytest.raises(DnacnnError, match=r"wheat.sets: 2 fold ids for 150 records; give one fold id per record"):
+        encode(data_dir / "wheat_slice.X", tmp_path / "f.store", opts)
+    assert not (tmp_path / "f.store").exists() and not list(tmp_path.glob("f.store.tmp-*"))
+    with pytest.raises(DnacnnError, match="--fold-file needs --split folds"):
+        encode(data_dir / "wheat_slice.X", tmp_path / "g.store", EncodeOptions(fold_file=str(sets)))
