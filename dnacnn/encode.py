@@ -45,6 +45,10 @@ class EncodeOptions:
     phenotypes: str | None = None
     traits: list[str] = field(default_factory=list)
     genotype_scheme: str = "onehot"
+    maf: float = 0.0  # genotype QC (VCF, PLINK and matrix): see dnacnn.io.genotype_qc
+    max_missing: float = 1.0
+    max_sample_missing: float = 1.0
+    multiallelic: str = "skip"  # VCF records with several ALT alleles: skip or split
     task: str = "auto"
     negatives: str | None = None  # "shuffle" or a FASTA/table of negatives
     negatives_per_positive: int = 1
@@ -85,9 +89,13 @@ def encode(input_path: str | os.PathLike, out: str | os.PathLike, opts: EncodeOp
     opts = opts or EncodeOptions()
     _check_options(opts)
     input_path = check_readable(input_path)
-    fmt = detect_format(input_path) if opts.format == "auto" else opts.format
-    if fmt == "genotype":
-        return _encode_genotypes(input_path, Path(out), opts)
+    fmt = opts.format
+    if fmt == "auto":
+        from dnacnn.io.genotype import detect_genotype_format
+
+        fmt = detect_genotype_format(input_path) or detect_format(input_path)
+    if fmt in ("genotype", "vcf", "plink"):
+        return _encode_genotypes(input_path, fmt, Path(out), opts)
     return _encode_dna(input_path, fmt, Path(out), opts)
 
 
@@ -245,7 +253,7 @@ def _read_chunks(path: Path, fmt: str, opts: EncodeOptions):
         except ValueError:
             raise DnacnnError(f"{path}: BED --label-col takes 1-based column numbers, e.g. 5") from None
         return read_bed_windows(path, opts.genome, opts.length, label_columns=columns)
-    raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed or genotype")
+    raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed, genotype, vcf or plink")
 
 
 def _fit_ragged(path, codes, offsets, ids, lines, length) -> np.ndarray:
@@ -401,24 +409,31 @@ def _check_unique_ids(writer: StoreWriter, hashes: list[np.ndarray], path) -> No
 # --------------------------------------------------------------------------- genotypes
 
 
-def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
-    from dnacnn.io.genotype import read_genotypes, read_phenotypes
+def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
+    from dnacnn.io.genotype import read_genotype_input, read_phenotypes
+    from dnacnn.io.genotype_qc import GenotypeQC
 
     if not opts.phenotypes:
         raise DnacnnError(f"{path}: genotype input needs --phenotypes FILE (one row per individual)")
-    geno = read_genotypes(path)
+    out.parent.mkdir(parents=True, exist_ok=True)  # the spill files go beside the store
+    geno = read_genotype_input(
+        path,
+        fmt,
+        GenotypeQC(maf=opts.maf, max_missing=opts.max_missing, max_sample_missing=opts.max_sample_missing),
+        multiallelic=opts.multiallelic,
+        spill_dir=out.parent if fmt in ("vcf", "plink") else None,
+    )
     pheno = read_phenotypes(
         opts.phenotypes,
         traits=opts.traits or None,
         n_expected=len(geno.ids),
         genotype_path=path,
         genotype_ids=geno.ids if geno.has_ids else None,
+        removed_ids=geno.qc.removed_ids,
     )
     values = pheno.values  # rows in genotype order (matched by ID when both files carry IDs)
-    codes = geno.codes
-    missing = codes == 3
-    counts = np.maximum((~missing).sum(axis=0), 1)
-    marker_means = np.where(missing, 0, codes).sum(axis=0) / counts
+    codes = geno.codes  # a read-only memmap for VCF/PLINK (spill_dir): never make full-size temporaries of it
+    marker_means = geno.marker_means  # computed chunk by chunk by the reader
     task = _resolve_task("regression" if opts.task == "auto" else opts.task, values, opts.phenotypes)
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
         writer.append(codes, values, geno.ids)
@@ -427,6 +442,10 @@ def _encode_genotypes(path: Path, out: Path, opts: EncodeOptions) -> Path:
         encoding = genotype_encoding(codes.shape[1], opts.genotype_scheme)
         manifest = _manifest([path, Path(opts.phenotypes)], opts, encoding, task, pheno.names)
         manifest["markers"] = list(geno.markers)
+        manifest["genotype_format"] = fmt
+        if geno.counted is not None:
+            manifest["counted_alleles"] = list(geno.counted)  # VCF: ALT; PLINK: A1
+        manifest["genotype_qc"] = geno.qc.to_dict()
         return writer.finish(split, manifest, marker_means=marker_means.astype(np.float32), folds=folds)
 
 

@@ -221,3 +221,454 @@ def test_small_blocks_give_the_same_matrix_and_line_numbers(tmp_path, monkeypatc
     bad = path.read_text().replace("i7\t", "i7\t5", 1)
     path.write_text(bad)
     assert error(read_genotypes, path).startswith(f"{path}:11: column 2 (marker m1): '5")
+
+
+# --- VCF / BCF / PLINK 1 binary, and QC -----------------------------------------------------
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+
+from dnacnn.errors import DnacnnError  # noqa: E402
+from dnacnn.io.genotype import detect_genotype_format, read_genotype_input  # noqa: E402
+from dnacnn.io.genotype_qc import GenotypeQC, GenotypeSummary  # noqa: E402
+
+GENO = DATA / "genotypes"  # written by make_genotypes.py there (pysam, bed-reader)
+needs_cyvcf2 = pytest.mark.skipif(importlib.util.find_spec("cyvcf2") is None, reason="cyvcf2 not installed")
+needs_bed_reader = pytest.mark.skipif(importlib.util.find_spec("bed_reader") is None, reason="bed-reader not installed")
+VCF_HEADER = '##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT"
+SMALL_IDS = [f"G{i:02d}" for i in range(1, 9)]
+# the multi-allelic record of small.vcf (A -> C,T): 0/1 1/2 2/2 0/0 ./. 1/1 0/2 1/0
+MULTI_C = [1, 1, 0, 0, 3, 2, 0, 1]
+MULTI_T = [0, 1, 2, 0, 3, 0, 1, 0]
+
+
+def encode_means(codes: np.ndarray) -> np.ndarray:
+    """Marker means as dnacnn.encode computes them from the whole matrix."""
+    missing = codes == 3
+    counts = np.maximum((~missing).sum(axis=0), 1)
+    return (np.where(missing, 0, codes).sum(axis=0) / counts).astype(np.float32)
+
+
+def vcf_file(tmp_path, rows: list[str], samples=("a", "b", "c"), header=VCF_HEADER, name="g.vcf") -> Path:
+    """A VCF from record lines (tab-separated columns may be written as runs of spaces)."""
+    lines = [header + COLUMNS + "".join("\t" + s for s in samples)]
+    lines += ["\t".join(r.split()) for r in rows]
+    return write(tmp_path, name, "\n".join(lines) + "\n")
+
+
+def matrix_to_vcf(tmp_path, codes: np.ndarray, ids, rng, name="m.vcf") -> Path:
+    """Codes (n, m) as VCF text, each diploid call written phased or unphased at random."""
+    rows = []
+    for j in range(codes.shape[1]):
+        calls = []
+        for c in codes[:, j]:
+            sep = "|" if rng.random() < 0.5 else "/"
+            calls.append(("./.", f"0{sep}0", ("0/1", "1|0", "0|1")[int(rng.integers(3))], f"1{sep}1")[(int(c) + 1) % 4])
+        rows.append(f"1 {j + 1} m{j + 1} A G . PASS . GT " + " ".join(calls))
+    return vcf_file(tmp_path, rows, samples=ids, name=name)
+
+
+def matrix_to_plink(tmp_path, codes: np.ndarray, ids, name="m") -> Path:
+    from bed_reader import to_bed
+
+    values = codes.astype(np.int8)
+    values[values == 3] = -127
+    m = codes.shape[1]
+    to_bed(
+        tmp_path / f"{name}.bed",
+        values,
+        properties={
+            "iid": list(ids),
+            "sid": [f"m{j + 1}" for j in range(m)],
+            "allele_1": ["G"] * m,
+            "allele_2": ["A"] * m,
+        },
+        num_threads=1,
+    )
+    return tmp_path / f"{name}.bed"
+
+
+def matrix_to_text(tmp_path, codes: np.ndarray, ids, name="m.txt") -> Path:
+    lines = ["id " + " ".join(f"m{j + 1}" for j in range(codes.shape[1]))]
+    lines += [i + " " + " ".join("NA" if c == 3 else str(c) for c in row) for i, row in zip(ids, codes)]
+    return write(tmp_path, name, "\n".join(lines) + "\n")
+
+
+def small_inputs():
+    vcf = [pytest.param(GENO / f, "auto", marks=needs_cyvcf2, id=f) for f in ("small.vcf", "small.vcf.gz", "small.bcf")]
+    plink = [
+        pytest.param(GENO / f, "auto", marks=needs_bed_reader, id=f) for f in ("small.bed", "small.bim", "small.fam")
+    ]
+    return vcf + plink + [pytest.param(GENO / "small", "plink", marks=needs_bed_reader, id="prefix")]
+
+
+@pytest.mark.parametrize("path, fmt", small_inputs())
+def test_vcf_and_plink_give_the_numeric_matrix(path, fmt):
+    ref = read_genotypes(GENO / "small.txt")
+    g = read_genotype_input(path, fmt)
+    np.testing.assert_array_equal(g.codes, ref.codes)
+    assert g.codes.dtype == np.uint8 and g.codes.flags.c_contiguous
+    assert g.ids == ref.ids == SMALL_IDS and g.has_ids
+    assert g.markers == ref.markers and g.markers[2] == "1:3000:G:A"  # ID '.' -> CHROM:POS:REF:ALT
+    assert g.counted == ["G", "T", "A", "C", "C", "T", "T", "G", "A", "C", "G", "T"]  # ALT = A1
+    np.testing.assert_array_equal(g.marker_means, encode_means(ref.codes))
+    assert g.qc.markers_kept == 12 and g.qc.individuals_kept == 8 and g.qc.removed_ids == []
+
+
+def test_numeric_matrix_through_the_same_entry_point():
+    ref = read_genotypes(GENO / "small.txt")
+    g = read_genotype_input(GENO / "small.txt")
+    assert g.codes is ref.codes or np.array_equal(g.codes, ref.codes)
+    np.testing.assert_array_equal(g.marker_means, encode_means(ref.codes))
+    assert g.qc.describe() == "genotypes (genotype): 8 individuals x 12 markers read; 12 markers kept"
+
+
+def test_detect_genotype_format(tmp_path):
+    assert detect_genotype_format(GENO / "small.vcf") == "vcf"
+    assert detect_genotype_format(GENO / "small.bcf") == "vcf"
+    for name in ("small.bed", "small.bim", "small.fam", "small"):
+        assert detect_genotype_format(GENO / name) == "plink", name
+    assert detect_genotype_format(DATA / "bed_peaks.bed") is None  # a BED of peaks is not PLINK
+    assert detect_genotype_format(GENO / "small.txt") is None
+    renamed = tmp_path / "calls.txt"
+    shutil.copy(GENO / "small.vcf", renamed)
+    assert detect_genotype_format(renamed) == "vcf"  # by content
+    assert detect_genotype_format(tmp_path / "nothing") is None
+
+
+@needs_cyvcf2
+def test_vcf_call_rules_and_summary():
+    g = read_genotype_input(GENO / "small.vcf")
+    # G02 snp04 is ./1 (half-missing -> missing); pt07 is haploid 0 1 0 . 1 0 1 0 -> 0 2 0 3 2 0 2 0
+    assert g.codes[1, 3] == 3
+    np.testing.assert_array_equal(g.codes[:, 11], [0, 2, 0, 3, 2, 0, 2, 0])
+    s = g.qc
+    assert (s.markers_read, s.multiallelic_skipped, s.markers_tested, s.markers_kept) == (13, 1, 12, 12)
+    assert (s.half_calls, s.haploid_calls) == (1, 7)
+    assert s.describe() == (
+        "genotypes (vcf): 8 individuals x 13 markers read; 1 multi-allelic skipped; 12 markers kept; "
+        "1 half-missing calls (./1) read as missing; 7 haploid calls counted as homozygous"
+    )
+    assert s.to_dict()["qc"] == {"maf": 0.0, "max_missing": 1.0, "max_sample_missing": 1.0}
+    assert GenotypeSummary.from_dict(json.loads(json.dumps(s.to_dict()))) == s  # as a manifest holds it
+
+
+@needs_cyvcf2
+def test_vcf_mixed_ploidy_half_calls_and_no_alt(tmp_path):
+    rows = [
+        "1 10 a A G . . . GT 0/1 1 . ./1 1|. 0|0",  # diploid record with haploid and half calls
+        "1 20 b A G . . . GT 1 0 . 1 0 1",  # haploid record
+        "1 30 . A . . . . GT 0/0 0/0 ./. 0 0/0 0|0",  # ALT '.': monomorphic, named CHROM:POS:REF:.
+        "1 40 d A G . . . GT 1|1 0|1 1|0 0/0 ./. 1/1",
+    ]
+    path = vcf_file(tmp_path, rows, samples=("s1", "s2", "s3", "s4", "s5", "s6"))
+    g = read_genotype_input(path)
+    np.testing.assert_array_equal(
+        g.codes.T, [[1, 2, 3, 3, 3, 0], [2, 0, 3, 2, 0, 2], [0, 0, 3, 0, 0, 0], [2, 1, 1, 0, 3, 2]]
+    )
+    assert g.markers == ["a", "b", "1:30:A:.", "d"] and g.counted == ["G", "G", ".", "G"]
+    assert (g.qc.half_calls, g.qc.haploid_calls) == (2, 7)  # a: s2; b: 5 called; 1:30: s4
+    assert read_genotype_input(path, qc=GenotypeQC(maf=0.01)).markers == ["a", "b", "d"]
+
+
+@needs_cyvcf2
+@pytest.mark.parametrize("chunk_bytes", [1, 8, 1 << 20])
+def test_vcf_multiallelic_split(chunk_bytes):
+    from dnacnn.io.vcf_genotypes import read_vcf_genotypes
+
+    ref = read_genotypes(GENO / "small.txt")
+    g = read_vcf_genotypes(GENO / "small.bcf", multiallelic="split", chunk_bytes=chunk_bytes)
+    assert g.markers[4:6] == ["multi13:C", "multi13:T"] and g.counted[4:6] == ["C", "T"]
+    np.testing.assert_array_equal(g.codes[:, 4], MULTI_C)
+    np.testing.assert_array_equal(g.codes[:, 5], MULTI_T)
+    np.testing.assert_array_equal(np.delete(g.codes, [4, 5], axis=1), ref.codes)
+    assert g.qc.multiallelic_split == 1 and g.qc.multiallelic_skipped == 0 and g.qc.markers_kept == 14
+    with pytest.raises(DnacnnError, match="unknown multiallelic='keep'"):
+        read_vcf_genotypes(GENO / "small.vcf", multiallelic="keep")
+
+
+# QC: 10 individuals x 6 markers.  m1 monomorphic (MAF 0); m2 one het (MAF 1/20 = 0.05, kept at
+# --maf 0.05); m3 3/10 missing (removed at 0.2); m4 2/10 missing (kept at 0.2); m5 all missing
+# (counted under missing, not MAF); m6 common.  Individual i9 misses m4 and m6: 2 of the 3 kept
+# markers, removed at --max-sample-missing 0.5.
+QC_CODES = np.array(
+    [
+        [0, 1, 3, 3, 3, 2],
+        [0, 0, 3, 0, 3, 1],
+        [0, 0, 3, 1, 3, 0],
+        [0, 0, 0, 2, 3, 1],
+        [0, 0, 1, 1, 3, 2],
+        [0, 0, 2, 0, 3, 0],
+        [0, 0, 1, 1, 3, 1],
+        [0, 0, 0, 2, 3, 1],
+        [0, 0, 1, 3, 3, 3],
+        [0, 0, 2, 1, 3, 0],
+    ],
+    dtype=np.uint8,
+)
+QC_IDS = [f"i{k}" for k in range(10)]
+
+
+def qc_inputs():
+    return [
+        pytest.param("genotype", id="matrix"),
+        pytest.param("vcf", marks=needs_cyvcf2, id="vcf"),
+        pytest.param("plink", marks=needs_bed_reader, id="plink"),
+    ]
+
+
+def qc_input(tmp_path, fmt: str, codes=QC_CODES, ids=QC_IDS) -> Path:
+    if fmt == "vcf":
+        return matrix_to_vcf(tmp_path, codes, ids, np.random.default_rng(1))
+    if fmt == "plink":
+        return matrix_to_plink(tmp_path, codes, ids)
+    return matrix_to_text(tmp_path, codes, ids)
+
+
+@pytest.mark.parametrize("fmt", qc_inputs())
+@pytest.mark.parametrize("spill", [False, True])
+def test_qc_counts_and_result(tmp_path, fmt, spill):
+    path = qc_input(tmp_path, fmt)
+    qc = GenotypeQC(maf=0.05, max_missing=0.2, max_sample_missing=0.5)
+    g = read_genotype_input(path, fmt, qc, spill_dir=tmp_path if spill and fmt != "genotype" else None)
+    s = g.qc
+    assert (s.markers_read, s.markers_removed_missing, s.markers_removed_maf, s.markers_kept) == (6, 2, 1, 3)
+    assert (s.individuals_read, s.individuals_removed, s.individuals_kept, s.removed_ids) == (10, 1, 9, ["i8"])
+    assert g.markers == ["m2", "m4", "m6"] and g.ids == QC_IDS[:8] + ["i9"]
+    expected = np.delete(QC_CODES[:, [1, 3, 5]], 8, axis=0)
+    np.testing.assert_array_equal(g.codes, expected)
+    np.testing.assert_array_equal(g.marker_means, encode_means(expected))
+    assert s.describe() == (
+        f"genotypes ({fmt}): 10 individuals x 6 markers read; 2 removed by missing rate > 0.2; "
+        "1 removed by MAF < 0.05; 3 markers kept; 1 individuals removed by missing rate > 0.5 (9 kept)"
+    )
+    # just above the boundaries: m2 (MAF 0.05) and m4 (missing 0.2) go too
+    s = read_genotype_input(path, fmt, GenotypeQC(maf=0.051, max_missing=0.19)).qc
+    assert (s.markers_removed_missing, s.markers_removed_maf, s.markers_kept) == (3, 2, 1)
+    assert list(tmp_path.glob("dnacnn-genotypes-*")) == []  # spill files are unlinked
+
+
+@pytest.mark.parametrize("fmt", qc_inputs())
+def test_nothing_left_after_qc(tmp_path, fmt):
+    path = qc_input(tmp_path, fmt)
+    where = path if fmt != "plink" else path.with_suffix(".bed")
+    assert error(read_genotype_input, path, fmt, GenotypeQC(maf=0.5, max_missing=0.1)) == (
+        f"{where}: no markers left after QC (6 read, 3 removed by missing rate > 0.1, 3 removed by MAF < 0.5); "
+        "lower --maf or raise --max-missing, or check that the file holds the genotypes you expect"
+    )
+    # every individual misses m5 (all missing), 1 of the 6 markers kept
+    assert error(read_genotype_input, path, fmt, GenotypeQC(max_sample_missing=0.1)) == (
+        f"{where}: no individuals left after QC: all 10 have more than 0.1 of their 6 kept markers missing; "
+        "raise --max-sample-missing"
+    )
+
+
+def test_qc_thresholds_are_checked():
+    with pytest.raises(DnacnnError, match="--maf must be between 0 and 0.5"):
+        read_genotype_input(GENO / "small.txt", qc=GenotypeQC(maf=0.6))
+    with pytest.raises(DnacnnError, match="--max-missing must be between 0 and 1"):
+        read_genotype_input(GENO / "small.txt", qc=GenotypeQC(max_missing=5))
+    with pytest.raises(DnacnnError, match="unknown genotype format 'ped'"):
+        read_genotype_input(GENO / "small.txt", "ped")
+
+
+@needs_cyvcf2
+@needs_bed_reader
+@pytest.mark.parametrize("chunk_bytes", [1, 100, 1 << 20])
+def test_random_genotypes_agree_across_formats_chunks_and_spill(tmp_path, monkeypatch, chunk_bytes):
+    import dnacnn.io.genotype_qc as genotype_qc
+    from dnacnn.io.plink import read_plink_genotypes
+    from dnacnn.io.vcf_genotypes import read_vcf_genotypes
+
+    rng = np.random.default_rng(7)
+    n, m = 37, 211
+    codes = rng.choice(4, size=(n, m), p=[0.5, 0.3, 0.15, 0.05]).astype(np.uint8)
+    codes[:, :20] = rng.choice([0, 3], size=(n, 20), p=[0.97, 0.03])  # rare and monomorphic markers
+    codes[:3, 20:40] = 3  # missing-heavy markers
+    codes[5, :150] = 3  # a missing-heavy individual
+    ids = [f"line{k}" for k in range(n)]
+    qc = GenotypeQC(maf=0.02, max_missing=0.06, max_sample_missing=0.3)
+    ref = read_genotype_input(matrix_to_text(tmp_path, codes, ids), "genotype", qc)
+    assert ref.qc.markers_removed_maf > 0 and ref.qc.markers_removed_missing > 0 and ref.qc.removed_ids == ["line5"]
+    monkeypatch.setattr(genotype_qc, "_BLOCK_BYTES", 50)  # many blocks
+    monkeypatch.setattr(genotype_qc, "_BAND_BYTES", 300)  # many bands
+    vcf = matrix_to_vcf(tmp_path, codes, ids, rng)
+    bed = matrix_to_plink(tmp_path, codes, ids)
+    for spill in (None, tmp_path):
+        for g in (
+            read_vcf_genotypes(vcf, qc, chunk_bytes=chunk_bytes, spill_dir=spill),
+            read_plink_genotypes(bed, qc, chunk_bytes=chunk_bytes, spill_dir=spill, num_threads=1),
+        ):
+            np.testing.assert_array_equal(np.asarray(g.codes), ref.codes)
+            assert g.ids == ref.ids and g.markers == ref.markers
+            np.testing.assert_array_equal(g.marker_means, ref.marker_means)
+            assert g.qc.describe().split(":", 1)[1] == ref.qc.describe().split(":", 1)[1]
+            assert isinstance(g.codes, np.memmap) == (spill is not None)
+
+
+@needs_cyvcf2
+def test_phenotypes_matched_to_vcf_ids_and_qc_removals(tmp_path):
+    g = read_genotype_input(GENO / "small.vcf")
+    rows = [f"{i}\t{k}" for k, i in enumerate(SMALL_IDS)]
+    pheno = write(tmp_path, "p.tsv", "id\tyield\n" + "\n".join(reversed(rows)) + "\n")
+    p = read_phenotypes(pheno, genotype_ids=g.ids, genotype_path=GENO / "small.vcf")
+    assert p.ids == SMALL_IDS
+    np.testing.assert_array_equal(p.values[:, 0], np.arange(8))
+    # an individual removed by QC: its phenotype row is dropped, the rest still match
+    p = read_phenotypes(pheno, genotype_ids=SMALL_IDS[1:], removed_ids=["G01"])
+    np.testing.assert_array_equal(p.values[:, 0], np.arange(1, 8))
+    no_ids = write(tmp_path, "p.txt", "\n".join(str(k) for k in range(8)) + "\n")
+    assert error(read_phenotypes, no_ids, genotype_path="g.vcf", removed_ids=["G01"]) == (
+        f"{no_ids}: genotype QC removed 1 individuals of g.vcf, so phenotype rows must be matched by id, and this "
+        "file has no id column; put individual ids in the first column, or keep every individual "
+        "(no individual missing-rate filter)"
+    )
+    wrong = write(tmp_path, "w.tsv", "id\ty\nG01\t1\nX\t2\n")
+    assert "6 individuals of g.vcf have no row here" in error(
+        read_phenotypes, wrong, genotype_ids=SMALL_IDS[:7], genotype_path="g.vcf"
+    )
+
+
+# --- one-line errors: VCF ---------------------------------------------------------------------
+
+
+@needs_cyvcf2
+def test_vcf_errors(tmp_path):
+    no_gt_header = '##fileformat=VCFv4.2\n##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . DP 3 4 5"], header=no_gt_header, name="nogt.vcf")
+    assert error(read_genotype_input, path) == (
+        f"{path}: no GT field in the header (no ##FORMAT=<ID=GT,...> line), so there are no genotype calls to read; "
+        "give a VCF with called genotypes (GT); dosage-only (DS) or likelihood-only files are not read"
+    )
+    header = VCF_HEADER + '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . GT 0/0 0/1 1/1", "1 20 rs2 A G . . . DP 3 4 5"], header=header)
+    assert error(read_genotype_input, path) == (
+        f"{path}:6: 1:20 (rs2) has no GT in its FORMAT column (DP); give every record a GT call per sample"
+    )
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . GT 0/0 0/1 1/1", "1 20 . A G . . . GT 0/1 0/0/1/1 1/1"])
+    assert error(read_genotype_input, path) == (
+        f"{path}:5: 1:20: sample 'b' has a 4-allele call 0/0/1/1; only haploid and diploid calls can be coded 0/1/2; "
+        "remove polyploid samples or records first (bcftools view -s / -e)"
+    )
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . GT 0/0 0/1 1/1", "1 20 rs2 A G . . . GT 0/0 0/1 0/2"])
+    assert error(read_genotype_input, path) == (
+        f"{path}:5: 1:20 (rs2): sample 'c' has allele index 2 but the record has 2 alleles (REF + 1 ALT); "
+        "fix the GT or the ALT column"
+    )
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . GT 0/0 0/1 1/1", "1 20 rs2 A G . . . GT 0/0 0/1"])
+    assert error(read_genotype_input, path) == (
+        f"{path}:5: htslib cannot read this record (see its message above): wrong number of columns, a malformed "
+        "field, or a truncated or corrupt file; fix or re-create the file (bcftools view reports the same problem)"
+    )
+    path = vcf_file(tmp_path, [], name="empty.vcf")
+    assert error(read_genotype_input, path) == f"{path}: no variant records after the header; give a VCF with records"
+    path = write(tmp_path, "sites.vcf", VCF_HEADER + COLUMNS.rsplit("\t", 1)[0] + "\n1\t10\t.\tA\tG\t.\t.\t.\n")
+    assert error(read_genotype_input, path).startswith(f"{path}: no samples: the #CHROM line has no columns after")
+    path = vcf_file(tmp_path, ["1 10 rs1 A G . . . GT 0/0 0/1 1/1"], samples=("a", "b", "a"), name="dup.vcf")
+    assert error(read_genotype_input, path).startswith(
+        f"{path}: htslib cannot parse the VCF header (see its message above, e.g. a duplicated sample name)"
+    )
+    path = write(tmp_path, "junk.vcf", "this is not a vcf\n")
+    assert error(read_genotype_input, path) == (
+        f"{path}: not a VCF or BCF file (htslib cannot read it); give a .vcf, .vcf.gz or .bcf"
+    )
+
+
+@needs_cyvcf2
+def test_truncated_bgzip_vcf(tmp_path):
+    from Bio import bgzf
+
+    ids = [f"s{k}" for k in range(50)]
+    codes = np.random.default_rng(3).integers(0, 4, size=(50, 2000)).astype(np.uint8)
+    text = matrix_to_vcf(tmp_path, codes, ids, np.random.default_rng(4))
+    gz = tmp_path / "big.vcf.gz"
+    with bgzf.BgzfWriter(str(gz), "wb") as out:
+        out.write(text.read_bytes())
+    assert read_genotype_input(gz).codes.shape == (50, 2000)
+    data = gz.read_bytes()
+    gz.write_bytes(data[: len(data) // 2])
+    message = error(read_genotype_input, gz)
+    assert message.startswith(f"{gz}:") and "htslib cannot read this record" in message
+    line = int(message.split(":")[1])
+    assert 3 < line < 2003  # a line number inside the records
+
+
+# --- one-line errors: PLINK -------------------------------------------------------------------
+
+
+def plink_copy(tmp_path, name="c") -> Path:
+    for ext in (".bed", ".bim", ".fam"):
+        shutil.copy(GENO / f"small{ext}", tmp_path / f"{name}{ext}")
+    return tmp_path / f"{name}.bed"
+
+
+@needs_bed_reader
+def test_plink_size_errors(tmp_path):
+    bed = plink_copy(tmp_path)
+    assert bed.stat().st_size == 3 + 12 * 2  # 8 individuals: 2 bytes per marker
+    bed.write_bytes(bed.read_bytes()[:-3])
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bed}: truncated: 24 bytes but 8 individuals (.fam) x 12 markers (.bim) take 27 bytes; "
+        "re-copy or re-create the .bed (plink --make-bed)"
+    )
+    bed.write_bytes(bed.read_bytes()[:-1])  # cut at a marker boundary
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bed}: holds 10 markers but c.bim lists 12 (8 individuals (.fam) x 12 markers (.bim) take 27 bytes, "
+        "the .bed has 23); the .bed is truncated, or not from the same fileset as c.bim; re-create them together"
+    )
+    bed = plink_copy(tmp_path)
+    fam = bed.with_suffix(".fam")
+    fam.write_text(fam.read_text() + "".join(f"trial3 X{k} 0 0 0 -9\n" for k in range(4)))
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bed}: c.fam lists 12 individuals but the .bed holds 2 bytes per marker, i.e. 5-8 individuals "
+        "(12 individuals (.fam) x 12 markers (.bim) take 39 bytes, the .bed has 27); "
+        "c.fam is not from the same fileset as the .bed (or the .bed is truncated); re-create them together"
+    )
+    bed = plink_copy(tmp_path)
+    bim = bed.with_suffix(".bim")
+    bim.write_text(bim.read_text() + "3\tsnp13\t0\t2000\tA\tG\n")
+    assert error(read_genotype_input, bed, "plink").startswith(f"{bed}: holds 12 markers but c.bim lists 13")
+
+
+@needs_bed_reader
+def test_plink_file_errors(tmp_path):
+    bed = plink_copy(tmp_path)
+    bed.write_bytes(b"\x6c\x1b\x02" + bed.read_bytes()[3:])
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bed}: not a PLINK 1 .bed file (starts with 6c1b02, not 6c1b01); "
+        "convert it with plink --make-bed (PLINK 2 .pgen and text .ped files are not read)"
+    )
+    bed = plink_copy(tmp_path)
+    bed.with_suffix(".fam").unlink()
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bed.with_suffix('.fam')}: file not found (a PLINK 1 fileset is X.bed + X.bim + X.fam); "
+        "put the three files together"
+    )
+    bed = plink_copy(tmp_path)
+    fam = bed.with_suffix(".fam")
+    fam.write_text(fam.read_text().replace("trial1 G03 0 0 0 0", "G03 0 0"))
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{fam}:3: 3 fields, but a .fam line has 6 (FID IID father mother sex phenotype); "
+        "write the .fam with plink, or fill the missing columns with 0"
+    )
+    bed = plink_copy(tmp_path)
+    bim = bed.with_suffix(".bim")
+    bim.write_text(bim.read_text().replace("snp05\t0.0\t800\t", "snp05\t800\t"))
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{bim}:5: 5 fields, but a .bim line has 6 (chromosome ID cM position A1 A2); write the .bim with plink"
+    )
+
+
+@needs_bed_reader
+def test_plink_duplicate_iids_become_fid_iid(tmp_path):
+    bed = plink_copy(tmp_path)
+    fam = bed.with_suffix(".fam")
+    fam.write_text(fam.read_text().replace("G05", "G01"))  # G01 in trial1 and in trial2
+    g = read_genotype_input(bed, "plink")
+    assert g.ids == [f"trial1_G0{k}" for k in (1, 2, 3, 4)] + [f"trial2_G0{k}" for k in (1, 6, 7, 8)]
+    fam.write_text(fam.read_text().replace("trial2 G01", "trial1 G01"))
+    assert error(read_genotype_input, bed, "plink") == (
+        f"{fam}:5: individual trial1 G01 (FID IID) also on line 1; give each individual one line"
+    )

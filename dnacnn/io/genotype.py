@@ -26,20 +26,26 @@ match the genotypes) raises a one-line :class:`~dnacnn.errors.InputError` naming
 the line and column where there is one.  The matrix is tokenised with numpy a block of lines at
 a time (pandas and ``np.loadtxt`` manage only ~1-2 M cells/s on tables 50k columns wide), so a
 10k x 50k matrix needs no Python object per value and memory ~ the uint8 result.
+
+VCF/BCF and PLINK 1 binary filesets are read by :func:`read_genotype_input` (one entry point for
+all three formats, with marker/individual QC): see :mod:`dnacnn.io.vcf_genotypes`,
+:mod:`dnacnn.io.plink` and :mod:`dnacnn.io.genotype_qc`.  They return the same
+:class:`Genotypes` (codes 0/1/2/3 uint8, individuals x markers) with ``has_ids=True``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from dnacnn.encoding import GENOTYPE_MISSING
-from dnacnn.errors import InputError
-from dnacnn.io import check_readable, open_binary
+from dnacnn.errors import DnacnnError, InputError
+from dnacnn.io import check_readable, open_binary, read_head
 
 MISSING_TOKENS = ("NA", "NaN", ".", "")  # NA and NaN in any case
 _BLOCK_BYTES = 16 << 20  # text parsed at a time; temporaries are ~30x this
@@ -52,15 +58,30 @@ _TRIM[[ord(" "), ord("\t"), ord("\r"), ord('"')]] = True
 _GENOTYPE_FIX = "use 0, 1 or 2 (copies of the counted allele), or NA for missing"
 
 
+GENOTYPE_FORMATS = ("genotype", "vcf", "plink")
+_VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+_PLINK_SUFFIXES = (".bed", ".bim", ".fam")
+PLINK_MAGIC = b"\x6c\x1b"
+
+
 @dataclass
 class Genotypes:
     """A genotype matrix: ``codes`` ``(n, m)`` uint8 (0/1/2, 3 = missing), ``ids`` (n) and
-    ``markers`` (m); ``has_ids`` says whether the ids came from the file (else ``ind1..``)."""
+    ``markers`` (m); ``has_ids`` says whether the ids came from the file (else ``ind1..``).
+
+    Filled by :func:`read_genotype_input` (None from :func:`read_genotypes` alone): ``counted``,
+    the allele whose copies the codes count, per marker (VCF: the ALT allele; PLINK: A1, column 5
+    of the ``.bim``; None for a numeric matrix); ``marker_means``, float32 ``(m,)`` mean dosage over
+    the called individuals (what the store's ``marker_means.f32`` holds); ``qc``, what was read
+    and removed.  ``codes`` may be a read-only ``numpy.memmap`` (``spill_dir``)."""
 
     ids: list[str]
     codes: np.ndarray
     markers: list[str]
     has_ids: bool = False
+    counted: list[str] | None = None
+    marker_means: np.ndarray | None = None
+    qc: object | None = None  # dnacnn.io.genotype_qc.GenotypeSummary
 
 
 @dataclass
@@ -127,6 +148,86 @@ def read_genotypes(
     return Genotypes(ids=ids_out, codes=codes, markers=markers, has_ids=layout.ids)
 
 
+def detect_genotype_format(path: str | os.PathLike) -> str | None:
+    """``"vcf"`` or ``"plink"`` when ``path`` is one, else None (then the path may still be a
+    numeric matrix: see :func:`dnacnn.io.detect_format`).
+
+    VCF/BCF: a ``.vcf``, ``.vcf.gz``, ``.vcf.bgz`` or ``.bcf`` name, or content starting with
+    ``##fileformat=VCF`` or ``BCF``.  PLINK: ``X.bed``, ``X.bim``, ``X.fam`` or the prefix ``X``
+    when ``X.bed`` starts with the PLINK magic bytes (so a BED file of peaks is never taken for one).
+    """
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith(_VCF_SUFFIXES):
+        return "vcf"
+    try:
+        bed = p.with_suffix(".bed") if p.suffix.lower() in _PLINK_SUFFIXES else p.with_name(p.name + ".bed")
+        if bed.is_file():
+            with open(bed, "rb") as f:
+                if f.read(2) == PLINK_MAGIC:
+                    return "plink"
+        if p.is_file() and p.stat().st_size:
+            head = read_head(p, 16)
+            if head.startswith((b"##fileformat=VCF", b"BCF\x02")):
+                return "vcf"
+    except (OSError, InputError):
+        return None
+    return None
+
+
+def read_genotype_input(
+    path: str | os.PathLike,
+    fmt: str = "auto",
+    qc=None,
+    *,
+    multiallelic: str = "skip",
+    spill_dir: str | os.PathLike | None = None,
+) -> Genotypes:
+    """Read genotypes in any supported format, with QC: the one call ``dnacnn encode`` needs.
+
+    Parameters
+    ----------
+    path : path
+        A numeric matrix (``fmt="genotype"``), a VCF/VCF.gz/BCF (``"vcf"``) or a PLINK 1 binary
+        fileset given by its ``.bed`` (or ``.bim``/``.fam``/prefix) (``"plink"``).
+    fmt : str
+        ``"auto"`` (detect with :func:`detect_genotype_format`, else a numeric matrix), or one of
+        :data:`GENOTYPE_FORMATS`.
+    qc : dnacnn.io.genotype_qc.GenotypeQC, optional
+        MAF / missing-rate thresholds (default: keep everything).
+    multiallelic : str
+        VCF only: ``"skip"`` records with more than one ALT allele (default) or ``"split"`` them
+        into one marker per ALT allele (the dosage of that allele).
+    spill_dir : path, optional
+        VCF and PLINK only: keep the markers that pass QC in temporary files in this directory
+        instead of memory; ``codes`` is then a read-only memmap and memory stays ~60 MB at any
+        size.  Default: in memory (peak ~ the output plus ~60 MB).
+
+    Returns
+    -------
+    Genotypes
+        With ``counted`` (VCF/PLINK), ``marker_means`` and ``qc`` (a
+        :class:`~dnacnn.io.genotype_qc.GenotypeSummary`) filled.
+    """
+    from dnacnn.io.genotype_qc import GenotypeQC, apply_qc
+
+    qc = qc or GenotypeQC()
+    qc.check()
+    if fmt == "auto":
+        fmt = detect_genotype_format(path) or "genotype"
+    if fmt == "vcf":
+        from dnacnn.io.vcf_genotypes import read_vcf_genotypes
+
+        return read_vcf_genotypes(path, qc, multiallelic=multiallelic, spill_dir=spill_dir)
+    if fmt == "plink":
+        from dnacnn.io.plink import read_plink_genotypes
+
+        return read_plink_genotypes(path, qc, spill_dir=spill_dir)
+    if fmt == "genotype":
+        return apply_qc(read_genotypes(path), qc, path)
+    raise DnacnnError(f"unknown genotype format {fmt!r}; use one of {', '.join(GENOTYPE_FORMATS)}")
+
+
 def read_phenotypes(
     path: str | os.PathLike,
     traits: list[str | int] | None = None,
@@ -136,6 +237,7 @@ def read_phenotypes(
     header: bool | None = None,
     ids: bool | None = None,
     sep: str | None = None,
+    removed_ids: Collection[str] | None = None,
 ) -> Phenotypes:
     """Read a phenotype table, one individual per line and one trait per column.
 
@@ -157,6 +259,9 @@ def read_phenotypes(
         returned in genotype order; missing or extra ids are an error.
     header, ids, sep :
         Force the layout, as in :func:`read_genotypes`.
+    removed_ids : collection of str, optional
+        Individuals that genotype QC removed (``Genotypes.qc.removed_ids``): their rows are
+        dropped before the ids are matched.  Needs ids in this file.
 
     Returns
     -------
@@ -180,6 +285,19 @@ def read_phenotypes(
         keep = [_trait_index(path, names, trait) for trait in traits]
         values, names = values[:, keep], [names[k] for k in keep]
     genotype_path = genotype_path or "the genotype matrix"
+    if removed_ids:
+        if not layout.ids:
+            raise InputError(
+                path,
+                None,
+                f"genotype QC removed {len(removed_ids)} individuals of {genotype_path}, so phenotype rows "
+                "must be matched by id, and this file has no id column",
+                "put individual ids in the first column, or keep every individual (no individual missing-rate filter)",
+            )
+        removed = set(removed_ids)
+        kept_rows = [r for r, i in enumerate(row_ids) if i not in removed]
+        if len(kept_rows) < len(row_ids):
+            values, row_ids = values[kept_rows], [row_ids[r] for r in kept_rows]
     if layout.ids and genotype_ids is not None:
         order = _match_ids(path, row_ids, genotype_ids, genotype_path)
         return Phenotypes(values=values[order], names=names, ids=list(genotype_ids))
