@@ -46,9 +46,11 @@ def evaluate(
     title: str | None = None,
     motifs_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    fold: int | None = None,
 ) -> dict:
     """Evaluate a model (or an ensemble: a list of model files) on a store; returns the metrics
-    dict written to ``metrics.json``."""
+    dict written to ``metrics.json``.  On a store with folds (``--split folds``) the split is that of
+    ``fold``, by default the fold the model was trained for."""
     import pandas as pd
 
     from dnacnn.metrics import compute_metrics, main_metric, metrics_table
@@ -62,6 +64,9 @@ def evaluate(
     predictor = load_predictor(paths, device, rc_average)
     _check_store_matches(predictor, store)
     meta = predictor.meta
+    fold = fold if fold is not None else (meta.get("store", {}).get("fold") if store.n_folds else None)
+    if fold is not None:
+        store = store.for_fold(fold)
     idx = store.indices(split)
     if split == "test" and len(idx) == 0:
         raise DnacnnError(
@@ -77,7 +82,7 @@ def evaluate(
     names = _names(meta)
     metrics = compute_metrics(y, scores, task, names, threshold)
 
-    base = _fit_baseline(meta, store, train_store, baseline) if baseline else None
+    base = _fit_baseline(meta, store, train_store, fold) if baseline else None
     base_scores = base.predict_scores(codes) if base is not None else None
     base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
 
@@ -89,7 +94,7 @@ def evaluate(
     if len(paths) > 1:
         run["models"] = [str(path) for path in paths]
     result = {
-        "run": {**run, "store": str(store.path), "split": split, "n": int(len(idx))},
+        "run": {**run, "store": str(store.path), "split": split, "n": int(len(idx)), "fold": fold},
         "task": task,
         "main_metric": main_metric(metrics)[0],
         "cnn": metrics,
@@ -147,8 +152,9 @@ def _names(meta: dict) -> list[str]:
     return list(meta["label_names"])
 
 
-def _fit_baseline(meta, store, train_store, wanted: bool):
-    """The baseline is fitted on the model's training store (or ``train_store``)."""
+def _fit_baseline(meta, store, train_store, fold: int | None):
+    """The baseline is fitted on the model's training store (or ``train_store``), on the training rows
+    of the same fold when the model was trained on one."""
     from dnacnn.baselines import fit_baseline
     from dnacnn.store import Store
 
@@ -157,6 +163,8 @@ def _fit_baseline(meta, store, train_store, wanted: bool):
     for candidate in candidates:
         if candidate and Path(candidate, "manifest.json").is_file():
             s = Store.open(candidate)
+            if fold is not None and s.n_folds:  # never fit the baseline on the fold being scored
+                s = s.for_fold(fold)
             if len(s.indices("train")):
                 source = s
                 break

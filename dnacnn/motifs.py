@@ -1006,14 +1006,14 @@ def _match_card(out_dir: Path, row) -> str:
 def _write_html(out_dir: Path, model_path, fm: FilterMotifs, database) -> None:
     import html
 
-    from dnacnn.report import _page, _write_atomic
+    from dnacnn.report import write_page
 
     title, body = motif_section(out_dir, max_filters=len(fm.n_sites))
     intro = (
         f"<p>Model <code>{html.escape(str(model_path))}</code>, {fm.n_sequences:,} sequences, threshold "
         f"{fm.threshold:g} x max activation, database {html.escape(str(database))}.</p>"
     )
-    _write_atomic(out_dir / "motifs.html", _page(title, f"<section><h2>{title}</h2>{intro}{body}</section>"))
+    write_page(out_dir / "motifs.html", title, f"<section><h2>{title}</h2>{intro}{body}</section>")
 
 
 def _save_figure(fig, path: Path) -> None:

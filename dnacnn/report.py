@@ -1529,6 +1529,29 @@ footer{color:var(--muted);font-size:12.5px;text-align:center;margin-top:26px}
 ).substitute(cnn=CNN_COLOR, base=BASELINE_COLOR, ink=INK, muted=MUTED)
 
 
+def write_page(path: str | os.PathLike, title: str, content: str) -> None:
+    """Write trusted ``content`` HTML as a self-contained page in the house style (atomically)."""
+    _write_atomic(Path(path), _page(title, content))
+
+
+def figure_html(draw, caption: str = "", alt: str = "") -> str:
+    """Run ``draw() -> Figure`` under the house style and embed the figure as a base64 PNG."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = draw()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+def new_figure(width: float, height: float):
+    """A matplotlib Figure (no pyplot state) with constrained layout at the report's DPI."""
+    return _new_figure(width, height)
+
+
 def _page(title: str, content: str) -> str:
     footer = f"<footer>Written by dnacnn {__version__}. Self-contained page: it opens offline.</footer>"
     return (

@@ -214,13 +214,17 @@ class Store:
         """Number of cross-validation folds (0 for a store without folds)."""
         return int(self.manifest.get("n_folds") or 0)
 
-    def for_fold(self, fold: int, valid_frac: float = 0.1, seed: int = 0) -> Store:
+    def for_fold(self, fold: int, valid_frac: float | None = None, seed: int | None = None) -> Store:
         """This store as seen by one fold of a cross-validation: the fold's records are ``test``, a
-        seeded ``valid_frac`` of the others ``valid``, the rest ``train`` (arrays are shared)."""
+        seeded ``valid_frac`` of the others ``valid``, the rest ``train`` (arrays are shared).  By
+        default the fraction and seed are those given to ``dnacnn encode`` (``--valid-frac``, ``--seed``)."""
         from dnacnn.split import fold_split
 
         if self.folds is None:
             raise DnacnnError(f"{self.path}: store has no folds; encode it with --split folds")
+        settings = self.manifest.get("settings") or {}
+        valid_frac = settings.get("valid_frac", 0.1) if valid_frac is None else valid_frac
+        seed = settings.get("seed", 0) if seed is None else seed
         split = fold_split(self.folds, fold, np.asarray(self.labels), self.task, valid_frac, seed)
         counts = {name: int((split == code).sum()) for name, code in SPLIT_CODE.items()}
         manifest = {**self.manifest, "split_counts": counts, "fold": int(fold)}

@@ -1,0 +1,265 @@
+"""Cross-validation on a store with folds (``dnacnn encode --split folds``): ``dnacnn cv``.
+
+:func:`cross_validate` trains and evaluates the model once per fold (that fold held out, a seeded
+fraction of the others for early stopping), one fold after another, then :func:`summarize_folds`.
+The workflow runs the folds as separate jobs (``folds:`` in a dataset) and calls
+:func:`summarize_folds` on their evaluation folders, so a cluster trains the folds in parallel.
+
+:func:`summarize_folds` gathers each fold's ``predictions.tsv`` (the network and the same-run linear
+baseline on that fold's test rows) and, for genotype regression, fits the kernel methods breeders
+compare against on the same fold's training rows (GBLUP, Gaussian-kernel RKHS with bandwidth and
+penalty by inner CV, kernel averaging: :mod:`dnacnn.kernels`).  It writes into ``out_dir``::
+
+    cv.tsv           one row per fold and method (n, main metric), then mean, sd and pooled rows
+    predictions.tsv  every fold's test rows: fold, id, observed, one column per method
+    cv.json          the same numbers, the per-fold metrics of every method, settings
+    cv.html          a self-contained page: per-fold and pooled metrics, mean +- sd, a figure
+
+"Pooled" scores all folds' predictions together; "mean" averages the per-fold scores (the number
+the genomic-prediction literature reports, e.g. Crossa et al. 2010).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dnacnn.errors import DnacnnError
+from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS, compute_metrics
+
+KERNEL_METHODS = ("GBLUP", "RKHS", "RKHS (kernel average)")
+
+
+def cross_validate(
+    store_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    opts=None,
+    folds: list[int] | None = None,
+    kernels: bool = True,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train and evaluate ``opts.model`` on every fold (or ``folds``) of the store; returns the
+    :func:`summarize_folds` table.  Each fold's model and evaluation go to ``out_dir/fold_K/``."""
+    from dnacnn.evaluate import evaluate
+    from dnacnn.store import Store
+    from dnacnn.train import TrainOptions, train
+
+    opts = opts or TrainOptions(model="snp-cnn")
+    store = Store.open(store_path)
+    if not store.n_folds:
+        raise DnacnnError(f"{store.path}: store has no folds; encode it with --split folds (--folds K or --fold-file)")
+    folds = folds or list(range(1, store.n_folds + 1))
+    out_dir = Path(out_dir)
+    eval_dirs = []
+    for fold in folds:
+        fold_dir = out_dir / f"fold_{fold}"
+        _say(progress, f"cv: fold {fold} of {store.n_folds}")
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        result = train(store.path, fold_dir / "model.dnacnn", dataclasses.replace(opts, fold=fold, progress=progress))
+        evaluate(result.model_path, store.path, fold_dir / "eval", fold=fold, progress=progress)
+        eval_dirs.append(fold_dir / "eval")
+    return summarize_folds(eval_dirs, out_dir, kernels=kernels, progress=progress)
+
+
+def summarize_folds(
+    eval_dirs: list[str | os.PathLike], out_dir: str | os.PathLike, kernels: bool = True, progress: bool = True
+) -> pd.DataFrame:
+    """Per-fold, mean +- sd and pooled scores of the network, its linear baseline and (genotype
+    regression) the kernel methods, from the fold evaluations in ``eval_dirs``; see the module."""
+    from dnacnn.store import Store
+
+    runs = [_read_fold(Path(d)) for d in eval_dirs]
+    stores = {run["store"] for run in runs}
+    if len(stores) != 1:
+        raise DnacnnError(f"fold evaluations come from {len(stores)} stores; summarize the folds of one store")
+    store = Store.open(runs[0]["store"])
+    folds = [run["fold"] for run in runs]
+    if len(set(folds)) != len(folds):
+        raise DnacnnError(f"fold {next(f for f in folds if folds.count(f) > 1)} is given twice; give each fold once")
+    task, names = runs[0]["task"], runs[0]["names"]
+    pieces = []
+    for run in runs:
+        frame = run["predictions"]
+        if kernels and task == "regression" and store.encoding.kind == "genotype":
+            _say(progress, f"cv: kernel baselines on fold {run['fold']}")
+            frame = frame.join(_kernel_predictions(store, run["fold"], frame["id"], names))
+        pieces.append(frame.assign(fold=run["fold"]))
+    predictions = pd.concat(pieces, ignore_index=True)
+    methods = _methods(predictions, names, runs[0])
+    table, per_fold = _score(predictions, methods, task, names)
+    _write(Path(out_dir), table, predictions, per_fold, methods, runs, task)
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _read_fold(d: Path) -> dict:
+    path = d / "metrics.json"
+    if not path.is_file():
+        raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate --fold K' into it first")
+    m = json.loads(path.read_text())
+    fold = m["run"].get("fold")
+    if fold is None:
+        raise DnacnnError(f"{d}: not the evaluation of a fold; evaluate a model trained with --fold")
+    predictions = pd.read_csv(d / "predictions.tsv", sep="\t", dtype={"id": str}, keep_default_na=False,
+                              na_values=[""])  # fmt: skip
+    names = list(m["cnn"]["label_names"])
+    return {"store": m["run"]["store"], "fold": int(fold), "task": m["task"], "names": names,
+            "baseline_name": m.get("baseline_name"), "model": m["run"]["model"],
+            "predictions": predictions}  # fmt: skip
+
+
+def _kernel_predictions(store, fold: int, ids: pd.Series, names: list[str]) -> pd.DataFrame:
+    """GBLUP, RKHS and kernel-averaged RKHS fitted on the fold's other records (train + valid: the
+    kernels choose their own hyperparameters by inner CV), predicting the fold's records."""
+    from dnacnn.kernels import GBLUP, RKHS
+
+    test = np.flatnonzero(np.asarray(store.folds) == fold)
+    fit_rows = np.flatnonzero(np.asarray(store.folds) != fold)
+    X_fit, y_fit = np.asarray(store.codes[fit_rows]), np.asarray(store.labels[fit_rows])
+    X_test = np.asarray(store.codes[test])
+    order = {rid: i for i, rid in enumerate(np.asarray(store.ids, dtype=object)[test])}
+    rows = [order[rid] for rid in ids]
+    out = {}
+    for method, model in zip(KERNEL_METHODS, (GBLUP(), RKHS(seed=fold), RKHS(average=True, seed=fold)), strict=True):
+        predicted = np.asarray(model.fit(X_fit, y_fit).predict(X_test)).reshape(len(test), -1)[rows]
+        for j, name in enumerate(names):
+            out[f"{method}_{name}"] = predicted[:, j]
+    return pd.DataFrame(out, index=ids.index)
+
+
+def _methods(predictions: pd.DataFrame, names: list[str], run: dict) -> dict[str, str]:
+    """Legend name -> column prefix of each method present."""
+    methods = {"CNN": "cnn"}
+    if f"baseline_{names[0]}" in predictions or any(c.startswith("baseline_") for c in predictions):
+        methods[run["baseline_name"] or "baseline"] = "baseline"
+    methods.update({m: m for m in KERNEL_METHODS if f"{m}_{names[0]}" in predictions})
+    return methods
+
+
+def _score(predictions: pd.DataFrame, methods: dict, task: str, names: list[str]):
+    """The main metric per fold and method, then mean, sd (across folds) and pooled."""
+    metric = MAIN_METRIC[task]
+    observed = predictions[[f"observed_{n}" for n in names]].to_numpy(float)
+    rows, per_fold = [], {}
+    for fold, group in predictions.groupby("fold", sort=True):
+        y = observed[group.index]
+        row = {"fold": str(fold), "n": len(group)}
+        for method, prefix in methods.items():
+            scores = _scores(group, prefix, task, names)
+            metrics = compute_metrics(y, scores, task, names)
+            per_fold.setdefault(method, {})[int(fold)] = metrics
+            row[method] = metrics["macro"].get(metric)
+        rows.append(row)
+    folds = pd.DataFrame(rows)
+    summary = []
+    for label, reduce in (("mean", np.mean), ("sd", lambda v: np.std(v, ddof=1) if len(v) > 1 else np.nan)):
+        summary.append({"fold": label, "n": int(folds["n"].sum()) if label == "mean" else None,
+                        **{m: float(reduce(folds[m].dropna())) for m in methods}})  # fmt: skip
+    pooled = {"fold": "pooled", "n": len(predictions)}
+    for method, prefix in methods.items():
+        pooled[method] = compute_metrics(observed, _scores(predictions, prefix, task, names), task, names)["macro"].get(
+            metric
+        )
+    table = pd.concat([folds, pd.DataFrame(summary), pd.DataFrame([pooled])], ignore_index=True)
+    return table, per_fold
+
+
+def _scores(frame: pd.DataFrame, prefix: str, task: str, names: list[str]) -> np.ndarray:
+    columns = [c for c in frame.columns if c.startswith(f"{prefix}_")]
+    if task != "multiclass":
+        columns = [f"{prefix}_{n}" for n in names]
+    return frame[columns].to_numpy(float)
+
+
+def _write(out_dir: Path, table, predictions, per_fold, methods, runs, task) -> None:
+    from dnacnn.report import write_page
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metric = MAIN_METRIC[task]
+    _atomic(out_dir / "cv.tsv", table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    columns = ["fold", *[c for c in predictions.columns if c != "fold"]]
+    _atomic(out_dir / "predictions.tsv", predictions[columns].to_csv(sep="\t", index=False, float_format="%.6g"))
+    summary = {
+        "task": task,
+        "metric": metric,
+        "store": runs[0]["store"],
+        "folds": sorted(r["fold"] for r in runs),
+        "models": {r["fold"]: r["model"] for r in runs},
+        "methods": list(methods),
+        "table": json.loads(table.to_json(orient="records")),
+        "per_fold": {m: {str(f): v for f, v in d.items()} for m, d in per_fold.items()},
+    }
+    _atomic(out_dir / "cv.json", json.dumps(summary, indent=2) + "\n")
+    write_page(out_dir / "cv.html", "dnacnn cross-validation", _page_html(table, methods, metric, runs))
+
+
+def _page_html(table: pd.DataFrame, methods: dict, metric: str, runs: list[dict]) -> str:
+    from html import escape
+
+    from dnacnn.report import figure_html
+
+    label = METRIC_LABELS.get(metric, metric)
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("fold", "n", *methods))
+    body = ""
+    for _, row in table.iterrows():
+        cls = ' class="macro"' if row["fold"] in ("mean", "pooled") else ""
+        cells = "".join(f"<td>{'' if pd.isna(row[m]) else f'{row[m]:.3f}'}</td>" for m in methods)
+        n = "" if pd.isna(row["n"]) else f"{int(row['n']):,}"
+        body += f"<tr{cls}><td>{escape(str(row['fold']))}</td><td>{n}</td>{cells}</tr>"
+    mean = table.set_index("fold").loc["mean"]
+    best = max(methods, key=lambda m: -np.inf if pd.isna(mean[m]) else mean[m])
+    k = len(runs)
+    return (
+        f'<header><div class="eyebrow">dnacnn cross-validation</div><h1>{k}-fold cross-validation</h1>'
+        f'<p class="sub">{escape(runs[0]["store"])} \u00b7 {label} per fold \u00b7 best mean: {escape(best)} '
+        f"{mean[best]:.3f}</p></header>"
+        f'<section><h2>{label} per fold</h2><p class="how">Each fold was held out once: the network trained on the '
+        "other folds (a seeded tenth of them for early stopping); the baselines were fitted on the same rows "
+        "(GBLUP and RKHS choose their variance ratio and bandwidth by inner cross-validation on them). Mean and "
+        "sd are across folds (the number the genomic-prediction literature reports); pooled scores all folds' "
+        f"predictions together.</p>{figure_html(lambda: _figure(table, methods, label), alt='per-fold scores')}"
+        f'<div class="scroll"><table class="data metrics"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+        "</table></div></section>"
+    )
+
+
+def _figure(table: pd.DataFrame, methods: dict, label: str):
+    from dnacnn.report import BASELINE_COLOR, CNN_COLOR, MUTED, new_figure
+
+    folds = table[~table["fold"].isin(["mean", "sd", "pooled"])]
+    stats = table.set_index("fold")
+    fig = new_figure(8.0, 0.55 * len(methods) + 1.2)
+    ax = fig.subplots()
+    for i, method in enumerate(reversed(list(methods))):
+        color = CNN_COLOR if method == "CNN" else (BASELINE_COLOR if i == len(methods) - 2 else MUTED)
+        ax.scatter(folds[method], np.full(len(folds), i), s=14, color=color, alpha=0.45, linewidths=0)
+        mean, sd = stats.loc["mean", method], stats.loc["sd", method]
+        ax.errorbar(mean, i, xerr=None if pd.isna(sd) else sd, fmt="o", color=color, ms=7, capsize=3, lw=1.5)
+        ax.plot(stats.loc["pooled", method], i, "D", color=color, ms=5, mfc="white")
+        ax.annotate(f"{mean:.3f}", (mean, i), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_yticks(range(len(methods)), list(reversed(list(methods))))
+    ax.set_xlabel(f"{label}: folds (small dots), mean \u00b1 sd (dot and bar), pooled (diamond)")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
