@@ -5,10 +5,12 @@ Each experiment is a pair ``NAME_AC.seq.gz`` (training positives; negatives are 
 shuffles drawn by ``dnacnn encode --negatives shuffle``) and ``NAME_B.seq.gz`` (DeepBind's test
 file, encoded as an external test store). Every experiment is run with every model given.
 
-Real data, paths as given (relative to the directory snakemake will run in)::
+Real data, paths as given (relative to the directory snakemake will run in); the config goes
+into a working directory of its own (``--configfile`` would extend config/config.yaml, whose
+``runs:`` name the bundled datasets)::
 
-    python scripts/make_encode_config.py /data/deepbind-encode -o config/encode.yaml
-    snakemake --configfile config/encode.yaml --workflow-profile workflow/profiles/slurm
+    python scripts/make_encode_config.py /data/deepbind-encode -o /scratch/encode/config/config.yaml
+    snakemake --directory /scratch/encode --workflow-profile workflow/profiles/slurm
 
 Scale dry run without the data: ``--placeholders 690`` writes 690 empty placeholder pairs
 (``WORKDIR/data/*_{AC,B}.seq.gz``) and ``WORKDIR/config/config.yaml``; then::
