@@ -8,22 +8,85 @@ one line on stderr with exit code 1 (usage errors exit 2, as Typer does).  Heavy
 from __future__ import annotations
 
 import functools
+import inspect
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from dnacnn import __version__
 
+_LIST_TYPE = re.compile(r"<list\[(\w+)\]>")
+
+
+class _Command(TyperCommand):
+    """A command whose ``--help`` is click's plain layout, not Typer's rich panels.
+
+    Rich squeezes its option table into the terminal and cuts what does not fit at 80 columns
+    (``--negatives-per-pos…``); click's layout wraps the help text instead, moves it under an
+    option name too long for the first column, and never truncates.  Overriding ``format_help``
+    (not only ``rich_markup_mode=None``) keeps that layout on every Typer version and whatever
+    ``TYPER_USE_RICH`` says."""
+
+    def format_help(self, ctx, formatter) -> None:
+        super(TyperCommand, self).format_help(ctx, formatter)
+        # Typer names a list argument's type as Python does (EVAL_DIR... <list[Path]>)
+        formatter.buffer[:] = [
+            _LIST_TYPE.sub(lambda m: f"<{m[1].lower()}>...".ljust(len(m[0])), piece) for piece in formatter.buffer
+        ]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        # the first paragraph of the docstring, whole: click would cut it at `limit` with "..."
+        return self.short_help or inspect.cleandoc(self.help or "").split("\n\n")[0].replace("\n", " ")
+
+
+class _Group(TyperGroup):
+    """The ``dnacnn`` group: plain help as :class:`_Command`; remembers the command line (the
+    resume hint of an interrupted ``dnacnn train`` repeats it)."""
+
+    def format_help(self, ctx, formatter) -> None:
+        super(TyperGroup, self).format_help(ctx, formatter)
+
+    def main(self, args=None, *rest, **kwargs):
+        _state["argv"] = list(sys.argv[1:] if args is None else args)
+        return super().main(args, *rest, **kwargs)
+
+
+def _examples(*commands: str, note: str = "") -> str:
+    """A help epilog: example commands on the bundled data, printed as written (a click ``\\b``
+    paragraph is not rewrapped), each line under 80 columns."""
+    lines = "\n".join(f"  {line}" for command in commands for line in command.splitlines())
+    intro = "Examples (bundled data: data/ in a dnacnn checkout)" + (f"; {note}" if note else "") + ":"
+    return f"{intro}\n\n\b\n{lines}"
+
+
+# the bundled data sets (see config/config.yaml)
+ZOU = "data/zou2019/sequences.txt \\\n    --labels data/zou2019/labels.txt"
+REST_AC = "data/deepbind/REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz"
+REST_B = "data/deepbind/REST_GM12878_NRSF_HudsonAlpha_B.seq.gz"
+STORES = "zou.store and rest.store come from the examples of 'dnacnn encode --help'"
+MODELS = "zou.dnacnn, rest.dnacnn and the stores come from 'dnacnn train --help'"
+
 app = typer.Typer(
     name="dnacnn",
+    cls=_Group,
     help="Train 1D CNNs on DNA sequences (TF binding) and SNP genotypes (genomic prediction).",
+    epilog=_examples(
+        f"dnacnn encode {ZOU} -o zou.store",
+        "dnacnn train zou.store --model zou2019 -o zou.dnacnn",
+        "dnacnn evaluate zou.dnacnn zou.store -o zou_eval",
+        note="a first session; every command's --help ends with its own",
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-_state = {"debug": False}
+_state: dict = {"debug": False, "argv": []}
 
 
 def _version(value: bool) -> None:
@@ -78,7 +141,15 @@ def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        f"dnacnn encode {ZOU} -o zou.store",
+        f"dnacnn encode \\\n    {REST_AC} \\\n    --label-col Bound --negatives shuffle -o rest.store",
+        "dnacnn encode data/wheat/wheat.X.gz --format genotype \\\n"
+        "    --phenotypes data/wheat/wheat.Y --traits 1 -o wheat.store",
+    ),
+)
 @reported
 def encode(
     input: Annotated[
@@ -154,10 +225,16 @@ def encode(
     )
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        f'zcat {REST_AC} \\\n    | awk \'NR > 1 {{print ">" $2 "\\n" $3}}\' | dnacnn shuffle - -o rest_bg.fa',
+        note="DeepBind's table as FASTA on stdin",
+    ),
+)
 @reported
 def shuffle(
-    input: Annotated[Path, typer.Argument(help="FASTA(.gz) of sequences to shuffle.")],
+    input: Annotated[Path, typer.Argument(help="FASTA(.gz) of sequences to shuffle; '-' = stdin.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="FASTA to write ('-' for stdout).")],
     times: Annotated[int, typer.Option(help="Shuffled copies per sequence.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -169,16 +246,44 @@ def shuffle(
     typer.echo(f"wrote {n} shuffled sequences to {out}", err=True)
 
 
-@app.command()
+# The input `dnacnn summary PRESET` assumes without --length / --channels / --task: the bundled
+# data each preset is shown on (a spec keeps its preset's name when copied from `dnacnn presets`).
+_SUMMARY_INPUT = (101, 4, "binary", "DNA as the bundled DeepBind REST data")
+_SUMMARY_INPUTS = {
+    "zou2019": (50, 4, "binary", "DNA as the bundled Zou et al. data"),
+    "snp-cnn": (1279, 3, "regression", "one-hot genotypes as the bundled wheat data"),
+}
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn summary tfbind",
+        "dnacnn summary zou2019 --length 50",
+        "dnacnn summary zou.dnacnn",
+    ),
+)
 @reported
 def summary(
     model: Annotated[str, typer.Argument(help="Preset name, spec YAML or trained model file.")],
-    length: Annotated[int | None, typer.Option(help="Input length (bases or markers).")] = None,
-    channels: Annotated[int, typer.Option(help="Input channels (4 for DNA one-hot).")] = 4,
+    length: Annotated[
+        int | None,
+        typer.Option(
+            help="Input length, bases or markers [the preset's bundled data: 101 bp, zou2019 50, snp-cnn 1279]."
+        ),
+    ] = None,
+    channels: Annotated[
+        int | None, typer.Option(help="Input channels [4 (DNA one-hot); snp-cnn 3 (one-hot genotypes)].")
+    ] = None,
     outputs: Annotated[int, typer.Option(help="Output units (tasks or classes).")] = 1,
-    task: Annotated[str, typer.Option(help="binary, multiclass or regression.")] = "binary",
+    task: Annotated[
+        str | None, typer.Option(help="binary, multiclass or regression [binary; snp-cnn regression].")
+    ] = None,
 ) -> None:
-    """Print a Keras-style model summary: layers, output shapes and parameter counts."""
+    """Print a Keras-style model summary: layers, output shapes and parameter counts.
+
+    A preset or spec is summarised on the input of its bundled data unless --length, --channels
+    or --task say otherwise; a model file on the input it was trained on."""
     from dnacnn.models import load_spec, summarize
 
     if Path(model).suffix == ".dnacnn" or (Path(model).is_file() and Path(model).suffix not in (".yaml", ".yml")):
@@ -188,13 +293,36 @@ def summary(
         enc = meta["encoding"]
         result = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"])
     else:
-        if length is None:
-            raise typer.BadParameter("--length is required for a preset or spec", param_hint="--length")
-        result = summarize(load_spec(model), channels, length, outputs, task)
+        spec = load_spec(model)
+        default_length, default_channels, default_task, data = _SUMMARY_INPUTS.get(spec["name"], _SUMMARY_INPUT)
+        assumed = [
+            f"{what} {value}"
+            for what, value, given in (
+                ("--length", default_length, length),
+                ("--channels", default_channels, channels),
+                ("--task", default_task, task),
+            )
+            if given is None
+        ]
+        length_assumed = length is None
+        length = default_length if length is None else length
+        channels = default_channels if channels is None else channels
+        task = default_task if task is None else task
+        if length_assumed:  # the README's `--length 50 --channels 4` needs no note about --task
+            typer.echo(f"summary: assuming {' '.join(assumed)} ({data}); give them for other inputs", err=True)
+        result = summarize(spec, channels, length, outputs, task)
     typer.echo(result.text)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn train zou.store --model zou2019 -o zou.dnacnn",
+        "dnacnn train rest.store -o rest.dnacnn --epochs 10",
+        "dnacnn train rest.store -o rest.dnacnn --epochs 10 --resume  # after Ctrl-C",
+        note=STORES,
+    ),
+)
 @reported
 def train(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
@@ -261,7 +389,11 @@ def train(
     history: Annotated[Path | None, typer.Option(help="History TSV [OUT without suffix + .history.tsv].")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Train a CNN on a tensor store; writes a safetensors model file and a history TSV."""
+    """Train a CNN on a tensor store; writes a safetensors model file and a history TSV.
+
+    One line per epoch: training loss, validation loss and metric, learning rate, seconds; a *
+    marks a new best validation metric, whose weights are the ones saved.  Ctrl-C stops with the
+    command that resumes from the last finished epoch."""
     from dnacnn.train import TrainOptions
     from dnacnn.train import train as run_train
 
@@ -290,15 +422,45 @@ def train(
         history=str(history) if history else None,
         progress=progress,
     )
-    result = run_train(store, out, opts)
+    try:
+        result = run_train(store, out, opts)
+    except KeyboardInterrupt:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")  # off the progress bar's line
+        typer.echo(f"dnacnn: interrupted; {_resume_hint(store, out)}", err=True)
+        raise typer.Exit(code=130) from None
+    epochs = f"{result.epochs_run} epoch{'s' * (result.epochs_run != 1)}"
     typer.echo(
         f"wrote {result.model_path}: best epoch {result.best_epoch}, val {result.metric_name} "
-        f"{result.best_metric:.4f}, {result.epochs_run} epochs in {result.seconds:.1f}s on {result.device}",
+        f"{result.best_metric:.4f}, {epochs} in {result.seconds:.1f}s on {result.device}",
         err=True,
     )
 
 
-@app.command()
+def _resume_hint(store: Path, out: Path) -> str:
+    """What an interrupted ``dnacnn train`` leaves: OUT.ckpt and the command that continues it."""
+    from dnacnn.train import _checkpoint_meta
+
+    ckpt = out.with_name(out.name + ".ckpt")
+    meta = _checkpoint_meta(ckpt, strict=False)
+    if meta is None:
+        return f"no epoch had finished, so there is no checkpoint ({ckpt}); run the same command to start again"
+    argv = [a for a in _state["argv"] if a not in ("--resume", "--no-resume")]
+    if "train" not in argv:  # not run from the command line (a test, a script): the essentials
+        argv = ["train", str(store), "-o", str(out), "..."]
+    epoch = meta.get("loop", {}).get("epoch")
+    holds = f"the run after epoch {epoch}" if epoch is not None else "the finished run"
+    return f"{ckpt} holds {holds}; continue with: {shlex.join(['dnacnn', *argv, '--resume'])}"
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn tune zou.store --model zou2019 --trials 10 --epochs 10 -o zou_tune",
+        "dnacnn train zou.store --model zou_tune/best.yaml -o zou.dnacnn",
+        note=STORES,
+    ),
+)
 @reported
 def tune(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode' (needs valid rows).")],
@@ -377,13 +539,21 @@ _MODEL_ARGUMENT = typer.Argument(
 _MODELS_OPTION = typer.Option(
     "--model",
     "-m",
+    metavar="MODEL",
     help="A model file; repeat it for an ensemble (e.g. one architecture, several seeds): the mean of the models' "
     "scores. Adds to MODEL.",
     show_default=False,
 )
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        f"dnacnn predict rest.dnacnn \\\n    {REST_B} -o rest_B.tsv",
+        "dnacnn predict zou.dnacnn data/zou2019/sequences.txt -o - | head",
+        note=MODELS,
+    ),
+)
 @reported
 def predict(
     model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
@@ -436,7 +606,15 @@ def predict(
     typer.echo(f"predicted {n} records -> {out}{ensemble}", err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn evaluate zou.dnacnn zou.store -o zou_eval",
+        f"dnacnn encode {REST_B} \\\n    --label-col Bound --split test -o rest_B.store",
+        "dnacnn evaluate rest.dnacnn rest_B.store -o rest_eval",
+        note=MODELS,
+    ),
+)
 @reported
 def evaluate(
     model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
@@ -497,10 +675,19 @@ def evaluate(
     typer.echo(line, err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn aggregate zou_eval rest_eval --names zou2019/zou2019,REST/tfbind \\\n"
+        "    --tsv summary.tsv --html summary.html",
+        note="zou_eval and rest_eval come from 'dnacnn evaluate --help'",
+    ),
+)
 @reported
 def aggregate(
-    eval_dirs: Annotated[list[Path], typer.Argument(help="Directories written by 'dnacnn evaluate'.")],
+    eval_dirs: Annotated[
+        list[Path], typer.Argument(help="Directories written by 'dnacnn evaluate'.", metavar="EVAL_DIR")
+    ],
     tsv: Annotated[Path, typer.Option(help="Summary table to write.")] = Path("results/summary.tsv"),
     html: Annotated[Path | None, typer.Option(help="Summary page to write.")] = None,
     names: Annotated[str | None, typer.Option(help="dataset/model name per directory, comma-separated.")] = None,
@@ -512,7 +699,14 @@ def aggregate(
     typer.echo(f"wrote {tsv}" + (f" and {html}" if html else "") + f": {len(table)} runs", err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn export rest.dnacnn -o rest.onnx",
+        "dnacnn export rest.dnacnn --format torchscript -o rest.pt",
+        note=MODELS,
+    ),
+)
 @reported
 def export(
     model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
@@ -526,7 +720,14 @@ def export(
     typer.echo(f"wrote {path} (+ {path.name}.json)", err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn motifs rest.dnacnn rest.store -o rest_motifs",
+        f"dnacnn motifs rest.dnacnn \\\n    {REST_B} -o rest_B_motifs",
+        note=MODELS,
+    ),
+)
 @reported
 def motifs(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
@@ -596,7 +797,14 @@ def motifs(
     typer.echo(line, err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        f"dnacnn explain rest.dnacnn --method gradxinput \\\n    {REST_B} -o rest_gxi",
+        f"dnacnn explain rest.dnacnn \\\n    {REST_B} -o rest_explain",
+        note="gradxinput takes seconds, ism (the default) minutes on a CPU; " + MODELS,
+    ),
+)
 @reported
 def explain(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
@@ -644,7 +852,13 @@ def explain(
     typer.echo(f"wrote {result.attributions} and {result.sequences}: {result.n} sequences ({method})", err=True)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn variants rest.dnacnn my.vcf.gz --genome hg19.fa -o effects.tsv",
+        note="your VCF and its genome (REST's peaks are hg19); " + MODELS,
+    ),
+)
 @reported
 def variants(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
@@ -673,13 +887,51 @@ def variants(
     typer.echo(f"scored {summary.n_scored} of {summary.n_rows} variant alleles -> {out}", err=True)
 
 
-@app.command()
-def presets() -> None:
-    """List the shipped model presets."""
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn presets",
+        "dnacnn presets tfbind > my.yaml",
+        "dnacnn train rest.store --model my.yaml -o my.dnacnn",
+        note="edit my.yaml, then train it",
+    ),
+)
+@reported
+def presets(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="A preset to print as YAML, to start a spec of your own from.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """List the shipped model presets, or print one preset's YAML."""
     from dnacnn.models import list_presets, load_spec
+    from dnacnn.models.spec import preset_text
 
-    for name in list_presets():
-        typer.echo(f"{name:10s} {load_spec(name).get('description', '')}")
+    if name is not None:
+        typer.echo(preset_text(name), nl=False)
+        return
+    import shutil
+    import textwrap
+
+    width = max(min(shutil.get_terminal_size((80, 24)).columns, 100), 40)
+    names = list_presets()
+    pad = max(map(len, names)) + 2
+    for preset in names:
+        description = load_spec(preset).get("description", "")
+        lines = textwrap.wrap(
+            description,
+            width,
+            initial_indent=preset.ljust(pad),
+            subsequent_indent=" " * pad,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        typer.echo("\n".join(lines or [preset]))
+    typer.echo("(dnacnn presets NAME prints a preset's YAML: dnacnn presets tfbind > my.yaml)", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

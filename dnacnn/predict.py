@@ -319,17 +319,23 @@ def _coded_chunks(
         return
     fit = length if length_policy == "fit" else None
     for chunk in _dna_chunks(path, fmt, seq_col, id_col, genome, length):
+        if fit is None:
+            # before the encoder's own check of mixed lengths, whose fix (encode's --length) is no
+            # option here: the first record of another length than the model's, and this command's fix
+            n = np.diff(chunk.offsets) if fmt == "fasta" else np.fromiter(map(len, chunk.seqs), np.int64)
+            other = np.flatnonzero(n != length)
+            if len(other):
+                i = int(other[0])
+                raise InputError(
+                    path,
+                    f"{chunk.lines[i]}",
+                    f"sequences are {n[i]} bp but {trained} trained on {length} bp",
+                    "use --length-policy fit to centre-crop / N-pad them",
+                )
         if fmt == "fasta":
             codes = _fit_ragged(path, chunk.codes, chunk.offsets, chunk.ids, chunk.lines, fit)
         else:
             codes = _codes_from_strings(path, chunk.seqs, chunk.ids, chunk.lines, fit)
-        if codes.shape[1] != length:
-            raise InputError(
-                path,
-                f"{chunk.lines[0]}",
-                f"sequences are {codes.shape[1]} bp but {trained} trained on {length} bp",
-                "use --length-policy fit to centre-crop / N-pad them",
-            )
         yield list(chunk.ids), codes
 
 

@@ -94,6 +94,7 @@ class TrainOptions:
     max_shift: int | None = None
     pos_weight: str = "auto"  # auto | none | a number
     seed: int = 0
+    fold: int | None = None  # a store encoded with --split folds: train with this fold held out
     device: str = "auto"
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
     num_workers: int | None = None
@@ -395,6 +396,8 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     opts = opts or TrainOptions()
     started = time.time()
     store = Store.open(store_path)
+    if opts.fold is not None:
+        store = store.for_fold(opts.fold)
     out_path = Path(out_path)
     spec = load_spec(opts.model)
     spec = {**spec, **opts.overrides} if opts.overrides else spec
@@ -464,6 +467,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
+    _banner(rank, world, model, spec, store, settings, device, precision, objective, len(train_labels), len(valid_idx))
     if model.additive is not None:
         settings["additive_alpha"] = _fit_additive(model, store, train_idx, objective)
         alphas = ", ".join("-" if a is None else f"{a:.3g}" for a in settings["additive_alpha"])
@@ -638,6 +642,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             "path": str(store.path),
             "inputs": store.manifest.get("inputs"),
             "split_counts": store.manifest.get("split_counts"),
+            "fold": store.manifest.get("fold"),
         },
         "seconds": round(seconds, 2),
         "torch_version": torch.__version__,
@@ -906,6 +911,63 @@ def _distributed_env() -> tuple[int, int, int]:
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
 
 
+MIN_VALID_ROWS = 20  # fewer validation rows: one warning that early stopping will be noisy
+
+
+def _banner(rank, world, model, spec, store, settings, device, precision, objective, n_epoch_rows, n_valid) -> None:
+    """What this run is about to do, before the first progress bar: model and parameters, rows,
+    device and precision, epochs and batches, and what the ``*`` of the epoch lines means."""
+    import torch
+
+    from dnacnn.models import count_parameters
+
+    enc, n_train = store.encoding, int(store.manifest["split_counts"]["train"])
+    unit = "bp" if enc.kind == "dna" else "markers"
+    _log(
+        rank,
+        f"train: {spec['name']} ({sum(count_parameters(model)):,} parameters) on {store.path.name}: "
+        f"{n_train:,} train / {n_valid:,} valid rows of {enc.length:,} {unit}, {store.task}",
+    )
+    if settings["fresh_negatives"]:
+        k = int(settings["shuffles_per_positive"])
+        shuffles = "a new shuffle" if k == 1 else f"{k} new shuffles"
+        _log(
+            rank,
+            f"train: each epoch: the {n_epoch_rows // (1 + k):,} training positives + {shuffles} of each "
+            f"= {n_epoch_rows:,} rows",
+        )
+    where = str(device)
+    if device.type == "cuda":
+        where += f" ({torch.cuda.get_device_name(device)})"
+    elif device.type == "cpu":
+        threads = torch.get_num_threads()
+        where += f" ({threads} thread{'s' * (threads != 1)})"
+    if world > 1:
+        where += f" x {world} processes"
+    batch, epochs = int(settings["batch_size"]), int(settings["epochs"])
+    steps = math.ceil(math.ceil(n_epoch_rows / batch) / world)
+    _log(rank, f"train: {where}, {precision}: up to {epochs} epoch{'s' * (epochs != 1)} x {steps:,} batches of {batch}")
+    if not n_valid:
+        _log(rank, "train: no validation rows: every epoch runs and the last one's weights are saved")
+        return
+    metric = f"val_{objective.metric_name}"
+    patience = int(settings["patience"])
+    _log(
+        rank,
+        f"train: * marks a new best {metric} (its weights are saved); early stop after {patience} "
+        f"epoch{'s' * (patience != 1)} without one",
+    )
+    if n_valid < MIN_VALID_ROWS:
+        _log(
+            rank,
+            f"warning: the validation split has {n_valid} row{'s' * (n_valid != 1)}: early stopping and the best "
+            "epoch will be noisy; re-encode with a larger 'dnacnn encode --valid-frac' (e.g. 0.1)",
+        )
+    # the validation metric imports scikit-learn (seconds on a busy machine): now, under the banner,
+    # not in a blank pause after the first epoch's progress bar
+    import sklearn.metrics  # noqa: F401
+
+
 def _log(rank: int, message: str) -> None:
     if rank == 0:
         print(message, file=sys.stderr, flush=True)
@@ -1009,6 +1071,7 @@ def _finished_run(
         and saved_store.get("path") == str(store.path)
         and saved_store.get("inputs") == store.manifest.get("inputs")
         and saved_store.get("split_counts") == store.manifest.get("split_counts")
+        and saved_store.get("fold") == store.manifest.get("fold")
         and (store.path / "manifest.json").stat().st_mtime <= path.stat().st_mtime
     )
     if not same:

@@ -85,6 +85,23 @@ def test_predict_refuses_other_lengths_unless_fit(rest, cli, tmp_path):
     assert result.exit_code == 0 and len(out.read_text().splitlines()) == 3
 
 
+@pytest.mark.parametrize("fmt", ["lines", "fasta"])
+def test_predict_length_errors_suggest_an_option_predict_has(rest, cli, tmp_path, fmt):
+    """Records of mixed lengths: the fix offered is predict's --length-policy fit, not encode's
+    --length (which predict refuses)."""
+    seqs = ["ACGT" * 25 + "A", "ACGT" * 25]  # 101 bp as the model, then 100 bp
+    path = tmp_path / f"mixed.{fmt}"
+    path.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)) if fmt == "fasta" else "\n".join(seqs) + "\n")
+    out = tmp_path / "p.tsv"
+    args = ["predict", rest["model"], path, "--format", fmt, "-o", out, "--no-progress"]
+    line = assert_one_line_error(
+        cli(*args), f"mixed.{fmt}:{3 if fmt == 'fasta' else 2}", "100 bp", "--length-policy fit"
+    )
+    assert "--length " not in line
+    result = cli(*args, "--length-policy", "fit")
+    assert result.exit_code == 0 and len(out.read_text().splitlines()) == 3
+
+
 def test_predict_refuses_bad_alphabet(rest, cli, tmp_path):
     fa = tmp_path / "bad.fa"
     fa.write_text(">a\n" + "ACGU" * 25 + "X\n")

@@ -682,3 +682,76 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     assert rows and sum(row in stored for row in rows) / len(rows) > 0.1  # ~1/5 positives, unmutated
     settings = load_model(result.model_path).meta["settings"]
     assert settings["mutation_rate"] == 0.1 and settings["max_shift"] == 3
+
+
+# --------------------------------------------------------------------------- what a run says on stderr
+
+
+def test_a_banner_comes_before_the_first_epoch(zou_store, tmp_path, capsys):
+    """Before the first progress bar: model and parameters, rows, device, precision, epochs and
+    batches, and what the * of the epoch lines means."""
+    train(zou_store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False, threads=1))
+    lines = capsys.readouterr().err.splitlines()
+    first_epoch = next(i for i, line in enumerate(lines) if line.startswith("epoch 1:"))
+    banner = "\n".join(lines[:first_epoch])
+    assert "train: zou2019 (6,226 parameters) on zou.store: 1,600 train / 200 valid rows of 50 bp, binary" in banner
+    assert "train: cpu (1 thread), fp32: up to 1 epoch x 50 batches of 32" in banner
+    assert "* marks a new best val_roc_auc (its weights are saved); early stop after 5 epochs" in banner
+    assert "warning" not in banner
+
+
+def test_a_tiny_validation_split_is_warned_about(tmp_path, data_dir, capsys):
+    seqs = (data_dir / "zou_sequences.txt").read_text().splitlines()[:200]
+    labels = (data_dir / "zou_labels.txt").read_text().splitlines()[:200]
+    (tmp_path / "s.txt").write_text("\n".join(seqs) + "\n")
+    (tmp_path / "l.txt").write_text("\n".join(labels) + "\n")
+    opts = EncodeOptions(labels=str(tmp_path / "l.txt"), valid_frac=0.05, progress=False)
+    store = encode(tmp_path / "s.txt", tmp_path / "small.store", opts)
+    train(store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False, threads=1))
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warning == [
+        "warning: the validation split has 10 rows: early stopping and the best epoch will be noisy; "
+        "re-encode with a larger 'dnacnn encode --valid-frac' (e.g. 0.1)"
+    ]
+
+
+def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store, tmp_path, monkeypatch):
+    """Ctrl-C: exit 130, no traceback, one line with the checkpoint and the exact command to
+    continue; that command resumes.  Before any epoch finished there is nothing to resume."""
+    import shlex
+
+    import dnacnn.train as train_module
+
+    out = tmp_path / "m.dnacnn"
+    args = ["train", str(zou_store), "--model", "zou2019", "--epochs", "2", "-o", str(out), "--no-progress"]
+    write_history, calls = train_module._write_history, []
+
+    def interrupted_at(epoch):
+        def write(path, rows):
+            calls.append(1)
+            if len(calls) == epoch:
+                raise KeyboardInterrupt
+            write_history(path, rows)
+
+        return write
+
+    monkeypatch.setattr(train_module, "_write_history", interrupted_at(1))
+    result = cli(*args)
+    assert result.exit_code == 130 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"dnacnn: interrupted; no epoch had finished, so there is no checkpoint ({out}.ckpt); "
+        "run the same command to start again"
+    )
+    calls.clear()
+    monkeypatch.setattr(train_module, "_write_history", interrupted_at(2))
+    result = cli(*args)
+    assert result.exit_code == 130 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    ckpt = tmp_path / "m.dnacnn.ckpt"
+    assert line.startswith(f"dnacnn: interrupted; {ckpt} holds the run after epoch 1; continue with: dnacnn train ")
+    command = shlex.split(line.split("continue with: ", 1)[1])
+    assert command == ["dnacnn", *args, "--resume"]
+    monkeypatch.undo()
+    resumed = cli(*command[1:])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"resuming from {ckpt} after epoch 1" in resumed.stderr

@@ -181,6 +181,14 @@ def list_presets() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def preset_text(name: str) -> str:
+    """The YAML file of the shipped preset ``name``, as written (comments included): a starting
+    point for a spec of one's own (``dnacnn presets tfbind > my.yaml``)."""
+    if name not in list_presets():
+        raise DnacnnError(f"unknown preset {name!r}; the presets are {', '.join(list_presets())}")
+    return (resources.files(PRESET_PACKAGE) / PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+
+
 def load_spec(name_or_path: str) -> dict:
     """Load and validate a model spec from a preset name or a YAML file.
 
