@@ -24,6 +24,6 @@ localrules:
 
 rule all:
     input:
-        "results/summary.tsv",
-        "results/summary.html",
+        ["results/summary.tsv", "results/summary.html"] if evaluations() else [],
+        cross_validations(),
         interpretations(),

@@ -148,15 +148,25 @@ def _csv(value: str | None) -> list[str]:
         f"dnacnn encode \\\n    {REST_AC} \\\n    --label-col Bound --negatives shuffle -o rest.store",
         "dnacnn encode data/wheat/wheat.X.gz --format genotype \\\n"
         "    --phenotypes data/wheat/wheat.Y --traits 1 -o wheat.store",
+        "dnacnn encode data/wheat/wheat.X.gz --format genotype \\\n"
+        "    --phenotypes data/wheat/wheat.Y --traits 1 --split folds --folds 5 \\\n"
+        "    -o wheat_cv.store",
     ),
 )
 @reported
 def encode(
     input: Annotated[
-        Path, typer.Argument(help="FASTA(.gz), TSV/CSV(.gz), one-sequence-per-line, BED/narrowPeak or genotype matrix.")
+        Path,
+        typer.Argument(
+            help="FASTA(.gz), TSV/CSV(.gz), one-sequence-per-line, BED/narrowPeak, genotype matrix, "
+            "VCF/BCF or PLINK .bed."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Store directory to write (e.g. data.store).")],
-    format: Annotated[str, typer.Option(help="auto, fasta, tabular, lines, bed or genotype.")] = "auto",
+    format: Annotated[
+        str,
+        typer.Option(help="auto, fasta, tabular, lines, bed, genotype (numeric matrix), vcf (VCF/BCF) or plink."),
+    ] = "auto",
     labels: Annotated[
         str | None, typer.Option(help="Label table keyed by record ID (or one label per line), or 'header'.")
     ] = None,
@@ -171,17 +181,29 @@ def encode(
     phenotypes: Annotated[Path | None, typer.Option(help="Phenotype table for a genotype matrix.")] = None,
     traits: Annotated[str | None, typer.Option(help="Phenotype columns to use (names or 1-based numbers).")] = None,
     genotype_encoding: Annotated[str, typer.Option(help="onehot (3 channels) or dosage (1 channel).")] = "onehot",
+    maf: Annotated[float, typer.Option(help="Genotypes: drop markers with minor-allele frequency below this.")] = 0.0,
+    max_missing: Annotated[
+        float, typer.Option(help="Genotypes: drop markers with more than this share of missing calls.")
+    ] = 1.0,
+    max_sample_missing: Annotated[
+        float, typer.Option(help="Genotypes: drop individuals with more than this share of missing calls.")
+    ] = 1.0,
+    multiallelic: Annotated[str, typer.Option(help="VCF records with several ALT alleles: skip or split.")] = "skip",
     task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
     negatives: Annotated[
         str | None, typer.Option(help="'shuffle' (dinucleotide-shuffled positives) or a file of negatives.")
     ] = None,
     negatives_per_positive: Annotated[int, typer.Option(help="Shuffled negatives per positive.")] = 1,
-    split: Annotated[str, typer.Option(help="random, chrom, column, train or test.")] = "random",
+    split: Annotated[str, typer.Option(help="random, chrom, column, folds, train or test.")] = "random",
     valid_frac: Annotated[float, typer.Option(help="Validation fraction (random split).")] = 0.1,
     test_frac: Annotated[float, typer.Option(help="Test fraction (random split).")] = 0.1,
     valid_chroms: Annotated[str | None, typer.Option(help="Validation chromosomes (chrom split), e.g. chr7.")] = None,
     test_chroms: Annotated[str | None, typer.Option(help="Test chromosomes (chrom split), e.g. chr8,chr9.")] = None,
     split_col: Annotated[str | None, typer.Option(help="Column holding train/valid/test (column split).")] = None,
+    folds: Annotated[int, typer.Option(help="Number of seeded cross-validation folds (folds split).")] = 10,
+    fold_file: Annotated[
+        Path | None, typer.Option(help="One fold id (1..k) per record, e.g. BGLR's wheat.sets (folds split).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and shuffled negatives.")] = 0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -202,6 +224,10 @@ def encode(
         phenotypes=str(phenotypes) if phenotypes else None,
         traits=_csv(traits),
         genotype_scheme=genotype_encoding,
+        maf=maf,
+        max_missing=max_missing,
+        max_sample_missing=max_sample_missing,
+        multiallelic=multiallelic,
         task=task,
         negatives=negatives,
         negatives_per_positive=negatives_per_positive,
@@ -211,6 +237,8 @@ def encode(
         valid_chroms=_csv(valid_chroms),
         test_chroms=_csv(test_chroms),
         split_col=split_col,
+        folds=folds,
+        fold_file=str(fold_file) if fold_file else None,
         seed=seed,
         progress=progress,
     )
@@ -218,6 +246,12 @@ def encode(
     store = Store.open(path)
     counts = store.manifest["split_counts"]
     enc = store.encoding
+    if "genotype_qc" in store.manifest:
+        from dnacnn.io.genotype_qc import GenotypeSummary
+
+        typer.echo(GenotypeSummary.from_dict(store.manifest["genotype_qc"]).describe(), err=True)
+    if store.n_folds:
+        typer.echo(f"folds: {store.n_folds} (train one with --fold K, or all with 'dnacnn cv')", err=True)
     typer.echo(
         f"wrote {path}: {store.n} records x {enc.length} ({enc.kind}, {enc.channels} channels), task {store.task}, "
         f"train/valid/test {counts['train']}/{counts['valid']}/{counts['test']}",
@@ -375,6 +409,9 @@ def train(
         str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")
     ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fold: Annotated[
+        int | None, typer.Option(help="A store with folds: hold out this fold (it becomes the test split).")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
     precision: Annotated[
         str,
@@ -413,6 +450,7 @@ def train(
         max_shift=max_shift,
         pos_weight=pos_weight,
         seed=seed,
+        fold=fold,
         device=device,
         precision=precision,
         num_workers=num_workers,
@@ -642,6 +680,9 @@ def evaluate(
         Path | None, typer.Option(help="A 'dnacnn motifs' output folder to add as a report section.")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    fold: Annotated[
+        int | None, typer.Option(help="A store with folds: score this fold [the fold the model was trained for].")
+    ] = None,
 ) -> None:
     """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN.
 
@@ -663,6 +704,7 @@ def evaluate(
         threshold=threshold,
         title=title,
         motifs_dir=motifs,
+        fold=fold,
     )
     name = result["main_metric"]
 
@@ -673,6 +715,81 @@ def evaluate(
     if result.get("baseline"):
         line += f" (baseline {result['baseline_name']}: {shown(result['baseline']['macro'].get(name))})"
     typer.echo(line, err=True)
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn encode data/wheat/wheat.X.gz --format genotype \\\n"
+        "    --phenotypes data/wheat/wheat.Y --traits 1 --split folds --folds 5 \\\n"
+        "    -o wheat_cv.store",
+        "dnacnn cv wheat_cv.store --model snp-cnn -o wheat_cv",
+    ),
+)
+@reported
+def cv(
+    store: Annotated[Path, typer.Argument(help="A store encoded with --split folds.", metavar="STORE")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder: fold_K/ (model, eval), cv.tsv/json/html.")],
+    model: Annotated[str, typer.Option(help="Preset name or model spec YAML (its train: block holds settings).")] = (
+        "snp-cnn"
+    ),
+    epochs: Annotated[int | None, typer.Option(help="Epochs per fold (default: the spec's).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the spec's).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size (default: the spec's).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of every fold's training.")] = 0,
+    folds: Annotated[str | None, typer.Option(help="Folds to run, comma-separated [all].")] = None,
+    kernels: Annotated[bool, typer.Option(help="Genotype regression: fit GBLUP and RKHS on the same folds.")] = True,
+    device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Cross-validate: train and evaluate the model on every fold, then per-fold, mean +- sd and
+    pooled scores beside RR-BLUP, GBLUP and RKHS fitted on the same folds.
+
+    The folds run one after another; the workflow (split: method: folds) runs them as parallel jobs."""
+    from dnacnn.cv import cross_validate
+    from dnacnn.train import TrainOptions
+
+    _set_threads(threads)
+    try:
+        chosen = [int(f) for f in _csv(folds)] or None
+    except ValueError:
+        raise typer.BadParameter(f"{folds!r}: give fold numbers, e.g. 1,2,3", param_hint="--folds") from None
+    opts = TrainOptions(model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device,
+                        threads=threads, progress=progress)  # fmt: skip
+    table = cross_validate(store, out, opts, chosen, kernels=kernels, progress=progress)
+    _echo_cv(table, out)
+
+
+@app.command(
+    "cv-summary",
+    cls=_Command,
+    epilog=_examples(
+        "dnacnn train wheat_cv.store --model snp-cnn --fold 1 -o f1/model.dnacnn",
+        "dnacnn evaluate f1/model.dnacnn wheat_cv.store -o f1/eval",
+        "dnacnn cv-summary f1/eval f2/eval f3/eval f4/eval f5/eval -o wheat_cv",
+        note="wheat_cv.store comes from 'dnacnn cv --help'; one train and evaluate per fold",
+    ),
+)
+@reported
+def cv_summary(
+    eval_dirs: Annotated[
+        list[Path], typer.Argument(help="'dnacnn evaluate' folders of the folds of one store.", metavar="EVAL_DIR")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for cv.tsv, cv.json, cv.html, predictions.tsv.")],
+    kernels: Annotated[bool, typer.Option(help="Genotype regression: fit GBLUP and RKHS on the same folds.")] = True,
+) -> None:
+    """Summarize fold evaluations (what 'dnacnn cv' does after its folds; the workflow's last step)."""
+    from dnacnn.cv import summarize_folds
+
+    _echo_cv(summarize_folds(eval_dirs, out, kernels=kernels), out)
+
+
+def _echo_cv(table, out: Path) -> None:
+    mean = table.set_index("fold").loc["mean"]
+    methods = [c for c in table.columns if c not in ("fold", "n")]
+    parts = ", ".join(f"{m} {mean[m]:.3f}" for m in methods)
+    typer.echo(f"{out}/cv.html: mean over {len(table) - 3} folds: {parts}", err=True)
 
 
 @app.command(

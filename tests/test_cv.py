@@ -76,3 +76,26 @@ def test_cv_needs_a_store_with_folds(tmp_path):
     with pytest.raises(DnacnnError, match="store has no folds; encode it with --split folds"):
         cross_validate(store, tmp_path / "cv", TrainOptions(model="snp-cnn", epochs=1), progress=False)
     assert not (tmp_path / "cv").exists()
+
+
+def test_cli_encode_folds_cv_and_cv_summary(tmp_path, cli):
+    from conftest import assert_one_line_error
+
+    sets = tmp_path / "wheat.sets"
+    sets.write_text("".join(f"{i % 2 + 1}\n" for i in range(150)))
+    store = tmp_path / "w.store"
+    result = cli("encode", DATA / "wheat_slice.X", "--format", "genotype", "--phenotypes", DATA / "wheat_slice.Y",
+                 "--traits", "1", "--split", "folds", "--fold-file", sets, "-o", store, "--no-progress")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "folds: 2 (train one with --fold K, or all with 'dnacnn cv')" in result.stderr
+    result = cli("cv", store, "--epochs", "1", "--no-kernels", "-o", tmp_path / "cv", "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert "cv.html: mean over 2 folds: CNN " in result.stderr and "GBLUP" not in result.stderr
+    result = cli("cv-summary", tmp_path / "cv" / "fold_1" / "eval", "-o", tmp_path / "one", "--no-kernels")
+    assert result.exit_code == 0 and (tmp_path / "one" / "cv.tsv").is_file()
+    result = cli("cv", store, "--folds", "x", "-o", tmp_path / "bad")
+    assert result.exit_code == 2 and "give fold numbers" in result.stderr
+    plain = tmp_path / "plain.store"
+    cli("encode", DATA / "wheat_slice.X", "--format", "genotype", "--phenotypes", DATA / "wheat_slice.Y", "-o", plain)
+    assert_one_line_error(cli("cv", plain, "-o", tmp_path / "cv2"), "store has no folds", "--split folds")
+    assert_one_line_error(cli("train", store, "--fold", "3", "-o", tmp_path / "m.dnacnn"), "--fold 3", "folds 1..2")

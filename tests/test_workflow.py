@@ -413,3 +413,47 @@ def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):
     assert text.count("invalid config:") == 1, text
     assert message in text, text
     assert "Traceback" not in text and "Failed validating" not in text, text
+
+
+def _wheat_folds(c, folds=3, only_wheat=False):
+    wheat = next(d for d in c["datasets"] if d["name"] == "wheat")
+    wheat["split"] = {"method": "folds", "folds": folds}
+    if only_wheat:
+        c["runs"] = {"wheat": ["snp-cnn"]}
+        c["datasets"] = [wheat]
+
+
+def test_folds_fan_out_one_training_per_fold_and_summarize_them(workdir):
+    write_config(workdir, _wheat_folds)
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    counts = job_counts(output(result))
+    assert counts["evaluate_fold"] == 3 and counts["cross_validation"] == 1
+    assert counts["train"] == 5 and counts["evaluate"] == 2  # zou and rest as before
+    jobs = dry_run_jobs(output(result))
+    (encode,) = [job["shell"] for job in jobs if job["rule"] == "encode" and "wheat" in job["shell"]]
+    assert "--split folds" in encode and "--folds 3" in encode
+    trains = sorted(job["shell"] for job in jobs if job["rule"] == "train" and "results/wheat/" in job["shell"])
+    assert [t.split(" -o ")[1].split()[0] for t in trains] == [
+        f"results/wheat/snp-cnn/fold{k}/model.dnacnn" for k in (1, 2, 3)
+    ]
+    assert all(f"--fold {k}" in t for k, t in zip((1, 2, 3), trains, strict=True))
+    (summary,) = [job["shell"] for job in jobs if job["rule"] == "cross_validation"]
+    assert summary.startswith("dnacnn cv-summary results/wheat/snp-cnn/fold1/eval results/wheat/snp-cnn/fold2/eval")
+
+
+def test_folds_run_for_real_and_write_the_cv_page(workdir):
+    write_config(workdir, lambda c: _wheat_folds(c, folds=2, only_wheat=True))
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, output(result)[-4000:]
+    table = (workdir / "results" / "wheat" / "snp-cnn" / "cv" / "cv.tsv").read_text().splitlines()
+    assert table[0].split("\t") == ["fold", "n", "CNN", "RR-BLUP (ridge)", "GBLUP", "RKHS", "RKHS (kernel average)"]
+    assert [row.split("\t")[0] for row in table[1:]] == ["1", "2", "mean", "sd", "pooled"]
+    assert not (workdir / "results" / "summary.tsv").exists()  # no run without folds: no summary table
+
+
+def test_a_fold_file_must_exist_and_go_with_method_folds(workdir):
+    write_config(workdir, lambda c: c["datasets"][2].update(split={"fold_file": "sets.txt"}))
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    assert "datasets (name: wheat) -> split -> fold_file: no such file 'sets.txt'" in output(result)

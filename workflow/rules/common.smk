@@ -75,6 +75,12 @@ def dataset_problems(d):
         yield f"{where} -> split -> test_frac: set it to 0 when a test_input is given (the test split would be unused)"
     if d["split"]["method"] == "train" and not d["test_input"]:
         yield f"{where} -> split -> method: 'train' leaves no test data; give a test_input or another method"
+    if d["split"]["fold_file"]:
+        yield from file_problems(f"{where} -> split -> fold_file", d["split"]["fold_file"])
+        if d["split"]["method"] != "folds":
+            yield f"{where} -> split -> fold_file: set method: folds to use it"
+    if d["split"]["method"] == "folds" and d["test_input"]:
+        yield f"{where} -> split -> method: folds scores every record once; drop test_input"
 
 
 def model_problems(m):
@@ -139,6 +145,18 @@ MODELS = {m["name"]: m for m in config["models"]}
 RUNS = [(d, m) for d in DATASETS for m in config["runs"].get(d, list(MODELS))]
 
 
+def fold_count(dataset):
+    """Folds of a cross-validated dataset (split method folds), else 0: from its fold file's
+    largest id, or split -> folds."""
+    split = DATASETS[dataset]["split"]
+    if split["method"] != "folds":
+        return 0
+    if split["fold_file"]:
+        with open(split["fold_file"], encoding="utf-8") as f:
+            return max(int(v) for v in f.read().split())
+    return split["folds"]
+
+
 # --------------------------------------------------------------------------- command-line arguments
 
 
@@ -187,6 +205,8 @@ def encode_args(wildcards):
         "--valid-chroms": split["valid_chroms"],
         "--test-chroms": split["test_chroms"],
         "--split-col": split["column"],
+        "--folds": split["folds"] if split["method"] == "folds" and not split["fold_file"] else None,
+        "--fold-file": split["fold_file"],
         "--seed": split["seed"],
     }
     return " ".join(filter(None, [cli_args(options), d["extra"]]))
@@ -213,6 +233,7 @@ def encode_inputs(wildcards):
             "genome": d["genome"],
             "phenotypes": d["phenotypes"],
             "negatives": negatives,
+            "fold_file": d["split"]["fold_file"],
         }
     )
 
@@ -309,9 +330,15 @@ def tune_runtime(wildcards):
 # results/{dataset}/{model}/member{k}/model.dnacnn, whose train job sees the model wildcard
 # "{model}/member{k}" (the train rule's own wildcard constraint allows it).
 def model_member(model):
-    """'snp-cnn' -> ('snp-cnn', 1); 'snp-cnn/member3' -> ('snp-cnn', 3)."""
+    """'snp-cnn' -> ('snp-cnn', 1); 'snp-cnn/member3' -> ('snp-cnn', 3); 'snp-cnn/fold2' -> ('snp-cnn', 1)."""
     name, _, member = model.partition("/")
-    return name, int(member.removeprefix("member") or 1)
+    return name, int(member.removeprefix("member") or 1) if not member.startswith("fold") else 1
+
+
+def model_fold(model):
+    """'snp-cnn/fold2' -> 2; None for a model trained without folds."""
+    _, _, part = model.partition("/")
+    return int(part.removeprefix("fold")) if part.startswith("fold") else None
 
 
 def member_models(dataset, model):
@@ -354,6 +381,7 @@ def train_args(wildcards):
         "--mutation-rate": settings["mutation_rate"],
         "--max-shift": settings["max_shift"],
         "--seed": m["seed"] + member - 1,
+        "--fold": model_fold(wildcards.model),
         "--max-minutes": m["max_minutes"],
         "--device": config["device"],
         "--precision": config["precision"],
@@ -401,7 +429,19 @@ def evaluate_args(wildcards):
 
 
 def evaluations():
-    return [f"results/{d}/{m}/eval/metrics.json" for d, m in RUNS]
+    """The evaluation of every run without folds (the summary table's rows)."""
+    return [f"results/{d}/{m}/eval/metrics.json" for d, m in RUNS if not fold_count(d)]
+
+
+def cross_validations():
+    """The cross-validation summary of every run on a dataset with folds."""
+    return [f"results/{d}/{m}/cv/cv.tsv" for d, m in RUNS if fold_count(d)]
+
+
+def fold_evaluations(wildcards):
+    """One evaluation per fold of a cross-validated run."""
+    k = fold_count(wildcards.dataset)
+    return [f"results/{wildcards.dataset}/{wildcards.model}/fold{f}/eval/metrics.json" for f in range(1, k + 1)]
 
 
 def interpretations():

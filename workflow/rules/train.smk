@@ -7,7 +7,8 @@ rule train:
     Snakemake empties the log before every attempt; each attempt is also appended to
     {model}.attempts.log beside it (a line with date, host and SLURM job id, then its output), so
     the log of an attempt killed at its time limit survives its retry.
-    Member k > 1 of a seed ensemble (members: N) is results/{dataset}/{model}/member{k}/.
+    Member k > 1 of a seed ensemble (members: N) is results/{dataset}/{model}/member{k}/; on a
+    dataset with folds (split: method: folds), fold k's model is results/{dataset}/{model}/fold{k}/.
     """
     input:
         unpack(train_inputs),
@@ -24,7 +25,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{dataset}/{model}.tsv"
     wildcard_constraints:
-        model="[A-Za-z0-9][A-Za-z0-9_.+-]*(/member[0-9]+)?",
+        model="[A-Za-z0-9][A-Za-z0-9_.+-]*(/member[0-9]+|/fold[0-9]+)?",
     threads: 1
     resources:
         gpu=config["gpus_per_train"],
