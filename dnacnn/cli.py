@@ -738,7 +738,9 @@ def cv(
     batch_size: Annotated[int | None, typer.Option(help="Batch size (default: the spec's).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of every fold's training.")] = 0,
     folds: Annotated[str | None, typer.Option(help="Folds to run, comma-separated [all].")] = None,
-    kernels: Annotated[bool, typer.Option(help="Genotype regression: fit GBLUP and RKHS on the same folds.")] = True,
+    baselines: Annotated[
+        bool, typer.Option(help="Fit the baselines on each fold (genotype regression: RR-BLUP, GBLUP, RKHS).")
+    ] = True,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -757,7 +759,7 @@ def cv(
         raise typer.BadParameter(f"{folds!r}: give fold numbers, e.g. 1,2,3", param_hint="--folds") from None
     opts = TrainOptions(model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device,
                         threads=threads, progress=progress)  # fmt: skip
-    table = cross_validate(store, out, opts, chosen, kernels=kernels, progress=progress)
+    table = cross_validate(store, out, opts, chosen, baselines=baselines, progress=progress)
     _echo_cv(table, out)
 
 
@@ -777,12 +779,11 @@ def cv_summary(
         list[Path], typer.Argument(help="'dnacnn evaluate' folders of the folds of one store.", metavar="EVAL_DIR")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for cv.tsv, cv.json, cv.html, predictions.tsv.")],
-    kernels: Annotated[bool, typer.Option(help="Genotype regression: fit GBLUP and RKHS on the same folds.")] = True,
 ) -> None:
     """Summarize fold evaluations (what 'dnacnn cv' does after its folds; the workflow's last step)."""
     from dnacnn.cv import summarize_folds
 
-    _echo_cv(summarize_folds(eval_dirs, out, kernels=kernels), out)
+    _echo_cv(summarize_folds(eval_dirs, out), out)
 
 
 def _echo_cv(table, out: Path) -> None:

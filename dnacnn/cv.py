@@ -5,10 +5,11 @@ fraction of the others for early stopping), one fold after another, then :func:`
 The workflow runs the folds as separate jobs (``folds:`` in a dataset) and calls
 :func:`summarize_folds` on their evaluation folders, so a cluster trains the folds in parallel.
 
-:func:`summarize_folds` gathers each fold's ``predictions.tsv`` (the network and the same-run linear
-baseline on that fold's test rows) and, for genotype regression, fits the kernel methods breeders
-compare against on the same fold's training rows (GBLUP, Gaussian-kernel RKHS with bandwidth and
-penalty by inner CV, kernel averaging: :mod:`dnacnn.kernels`).  It writes into ``out_dir``::
+:func:`summarize_folds` gathers each fold's ``predictions.tsv``: the network and the baselines that
+``dnacnn evaluate`` fitted on that fold's training rows and scored on its test rows (the linear
+baseline and, for genotype regression, the kernel methods breeders compare against: GBLUP,
+Gaussian-kernel RKHS with bandwidth and penalty by inner CV, kernel averaging).  It writes into
+``out_dir``::
 
     cv.tsv           one row per fold and method (n, main metric), then mean, sd and pooled rows
     predictions.tsv  every fold's test rows: fold, id, observed, one column per method
@@ -31,9 +32,10 @@ import numpy as np
 import pandas as pd
 
 from dnacnn.errors import DnacnnError
+from dnacnn.evaluate import KERNEL_BASELINES
 from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS, compute_metrics
 
-KERNEL_METHODS = ("GBLUP", "RKHS", "RKHS (kernel average)")
+KERNEL_METHODS = tuple(KERNEL_BASELINES)
 
 
 def cross_validate(
@@ -41,7 +43,7 @@ def cross_validate(
     out_dir: str | os.PathLike,
     opts=None,
     folds: list[int] | None = None,
-    kernels: bool = True,
+    baselines: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train and evaluate ``opts.model`` on every fold (or ``folds``) of the store; returns the
@@ -62,35 +64,23 @@ def cross_validate(
         _say(progress, f"cv: fold {fold} of {store.n_folds}")
         fold_dir.mkdir(parents=True, exist_ok=True)
         result = train(store.path, fold_dir / "model.dnacnn", dataclasses.replace(opts, fold=fold, progress=progress))
-        evaluate(result.model_path, store.path, fold_dir / "eval", fold=fold, progress=progress)
+        evaluate(result.model_path, store.path, fold_dir / "eval", fold=fold, baseline=baselines, progress=progress)
         eval_dirs.append(fold_dir / "eval")
-    return summarize_folds(eval_dirs, out_dir, kernels=kernels, progress=progress)
+    return summarize_folds(eval_dirs, out_dir)
 
 
-def summarize_folds(
-    eval_dirs: list[str | os.PathLike], out_dir: str | os.PathLike, kernels: bool = True, progress: bool = True
-) -> pd.DataFrame:
-    """Per-fold, mean +- sd and pooled scores of the network, its linear baseline and (genotype
-    regression) the kernel methods, from the fold evaluations in ``eval_dirs``; see the module."""
-    from dnacnn.store import Store
-
+def summarize_folds(eval_dirs: list[str | os.PathLike], out_dir: str | os.PathLike) -> pd.DataFrame:
+    """Per-fold, mean +- sd and pooled scores of the network and the baselines evaluated beside it,
+    from the fold evaluations in ``eval_dirs``; see the module."""
     runs = [_read_fold(Path(d)) for d in eval_dirs]
     stores = {run["store"] for run in runs}
     if len(stores) != 1:
         raise DnacnnError(f"fold evaluations come from {len(stores)} stores; summarize the folds of one store")
-    store = Store.open(runs[0]["store"])
     folds = [run["fold"] for run in runs]
     if len(set(folds)) != len(folds):
         raise DnacnnError(f"fold {next(f for f in folds if folds.count(f) > 1)} is given twice; give each fold once")
     task, names = runs[0]["task"], runs[0]["names"]
-    pieces = []
-    for run in runs:
-        frame = run["predictions"]
-        if kernels and task == "regression" and store.encoding.kind == "genotype":
-            _say(progress, f"cv: kernel baselines on fold {run['fold']}")
-            frame = frame.join(_kernel_predictions(store, run["fold"], frame["id"], names))
-        pieces.append(frame.assign(fold=run["fold"]))
-    predictions = pd.concat(pieces, ignore_index=True)
+    predictions = pd.concat([run["predictions"].assign(fold=run["fold"]) for run in runs], ignore_index=True)
     methods = _methods(predictions, names, runs[0])
     table, per_fold = _score(predictions, methods, task, names)
     _write(Path(out_dir), table, predictions, per_fold, methods, runs, task)
@@ -116,31 +106,12 @@ def _read_fold(d: Path) -> dict:
             "predictions": predictions}  # fmt: skip
 
 
-def _kernel_predictions(store, fold: int, ids: pd.Series, names: list[str]) -> pd.DataFrame:
-    """GBLUP, RKHS and kernel-averaged RKHS fitted on the fold's other records (train + valid: the
-    kernels choose their own hyperparameters by inner CV), predicting the fold's records."""
-    from dnacnn.kernels import GBLUP, RKHS
-
-    test = np.flatnonzero(np.asarray(store.folds) == fold)
-    fit_rows = np.flatnonzero(np.asarray(store.folds) != fold)
-    X_fit, y_fit = np.asarray(store.codes[fit_rows]), np.asarray(store.labels[fit_rows])
-    X_test = np.asarray(store.codes[test])
-    order = {rid: i for i, rid in enumerate(np.asarray(store.ids, dtype=object)[test])}
-    rows = [order[rid] for rid in ids]
-    out = {}
-    for method, model in zip(KERNEL_METHODS, (GBLUP(), RKHS(seed=fold), RKHS(average=True, seed=fold)), strict=True):
-        predicted = np.asarray(model.fit(X_fit, y_fit).predict(X_test)).reshape(len(test), -1)[rows]
-        for j, name in enumerate(names):
-            out[f"{method}_{name}"] = predicted[:, j]
-    return pd.DataFrame(out, index=ids.index)
-
-
 def _methods(predictions: pd.DataFrame, names: list[str], run: dict) -> dict[str, str]:
     """Legend name -> column prefix of each method present."""
     methods = {"CNN": "cnn"}
-    if f"baseline_{names[0]}" in predictions or any(c.startswith("baseline_") for c in predictions):
+    if any(c.startswith("baseline_") for c in predictions):
         methods[run["baseline_name"] or "baseline"] = "baseline"
-    methods.update({m: m for m in KERNEL_METHODS if f"{m}_{names[0]}" in predictions})
+    methods.update({m: p for m, p in KERNEL_BASELINES.items() if f"{p}_{names[0]}" in predictions})
     return methods
 
 

@@ -82,13 +82,22 @@ def evaluate(
     names = _names(meta)
     metrics = compute_metrics(y, scores, task, names, threshold)
 
-    base = _fit_baseline(meta, store, train_store, fold) if baseline else None
+    source = _training_store(meta, store, train_store, fold) if baseline else None
+    base = _fit_baseline(meta, source) if source is not None else None
     base_scores = base.predict_scores(codes) if base is not None else None
     base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
+    kernel_scores = _fit_kernels(meta, source, codes) if source is not None else {}
 
     from dnacnn.intervals import headline_intervals
 
     intervals = headline_intervals(y, scores, task, base_scores, threshold=threshold)
+    kernels = {
+        name: {
+            "metrics": compute_metrics(y, predicted, task, names, threshold),
+            "intervals": headline_intervals(y, scores, task, predicted, threshold=threshold),
+        }
+        for name, predicted in kernel_scores.items()
+    }
     provenance = _provenance(paths, store, meta, predictor, split, started)
     run = {"model": str(paths[0])}
     if len(paths) > 1:
@@ -101,6 +110,7 @@ def evaluate(
         "baseline_name": base.name if base is not None else None,
         "baseline": base_metrics,
         "intervals": intervals,
+        "kernel_baselines": kernels,
         "provenance": provenance,
     }
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -112,7 +122,7 @@ def evaluate(
             table = pd.concat([table, metrics_table(base_metrics).assign(model=base.name)])
         table = table[["model", *[c for c in table.columns if c != "model"]]]
         table.to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
-        _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names).to_csv(
+        _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names, kernel_scores).to_csv(
             tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g"
         )
         _write_report(
@@ -127,6 +137,7 @@ def evaluate(
             base_scores,
             base_metrics,
             intervals,
+            kernels,
             provenance,
             split,
             idx,
@@ -152,10 +163,9 @@ def _names(meta: dict) -> list[str]:
     return list(meta["label_names"])
 
 
-def _fit_baseline(meta, store, train_store, fold: int | None):
-    """The baseline is fitted on the model's training store (or ``train_store``), on the training rows
-    of the same fold when the model was trained on one."""
-    from dnacnn.baselines import fit_baseline
+def _training_store(meta, store, train_store, fold: int | None):
+    """The store the baselines are fitted on: the model's training store (or ``train_store``), as
+    seen by the same fold when the model was trained on one; None (with a note) when there is none."""
     from dnacnn.store import Store
 
     source = None
@@ -172,7 +182,13 @@ def _fit_baseline(meta, store, train_store, fold: int | None):
         raise DnacnnError(f"{train_store}: --train-store is not a store with training rows; give the training store")
     if source is None:
         print("dnacnn: no training store found for the baseline; skipping it (give --train-store)", file=sys.stderr)
-        return None
+    return source
+
+
+def _fit_baseline(meta, source):
+    """The k-mer / linear baseline on the training rows of ``source`` (validation rows choose k or C)."""
+    from dnacnn.baselines import fit_baseline
+
     tr, va = source.indices("train"), source.indices("valid")
     n_classes = len(meta.get("classes") or []) or None
     return fit_baseline(
@@ -187,7 +203,27 @@ def _fit_baseline(meta, store, train_store, fold: int | None):
     )
 
 
-def _predictions_table(store, idx, y, scores, base_scores, columns, names):
+KERNEL_BASELINES = {"GBLUP": "gblup", "RKHS": "rkhs", "RKHS (kernel average)": "rkhs_average"}
+
+
+def _fit_kernels(meta, source, codes) -> dict[str, np.ndarray]:
+    """Genotype regression: GBLUP, RKHS and kernel-averaged RKHS (:mod:`dnacnn.kernels`) fitted on the
+    training and validation rows of ``source`` (they choose their own hyperparameters by inner CV or
+    REML), predicting ``codes``; {} for other tasks."""
+    from dnacnn.kernels import GBLUP, RKHS
+
+    if meta["task"] != "regression" or source.encoding.kind != "genotype":
+        return {}
+    rows = np.sort(np.concatenate([source.indices("train"), source.indices("valid")]))
+    X, y = np.asarray(source.codes[rows]), np.asarray(source.labels[rows])
+    seed = int(meta.get("settings", {}).get("seed", 0))
+    models = {"GBLUP": GBLUP(), "RKHS": RKHS(seed=seed), "RKHS (kernel average)": RKHS(average=True, seed=seed)}
+    return {
+        name: np.asarray(m.fit(X, y).predict(codes), np.float64).reshape(len(codes), -1) for name, m in models.items()
+    }
+
+
+def _predictions_table(store, idx, y, scores, base_scores, columns, names, kernel_scores=None):
     import pandas as pd
 
     ids = store.ids
@@ -199,6 +235,9 @@ def _predictions_table(store, idx, y, scores, base_scores, columns, names):
     if base_scores is not None:
         for j, col in enumerate(columns):
             table[f"baseline_{col}"] = base_scores[:, j]
+    for name, predicted in (kernel_scores or {}).items():
+        for j, col in enumerate(columns):
+            table[f"{KERNEL_BASELINES[name]}_{col}"] = predicted[:, j]
     return pd.DataFrame(table)
 
 
@@ -342,6 +381,7 @@ def _write_report(
     base_scores,
     base_metrics,
     intervals,
+    kernels,
     provenance,
     split,
     idx,
@@ -404,6 +444,7 @@ def _write_report(
         training_seconds=meta.get("seconds"),
         members=members,
         intervals=intervals,
+        other_baselines=kernels,
         baseline_fit=getattr(base, "description", None),
         examples=_worst_examples(store, idx, y, scores, base_scores, meta["task"], _names(meta)),
     )

@@ -154,6 +154,9 @@ class ReportContext:
         One sentence on how the baseline was fitted.
     examples : list of dict
         The largest errors (``kind, id, observed, cnn[, baseline][, sequence]``), shown as a table.
+    other_baselines : dict
+        Further baselines scored on the same rows (genotype regression: GBLUP, RKHS), name ->
+        ``{"metrics": compute_metrics(...), "intervals": headline_intervals(y, cnn, task, theirs)}``.
     """
 
     title: str
@@ -180,6 +183,7 @@ class ReportContext:
     intervals: dict | None = None
     baseline_fit: str | None = None
     examples: list[dict] = field(default_factory=list)
+    other_baselines: dict = field(default_factory=dict)
 
 
 def write_report(path: str | os.PathLike, ctx: ReportContext) -> None:
@@ -197,6 +201,7 @@ def render_report(ctx: ReportContext) -> str:
         ("training", "Training", _training_section(ctx)),
         *_evaluation_sections(ctx),
         ("errors", "Largest errors", _errors_section(ctx)),
+        ("baselines", "Kernel baselines", _other_baselines_section(ctx)),
         ("metrics", "Metrics", _metrics_section(ctx)),
         *[(f"extra-{i}", title, body) for i, (title, body) in enumerate(ctx.extra_sections)],
         ("provenance", "Provenance", _provenance_section(ctx)),
@@ -258,6 +263,9 @@ _HOW_TO_READ = {
     "errors": "The records the model got most wrong, to look at by eye: the highest-scored negatives and the "
     "lowest-scored positives (or the largest residuals).",
     "metrics": "Every metric of the model beside the baseline fitted in the same run, on the same records.",
+    "baselines": "The genomic-prediction methods breeders compare against, fitted on the same training "
+    "lines (training and validation rows; each chooses its own variance ratio and bandwidth by inner "
+    "cross-validation or REML) and scored on the same records, with the paired difference from the CNN.",
 }
 
 
@@ -1090,6 +1098,47 @@ def _training_section(ctx: ReportContext) -> str:
     if total:
         facts["training time"] = _duration(float(total))
     return out + _kv_table(facts)
+
+
+def _other_baselines_section(ctx: ReportContext) -> str:
+    if not ctx.other_baselines:
+        return ""
+    metrics = KEY_METRICS[ctx.task]
+    main = metrics[0]
+    label = METRIC_LABELS.get(main, main)
+    head = "<th>method</th>" + "".join(f"<th>{_e(METRIC_LABELS.get(m, m))}</th>" for m in metrics)
+    head += f"<th>CNN \u2212 method, {_e(label)}</th>"
+    rows = ""
+    named = {ctx.model_name: (ctx.metrics, {"cnn": ctx.intervals.get("cnn") if ctx.intervals else None})}
+    if ctx.baseline_metrics is not None:
+        own = ctx.intervals or {}
+        named[ctx.baseline_name] = (
+            ctx.baseline_metrics,
+            {"cnn": own.get("baseline"), "difference": own.get("difference")},
+        )
+    for name, other in ctx.other_baselines.items():
+        intervals = other.get("intervals") or {}
+        named[name] = (other["metrics"], {"cnn": intervals.get("baseline"), "difference": intervals.get("difference")})
+    for name, (values, intervals) in named.items():
+        cells = f'<td class="t">{_e(name)}</td>'
+        for m in metrics:
+            ci = ((intervals.get("cnn") or {}).get(m)) or None
+            small = f'<small class="ci">{_fmt(ci["low"])}\u2013{_fmt(ci["high"])}</small>' if ci else ""
+            cells += f"<td>{_fmt(values['macro'].get(m))}{small}</td>"
+        diff = (intervals.get("difference") or {}).get(main)
+        if diff:
+            cells += f'<td>{_delta(main, diff["estimate"], 0.0)}<small class="ci">{_signed(diff["low"])} to '
+            cells += f"{_signed(diff['high'])}, p = {_p(diff['p_value'])}</small></td>"
+        else:
+            cells += "<td></td>"
+        rows += f"<tr>{cells}</tr>"
+    return (
+        f'<div class="scroll"><table class="data metrics"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
+        "</table></div>"
+        '<p class="note">GBLUP: VanRaden genomic relationship, variance ratio by REML. RKHS: Gaussian kernel on '
+        "marker distances, bandwidth and penalty by inner 5-fold CV on the training lines; kernel average: the "
+        "mean of three Gaussian kernels (de los Campos et al. 2010).</p>"
+    )
 
 
 def _errors_section(ctx: ReportContext) -> str:

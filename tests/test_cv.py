@@ -65,9 +65,9 @@ def test_the_summary_page_and_json(wheat_cv):
 def test_summaries_refuse_mixed_or_repeated_folds(wheat_cv):
     d = wheat_cv["out"]
     with pytest.raises(DnacnnError, match="fold 2 is given twice"):
-        summarize_folds([d / "fold_2" / "eval", d / "fold_2" / "eval"], wheat_cv["tmp"] / "x", progress=False)
+        summarize_folds([d / "fold_2" / "eval", d / "fold_2" / "eval"], wheat_cv["tmp"] / "x")
     with pytest.raises(DnacnnError, match="no metrics.json"):
-        summarize_folds([d], wheat_cv["tmp"] / "x", progress=False)
+        summarize_folds([d], wheat_cv["tmp"] / "x")
 
 
 def test_cv_needs_a_store_with_folds(tmp_path):
@@ -88,10 +88,10 @@ def test_cli_encode_folds_cv_and_cv_summary(tmp_path, cli):
                  "--traits", "1", "--split", "folds", "--fold-file", sets, "-o", store, "--no-progress")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert "folds: 2 (train one with --fold K, or all with 'dnacnn cv')" in result.stderr
-    result = cli("cv", store, "--epochs", "1", "--no-kernels", "-o", tmp_path / "cv", "--no-progress")
+    result = cli("cv", store, "--epochs", "1", "--no-baselines", "-o", tmp_path / "cv", "--no-progress")
     assert result.exit_code == 0, result.stderr
     assert "cv.html: mean over 2 folds: CNN " in result.stderr and "GBLUP" not in result.stderr
-    result = cli("cv-summary", tmp_path / "cv" / "fold_1" / "eval", "-o", tmp_path / "one", "--no-kernels")
+    result = cli("cv-summary", tmp_path / "cv" / "fold_1" / "eval", "-o", tmp_path / "one")
     assert result.exit_code == 0 and (tmp_path / "one" / "cv.tsv").is_file()
     result = cli("cv", store, "--folds", "x", "-o", tmp_path / "bad")
     assert result.exit_code == 2 and "give fold numbers" in result.stderr

@@ -399,3 +399,27 @@ def test_summary_chart_zooms_so_close_scores_look_different():
     assert hi - lo < 0.05 and hi <= 1.01
     # 0.991 vs 0.998 lie more than a fifth of the axis apart
     assert (0.998 - 0.991) / (hi - lo) > 0.2
+
+
+def test_kernel_baselines_are_listed_with_the_paired_difference():
+    from dnacnn.intervals import headline_intervals
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=120)
+    cnn, ridge, gblup = (0.7 * y + rng.normal(0, s, 120) for s in (0.6, 0.8, 0.9))
+    metrics = {k: compute_metrics(y, v, "regression", ["E1"]) for k, v in (("cnn", cnn), ("r", ridge), ("g", gblup))}
+    ctx = ReportContext(
+        title="wheat", task="regression", label_names=["E1"], y_true=y, y_score=cnn, metrics=metrics["cnn"],
+        baseline_metrics=metrics["r"], baseline_score=ridge, baseline_name="RR-BLUP (ridge)",
+        intervals=headline_intervals(y, cnn, "regression", ridge, n_boot=200),
+        other_baselines={"GBLUP": {"metrics": metrics["g"],
+                                   "intervals": headline_intervals(y, cnn, "regression", gblup, n_boot=200)}},
+    )  # fmt: skip
+    html = render_report(ctx)
+    section = html.split('<section id="baselines">')[1].split("</section>")[0]
+    assert "<h2>Kernel baselines</h2>" in section and '<p class="how">' in section
+    rows = re.findall(r'<tr><td class="t">([^<]+)</td>', section)
+    assert rows == ["CNN", "RR-BLUP (ridge)", "GBLUP"]
+    r = metrics["g"]["macro"]["pearson_r"]
+    assert f"<td>{r:.3f}<small" in section and section.count("p = ") == 2
+    assert 'id="baselines"' not in render_report(binary_context())
