@@ -672,3 +672,44 @@ def test_plink_duplicate_iids_become_fid_iid(tmp_path):
     assert error(read_genotype_input, bed, "plink") == (
         f"{fam}:5: individual trial1 G01 (FID IID) also on line 1; give each individual one line"
     )
+
+
+@needs_cyvcf2
+@needs_bed_reader
+def test_the_wheat_matrix_as_vcf_and_plink_gives_the_same_store(tmp_path):
+    """The issue's check: the wheat slice converted to VCF (pysam-free text, phased and unphased
+    calls) and to PLINK (bed-reader) encodes to the same store as the matrix: codes, labels,
+    marker means, split, and the phenotypes matched to the same individuals."""
+    import pandas as pd
+
+    from dnacnn.encode import EncodeOptions, encode
+    from dnacnn.io.genotype import read_genotypes
+    from dnacnn.store import Store
+
+    matrix = read_genotypes(DATA / "wheat_slice.X")
+    ids = [f"ind{k + 1}" for k in range(len(matrix.ids))]
+    codes = np.asarray(matrix.codes)
+    sources = {
+        "genotype": matrix_to_text(tmp_path, codes, ids),
+        "vcf": matrix_to_vcf(tmp_path, codes, ids, np.random.default_rng(0)),
+        "plink": matrix_to_plink(tmp_path, codes, ids),
+    }
+    pheno = tmp_path / "pheno.tsv"
+    y = pd.read_csv(DATA / "wheat_slice.Y", sep=r"\s+", header=None, names=["E1", "E2", "E3", "E4"])
+    y.insert(0, "id", ids)
+    y.sample(frac=1.0, random_state=1).to_csv(pheno, sep="\t", index=False)  # rows in another order: matched by ID
+    stores = {
+        fmt: Store.open(encode(path, tmp_path / f"{fmt}.store", EncodeOptions(format=fmt, phenotypes=str(pheno),
+                                                                             traits=["2"], progress=False)))
+        for fmt, path in sources.items()
+    }  # fmt: skip
+    ref = stores["genotype"]
+    assert ref.n == 150 and ref.encoding.length == codes.shape[1]
+    for fmt in ("vcf", "plink"):
+        store = stores[fmt]
+        np.testing.assert_array_equal(np.asarray(store.codes), np.asarray(ref.codes))
+        np.testing.assert_array_equal(np.asarray(store.labels), np.asarray(ref.labels))
+        np.testing.assert_array_equal(store.marker_means, ref.marker_means)
+        np.testing.assert_array_equal(np.asarray(store.split), np.asarray(ref.split))
+        assert store.ids == ref.ids and store.manifest["genotype_format"] == fmt
+    np.testing.assert_allclose(np.asarray(ref.labels)[:, 0], y.iloc[:, 2].to_numpy(), rtol=1e-6)
