@@ -140,6 +140,7 @@ def _score(predictions: pd.DataFrame, methods: dict, task: str, names: list[str]
             metric
         )
     table = pd.concat([folds, pd.DataFrame(summary), pd.DataFrame([pooled])], ignore_index=True)
+    table["n"] = table["n"].astype("Int64")  # counts, not 57.0000
     return table, per_fold
 
 
