@@ -166,6 +166,12 @@ def cpu_has_bf16() -> bool:
 
 def resolve_settings(spec: dict, opts: TrainOptions) -> dict:
     """Merge built-in defaults < the spec's ``train:`` block < explicit options."""
+    unknown = sorted(set(spec.get("train") or {}) - set(DEFAULTS))
+    if unknown:  # a typo such as `epoch: 50` would otherwise be silently ignored
+        raise DnacnnError(
+            f"model {spec.get('name', 'spec')!r}: unknown key {unknown[0]!r} in its train: block; "
+            f"use one of {', '.join(DEFAULTS)}"
+        )
     settings = {**DEFAULTS, **(spec.get("train") or {})}
     for key in DEFAULTS:
         value = getattr(opts, key)

@@ -755,3 +755,15 @@ def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store
     resumed = cli(*command[1:])
     assert resumed.exit_code == 0, resumed.stderr
     assert f"resuming from {ckpt} after epoch 1" in resumed.stderr
+
+
+def test_an_unknown_key_in_the_specs_train_block_is_an_error():
+    from dnacnn.errors import DnacnnError
+    from dnacnn.train import TrainOptions, resolve_settings
+
+    spec = {"name": "mine", "train": {"epoch": 50, "lr": 0.01}}
+    with pytest.raises(
+        DnacnnError, match=r"model 'mine': unknown key 'epoch' in its train: block; use one of optimizer, lr"
+    ):
+        resolve_settings(spec, TrainOptions())
+    assert resolve_settings({"name": "ok", "train": {"epochs": 50}}, TrainOptions())["epochs"] == 50
