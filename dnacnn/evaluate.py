@@ -64,6 +64,9 @@ def evaluate(
     predictor = load_predictor(paths, device, rc_average)
     _check_store_matches(predictor, store)
     meta = predictor.meta
+    trained_on = meta.get("store", {}).get("path")  # the baseline is fitted on it
+    inputs = [store.path, *map(Path, paths), *(Path(p) for p in (train_store, trained_on) if p)]
+    _check_out_dir(out_dir, inputs)
     fold = fold if fold is not None else (meta.get("store", {}).get("fold") if store.n_folds else None)
     if fold is not None:
         store = store.for_fold(fold)
@@ -155,6 +158,31 @@ def evaluate(
 
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return result
+
+
+EVALUATION_FILES = ("metrics.json", "metrics.tsv", "predictions.tsv", "report.html")
+
+
+def _check_out_dir(out_dir: Path, inputs: list[Path]) -> None:
+    """``out_dir`` is replaced as a whole, so it must be new or an earlier evaluation, and must not
+    hold, or lie inside, an input (``-o`` pointed at the store or the model's folder deleted them)."""
+    out = out_dir.resolve()
+    for path in inputs:
+        path = path.resolve()
+        if out == path or out in path.parents or path in out.parents:
+            raise DnacnnError(
+                f"{out_dir}: --out would replace {'a folder holding ' if out in path.parents else ''}the input "
+                f"{path}; give a new folder, e.g. {out_dir.name}_eval"
+            )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DnacnnError(f"{out_dir}: exists and is a file; --out takes a folder, give a new one")
+    # a new folder, an empty one or an earlier evaluation (all or some of its files) is replaced
+    extra = sorted(p.name for p in out_dir.iterdir() if p.name not in EVALUATION_FILES) if out_dir.is_dir() else []
+    if extra:
+        raise DnacnnError(
+            f"{out_dir}: holds files an evaluation does not write ({', '.join(extra[:3])}); "
+            "give a new folder or move them"
+        )
 
 
 def _names(meta: dict) -> list[str]:

@@ -80,3 +80,47 @@ def test_aggregate_carries_the_intervals_into_the_summary(rest_run):
         row.value_high, abs=6e-4
     )
     assert ", p = " in html
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (lambda run: run["store"], "--out would replace the input"),
+        (lambda run: run["store"] / "eval", "--out would replace the input"),
+        (lambda run: run["model"].parent, "--out would replace a folder holding the input"),
+    ],
+)
+def test_evaluate_never_deletes_its_inputs(rest_run, cli, target, message):
+    """Issue 17's data loss: `-o` at the store, inside it, or at the folder of the model deleted them."""
+    from conftest import assert_one_line_error
+
+    out = target(rest_run)
+    before = sorted(p.name for p in rest_run["store"].iterdir())
+    result = cli("evaluate", rest_run["model"], rest_run["tmp"] / "REST" / "test_store", "--split", "all", "-o", out)
+    assert_one_line_error(result, message, "give a new folder")
+    assert sorted(p.name for p in rest_run["store"].iterdir()) == before and rest_run["model"].is_file()
+
+
+def test_evaluate_replaces_only_an_earlier_evaluation(rest_run, cli, tmp_path):
+    from conftest import assert_one_line_error
+
+    test_store = rest_run["tmp"] / "REST" / "test_store"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "plan.txt").write_text("keep me")
+    result = cli("evaluate", rest_run["model"], test_store, "--split", "all", "-o", notes)
+    assert_one_line_error(result, "holds files an evaluation does not write (plan.txt)", "give a new folder")
+    assert (notes / "plan.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):  # an empty folder, then the evaluation it now holds, are replaced
+        result = cli("evaluate", rest_run["model"], test_store, "--split", "all", "-o", tmp_path / "empty")
+        assert result.exit_code == 0, result.stderr
+    (tmp_path / "empty" / "mine.txt").write_text("x")
+    result = cli("evaluate", rest_run["model"], test_store, "--split", "all", "-o", tmp_path / "empty")
+    assert_one_line_error(result, "holds files an evaluation does not write (mine.txt)")
+    (tmp_path / "empty" / "mine.txt").unlink()
+    (tmp_path / "empty" / "metrics.json").unlink()  # what Snakemake leaves before a rerun: replaced
+    result = cli("evaluate", rest_run["model"], test_store, "--split", "all", "-o", tmp_path / "empty")
+    assert result.exit_code == 0, result.stderr
+    result = cli("evaluate", rest_run["model"], test_store, "--split", "all", "-o", notes / "plan.txt")
+    assert_one_line_error(result, "is a file; --out takes a folder")
