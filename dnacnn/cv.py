@@ -33,6 +33,7 @@ import pandas as pd
 
 from dnacnn.errors import DnacnnError
 from dnacnn.evaluate import KERNEL_BASELINES
+from dnacnn.io import write_text_atomic
 from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS, compute_metrics
 
 KERNEL_METHODS = tuple(KERNEL_BASELINES)
@@ -156,9 +157,11 @@ def _write(out_dir: Path, table, predictions, per_fold, methods, runs, task) -> 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     metric = MAIN_METRIC[task]
-    _atomic(out_dir / "cv.tsv", table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    write_text_atomic(out_dir / "cv.tsv", table.to_csv(sep="\t", index=False, float_format="%.4f"))
     columns = ["fold", *[c for c in predictions.columns if c != "fold"]]
-    _atomic(out_dir / "predictions.tsv", predictions[columns].to_csv(sep="\t", index=False, float_format="%.6g"))
+    write_text_atomic(
+        out_dir / "predictions.tsv", predictions[columns].to_csv(sep="\t", index=False, float_format="%.6g")
+    )
     summary = {
         "task": task,
         "metric": metric,
@@ -169,7 +172,7 @@ def _write(out_dir: Path, table, predictions, per_fold, methods, runs, task) -> 
         "table": json.loads(table.to_json(orient="records")),
         "per_fold": {m: {str(f): v for f, v in d.items()} for m, d in per_fold.items()},
     }
-    _atomic(out_dir / "cv.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out_dir / "cv.json", json.dumps(summary, indent=2) + "\n")
     write_page(out_dir / "cv.html", "dnacnn cross-validation", _page_html(table, methods, metric, runs))
 
 
@@ -221,15 +224,6 @@ def _figure(table: pd.DataFrame, methods: dict, label: str):
     ax.set_xlabel(f"{label}: folds (small dots), mean \u00b1 sd (dot and bar), pooled (diamond)")
     ax.grid(axis="y", visible=False)
     return fig
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _say(progress: bool, message: str) -> None:

@@ -558,7 +558,6 @@ def _run_names(d: Path, m: dict, name: str | None) -> tuple[str, str]:
 
 
 def _write_atomic_tsv(table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    table.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
-    os.replace(tmp, path)
+    from dnacnn.io import write_text_atomic
+
+    write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.4f"))

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from dnacnn.errors import DnacnnError
+from dnacnn.io import write_text_atomic
 
 BASES = "ACGT"
 DEFAULT_DATABASE = "JASPAR2024"
@@ -348,7 +349,7 @@ def write_meme(
         lines.append(f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {int(sites)} E= 0")
         lines += [" ".join(f"{v:.6f}" for v in column) for column in ppm.T]
         lines.append("")
-    _write_text(path, "\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_meme(path) -> tuple[list[str], list[str], list[np.ndarray]]:
@@ -659,8 +660,8 @@ def motifs(
         for col in MATCH_COLUMNS[2:]:
             table[f"best_{col.removeprefix('target_')}"] = table["filter"].map(best[col])
         table["matched"] = calibrated(table.best_q_value, table.best_p_value, table.best_decoy_p_value)
-        _write_text(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
-    _write_text(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
+        write_text_atomic(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
+    write_text_atomic(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
     if logos:
         drawn = draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
         if db is not None:
@@ -1020,17 +1021,6 @@ def _save_figure(fig, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_text(path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 Contract: a report is ONE ``.html`` file that opens offline in any browser: inline CSS, no
 JavaScript, every figure a base64 PNG drawn with matplotlib's Agg renderer (no pyplot, so no
 global figure state and no display is needed), and no ``http(s)`` resource link.  It is written
-atomically (a temporary file in the same directory, then ``os.replace``), so a killed run leaves
+atomically (:func:`dnacnn.io.write_text_atomic`), so a killed run leaves
 either the previous report or none.  The caller gathers everything into a :class:`ReportContext`;
 this module computes nothing a user would need elsewhere (metrics come from :mod:`dnacnn.metrics`).
 
@@ -19,7 +19,6 @@ import html
 import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dnacnn import __version__
+from dnacnn.io import write_text_atomic
 from dnacnn.metrics import (
     BINARY_METRICS,
     HEADLINE_METRICS,
@@ -188,7 +188,7 @@ class ReportContext:
 
 def write_report(path: str | os.PathLike, ctx: ReportContext) -> None:
     """Write the report of one run to ``path`` (one self-contained HTML file, written atomically)."""
-    _write_atomic(Path(path), render_report(ctx))
+    write_text_atomic(Path(path), render_report(ctx))
 
 
 def render_report(ctx: ReportContext) -> str:
@@ -1323,7 +1323,7 @@ def write_summary(path_html: str | os.PathLike, rows: pd.DataFrame, title: str =
         "p-value of a paired bootstrap on those records.</p>"
         f"{_summary_other_tables(rows)}</section>"
     )
-    _write_atomic(Path(path_html), _page(title, content))
+    write_text_atomic(Path(path_html), _page(title, content))
 
 
 def _summary_main_table(rows: pd.DataFrame) -> str:
@@ -1580,7 +1580,7 @@ footer{color:var(--muted);font-size:12.5px;text-align:center;margin-top:26px}
 
 def write_page(path: str | os.PathLike, title: str, content: str) -> None:
     """Write trusted ``content`` HTML as a self-contained page in the house style (atomically)."""
-    _write_atomic(Path(path), _page(title, content))
+    write_text_atomic(Path(path), _page(title, content))
 
 
 def figure_html(draw, caption: str = "", alt: str = "") -> str:
@@ -1609,19 +1609,6 @@ def _page(title: str, content: str) -> str:
         f'<meta name="generator" content="dnacnn {__version__}"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body><main>{content}{footer}</main></body></html>\n"
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _e(text) -> str:

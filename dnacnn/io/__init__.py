@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,3 +115,20 @@ def detect_format(path: str | os.PathLike) -> str:
     if first and all(c in b"012 \t,.-NA9" for c in first):
         return "genotype"
     return "tabular"
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it, then rename: a killed
+    run leaves the previous file or none, never half of one.  Parent folders are made; the file is
+    0644 (mkstemp's 0600 would hide a shared report)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

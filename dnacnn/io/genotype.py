@@ -46,6 +46,7 @@ import numpy as np
 from dnacnn.encoding import GENOTYPE_MISSING
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io import check_readable, open_binary, read_head
+from dnacnn.io.genotype_qc import Genotypes  # defined beside the collector that builds it
 
 MISSING_TOKENS = ("NA", "NaN", ".", "")  # NA and NaN in any case
 _BLOCK_BYTES = 16 << 20  # text parsed at a time; temporaries are ~30x this
@@ -62,26 +63,6 @@ GENOTYPE_FORMATS = ("genotype", "vcf", "plink")
 _VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
 _PLINK_SUFFIXES = (".bed", ".bim", ".fam")
 PLINK_MAGIC = b"\x6c\x1b"
-
-
-@dataclass
-class Genotypes:
-    """A genotype matrix: ``codes`` ``(n, m)`` uint8 (0/1/2, 3 = missing), ``ids`` (n) and
-    ``markers`` (m); ``has_ids`` says whether the ids came from the file (else ``ind1..``).
-
-    Filled by :func:`read_genotype_input` (None from :func:`read_genotypes` alone): ``counted``,
-    the allele whose copies the codes count, per marker (VCF: the ALT allele; PLINK: A1, column 5
-    of the ``.bim``; None for a numeric matrix); ``marker_means``, float32 ``(m,)`` mean dosage over
-    the called individuals (what the store's ``marker_means.f32`` holds); ``qc``, what was read
-    and removed.  ``codes`` may be a read-only ``numpy.memmap`` (``spill_dir``)."""
-
-    ids: list[str]
-    codes: np.ndarray
-    markers: list[str]
-    has_ids: bool = False
-    counted: list[str] | None = None
-    marker_means: np.ndarray | None = None
-    qc: object | None = None  # dnacnn.io.genotype_qc.GenotypeSummary
 
 
 @dataclass

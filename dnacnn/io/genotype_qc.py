@@ -149,8 +149,6 @@ def apply_qc(geno, qc: GenotypeQC | None, path, fmt: str = "genotype"):
 
     Returns a Genotypes with ``qc`` (the summary) and ``marker_means`` filled; ``codes`` is the
     same array when nothing is removed, else a new one (so filtering needs input + output)."""
-    from dnacnn.io.genotype import Genotypes
-
     qc = qc or GenotypeQC()
     qc.check()
     codes = geno.codes
@@ -324,8 +322,6 @@ class Collector:
 
     def finish(self, ids: list[str]):
         """The kept matrix as :class:`~dnacnn.io.genotype.Genotypes` (``has_ids=True``)."""
-        from dnacnn.io.genotype import Genotypes
-
         try:
             m = len(self.markers)
             rows = _test_individuals(self.path, self.sample_missing, m, self.qc, self.summary, ids)
@@ -398,3 +394,26 @@ class Collector:
             out.close()  # the map keeps the (unlinked) file alive until it is freed
         means = (total / np.maximum(n_out - missing, 1)).astype(np.float32)
         return codes, means
+
+
+@dataclass
+class Genotypes:
+    """A genotype matrix: ``codes`` ``(n, m)`` uint8 (0/1/2, 3 = missing), ``ids`` (n) and
+    ``markers`` (m); ``has_ids`` says whether the ids came from the file (else ``ind1..``).
+
+    Defined here, beside the collector that assembles it, so that every reader can build one
+    without an import cycle; :mod:`dnacnn.io.genotype` re-exports it.  Filled by
+    :func:`~dnacnn.io.genotype.read_genotype_input` (None from
+    :func:`~dnacnn.io.genotype.read_genotypes` alone): ``counted``,
+    the allele whose copies the codes count, per marker (VCF: the ALT allele; PLINK: A1, column 5
+    of the ``.bim``; None for a numeric matrix); ``marker_means``, float32 ``(m,)`` mean dosage over
+    the called individuals (what the store's ``marker_means.f32`` holds); ``qc``, what was read
+    and removed.  ``codes`` may be a read-only ``numpy.memmap`` (``spill_dir``)."""
+
+    ids: list[str]
+    codes: np.ndarray
+    markers: list[str]
+    has_ids: bool = False
+    counted: list[str] | None = None
+    marker_means: np.ndarray | None = None
+    qc: GenotypeSummary | None = None
