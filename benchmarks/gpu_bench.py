@@ -20,7 +20,12 @@ utilisation is ``nvidia-smi`` sampled every 100 ms in the background, averaged o
 epochs.  Without CUDA the script says so and exits 0; ``--device cpu --n 20000`` runs every path
 on the CPU as a smoke test of the script (no utilisation column).
 
-Run:  python benchmarks/gpu_bench.py [--n 1000000] [--epochs 3] [--models deepbind,keras-1d]
+* **PyTorch loop, torch.compile + CUDA graphs** (``--runs compiled``) - that loop with the
+  network compiled in ``reduce-overhead`` mode: what launch overhead costs at small batches.
+
+``--runs resident@1024,plain@128`` picks paths and batch sizes (batch 128 by default).
+
+Run:  python benchmarks/gpu_bench.py [--n 1000000] [--epochs 3] [--models deepbind,keras-1d] [--runs ...]
 """
 
 from __future__ import annotations
@@ -77,14 +82,39 @@ class GpuSampler:
             self.proc.terminate()
 
 
-def row(sampler: GpuSampler, name: str, column: str, precision: str, result: dict) -> list:
+def row(sampler: GpuSampler, name: str, column: str, precision: str, batch: int, result: dict) -> list:
     n, ended = result["samples"], result["ended"]
     steady = result["epoch_seconds"][1:] or result["epoch_seconds"]
     rate = n / statistics.median(steady)
     utilisation = sampler.mean(ended - sum(steady), ended)
     util = "-" if utilisation is None else f"{utilisation:.0f}%"
-    print(f"{name} {column} ({precision}): {rate:,.0f} samples/s, GPU {util}", file=sys.stderr, flush=True)
-    return [name, LENGTHS[name], f"{n:,}", column, precision, f"{rate:,.0f}", util]
+    print(
+        f"{name} {column} ({precision}, batch {batch}): {rate:,.0f} samples/s, GPU {util}", file=sys.stderr, flush=True
+    )
+    return [name, LENGTHS[name], f"{n:,}", column, precision, batch, f"{rate:,.0f}", util]
+
+
+# --runs names: dnacnn paths (precision, streamed) and the plain loop's variants (compiled)
+DNACNN_PATHS = {"resident": ("auto", False), "streamed": ("auto", True), "fp32": ("fp32", False)}
+PLAIN_PATHS = {"plain": False, "compiled": True}
+COLUMNS = {
+    "resident": "dnacnn resident",
+    "streamed": "dnacnn streamed",
+    "fp32": "dnacnn fp32",
+    "plain": "PyTorch loop",
+    "compiled": "PyTorch loop, torch.compile + CUDA graphs",
+}
+
+
+def parse_runs(text: str) -> list[tuple[str, int]]:
+    """``resident@128,plain@128`` -> [("resident", 128), ("plain", 128)]; a bare name means batch 128."""
+    runs = []
+    for item in text.split(","):
+        path, _, batch = item.strip().partition("@")
+        if path not in COLUMNS:
+            raise SystemExit(f"gpu_bench: unknown run {path!r} in --runs; use {', '.join(COLUMNS)}")
+        runs.append((path, int(batch or BATCH)))
+    return runs
 
 
 def main() -> None:
@@ -92,8 +122,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="sequences in each model's store")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement (the first is a warm-up)")
     parser.add_argument("--models", default="deepbind,keras-1d")
+    parser.add_argument(
+        "--runs",
+        default="resident,streamed,fp32,plain",
+        help=f"comma-separated PATH[@BATCH], PATH one of {', '.join(COLUMNS)} (batch {BATCH} by default)",
+    )
     parser.add_argument("--device", default="cuda", help="cuda, or cpu for a smoke run of this script")
     args = parser.parse_args()
+    runs = parse_runs(args.runs)
     import torch
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -102,30 +138,33 @@ def main() -> None:
     gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "none"
     sampler = GpuSampler(enabled=args.device == "cuda")
     rows = []
-    runs = {  # column -> (precision, streamed)
-        "dnacnn resident": ("auto", False),
-        "dnacnn streamed": ("auto", True),
-        "dnacnn fp32": ("fp32", False),
-    }
     plain = "bf16" if args.device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     try:
         for name in args.models.split(","):
             length = LENGTHS[name]
-            for column, (precision, streamed) in runs.items():
-                result = run_dnacnn(name, length, precision, args.epochs, None, args.device, args.n, streamed)
-                rows.append(row(sampler, name, column, result["precision"], result))
-            result = run_plain(name, length, plain, args.epochs, None, args.device, args.n)
-            rows.append(row(sampler, name, "PyTorch loop", plain, result))
+            for path, batch in runs:
+                if path in DNACNN_PATHS:
+                    precision, streamed = DNACNN_PATHS[path]
+                    result = run_dnacnn(
+                        name, length, precision, args.epochs, None, args.device, args.n, streamed, batch
+                    )
+                    rows.append(row(sampler, name, COLUMNS[path], result["precision"], batch, result))
+                else:
+                    compiled = PLAIN_PATHS[path]
+                    result = run_plain(name, length, plain, args.epochs, None, args.device, args.n, batch, compiled)
+                    rows.append(row(sampler, name, COLUMNS[path], plain, batch, result))
     finally:
         sampler.close()
     text = "\n".join(
         [
-            f"## GPU training throughput (batch {BATCH}, Adam, {args.epochs} epochs, first dropped)",
+            f"## GPU training throughput (Adam, {args.epochs} epochs, first dropped)",
             "",
             f"GPU: {gpu}; host: {machine()}. "
             f"Target: >= {TARGET_UTILISATION:.0f}% GPU utilisation on deepbind with 1M sequences.",
             "",
-            markdown_table(["model", "L", "sequences", "path", "precision", "samples/s", "GPU utilisation"], rows),
+            markdown_table(
+                ["model", "L", "sequences", "path", "precision", "batch", "samples/s", "GPU utilisation"], rows
+            ),
         ]
     )
     print(text)

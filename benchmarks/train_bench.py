@@ -111,6 +111,7 @@ def run_dnacnn(
     device: str = "cpu",
     n: int | None = None,
     streamed: bool = False,
+    batch_size: int = 128,
 ) -> dict:
     """``dnacnn.train.train`` on a store on disk; per-epoch seconds from its history and the time
     training returned.  ``streamed``: read the split batch by batch from the memory-mapped store
@@ -127,7 +128,7 @@ def run_dnacnn(
         model=name,
         optimizer="adam",  # as the other two columns (the keras-1d preset's own default is rmsprop)
         lr=1e-3,
-        batch_size=128,
+        batch_size=batch_size,
         epochs=epochs,
         precision=precision,
         device=device,
@@ -160,10 +161,20 @@ def _model_meta(path: Path) -> str:
 
 
 def run_plain(
-    name: str, length: int, precision: str, epochs: int, threads: int | None, device: str = "cpu", n: int | None = None
+    name: str,
+    length: int,
+    precision: str,
+    epochs: int,
+    threads: int | None,
+    device: str = "cpu",
+    n: int | None = None,
+    batch_size: int = 128,
+    compiled: bool = False,
 ) -> dict:
     """The same network in a minimal loop over pre-expanded float32 tensors already in memory (on
-    ``device``); per-epoch seconds and the time the loop ended."""
+    ``device``); per-epoch seconds and the time the loop ended.  ``compiled``: the network through
+    ``torch.compile(mode="reduce-overhead")`` (CUDA graphs on a GPU); the last partial batch is
+    dropped so that every step has one shape."""
     import torch
     import torch.nn.functional as F
 
@@ -178,13 +189,16 @@ def run_plain(
     model = build_model(load_spec(name), 4, length, 1, "binary").to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
+    forward = torch.compile(model, mode="reduce-overhead") if compiled else model
     seconds = []
     for _ in range(epochs):
         t0 = time.perf_counter()
-        for i in range(0, n, 128):
+        for i in range(0, n - batch_size + 1 if compiled else n, batch_size):
+            if compiled:
+                torch.compiler.cudagraph_mark_step_begin()
             with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits = model(X[i : i + 128])
-            loss = F.binary_cross_entropy_with_logits(logits.float(), y[i : i + 128])
+                logits = forward(X[i : i + batch_size])
+            loss = F.binary_cross_entropy_with_logits(logits.float(), y[i : i + batch_size])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -489,6 +489,11 @@ def test_cuda_training_uses_amp(zou_store, tmp_path):
     meta = load_model(result.model_path).meta
     assert meta["settings"]["device"].startswith("cuda")
     assert meta["settings"]["precision"] in ("bf16", "fp16")
+    from dnacnn.predict import predict_store
+
+    _, _, on_gpu = predict_store(result.model_path, zou_store, split="valid", device="cuda")
+    _, _, on_cpu = predict_store(result.model_path, zou_store, split="valid", device="cpu")
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=2e-2)  # bf16 autocast on the GPU, fp32 on the CPU
 
 
 def test_precision_auto_follows_the_cpu(monkeypatch):
@@ -678,7 +683,7 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     assert sum(len(m) for m in mutated) == n_pos * 5  # one epoch: each positive + 4 shuffles, nothing else
     assert all(any(m is e for e in expanded) for m in mutated)  # what the net was fed
     stored = {bytes(row) for row in np.asarray(store.codes)}
-    rows = [bytes(row) for b in refreshed for row in b.numpy()]
+    rows = [bytes(row) for b in refreshed for row in b.cpu().numpy()]
     assert rows and sum(row in stored for row in rows) / len(rows) > 0.1  # ~1/5 positives, unmutated
     settings = load_model(result.model_path).meta["settings"]
     assert settings["mutation_rate"] == 0.1 and settings["max_shift"] == 3
@@ -690,7 +695,11 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
 def test_a_banner_comes_before_the_first_epoch(zou_store, tmp_path, capsys):
     """Before the first progress bar: model and parameters, rows, device, precision, epochs and
     batches, and what the * of the epoch lines means."""
-    train(zou_store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False, threads=1))
+    train(
+        zou_store,
+        tmp_path / "m.dnacnn",
+        TrainOptions(model="zou2019", epochs=1, progress=False, threads=1, device="cpu", precision="fp32"),
+    )
     lines = capsys.readouterr().err.splitlines()
     first_epoch = next(i for i, line in enumerate(lines) if line.startswith("epoch 1:"))
     banner = "\n".join(lines[:first_epoch])
