@@ -50,8 +50,12 @@ class EncodeOptions:
     max_sample_missing: float = 1.0
     multiallelic: str = "skip"  # VCF records with several ALT alleles: skip or split
     task: str = "auto"
-    negatives: str | None = None  # "shuffle" or a FASTA/table of negatives
+    negatives: str | None = None  # "shuffle", "genome" (BED input) or a FASTA/table of negatives
     negatives_per_positive: int = 1
+    negative_flank: int | None = None  # genome negatives keep this far from peaks (default: --length)
+    targets: list[str] = field(default_factory=list)  # bigWig tracks -> regression labels (BED input)
+    target_stat: str = "mean"  # per window: mean, sum or max of each track
+    target_log1p: bool = False
     split: str = "random"
     valid_frac: float = 0.1
     test_frac: float = 0.1
@@ -114,6 +118,18 @@ def _check_options(opts: EncodeOptions) -> None:
         raise DnacnnError(f"--length must be a positive number of bases, got {opts.length}")
     if opts.negatives == "shuffle" and opts.task in ("multiclass", "regression"):
         raise DnacnnError("--negatives shuffle makes label-0 sequences, so it needs a binary task")
+    if opts.negatives_per_positive < 1:
+        raise DnacnnError(f"--negatives-per-positive must be at least 1, got {opts.negatives_per_positive}")
+    if opts.negative_flank is not None and opts.negative_flank < 0:
+        raise DnacnnError(f"--negative-flank must be 0 or more bases, got {opts.negative_flank}")
+    if opts.negative_flank is not None and opts.negatives != "genome":
+        raise DnacnnError("--negative-flank applies to --negatives genome only")
+    if opts.negatives == "genome" and opts.task in ("multiclass",):
+        raise DnacnnError("--negatives genome makes label-0 windows (or track values), so it needs a binary task")
+    if opts.targets:
+        from dnacnn.io.bigwig import check_target_options
+
+        check_target_options(opts)
 
 
 # --------------------------------------------------------------------------- DNA inputs
@@ -122,32 +138,38 @@ def _check_options(opts: EncodeOptions) -> None:
 def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
     info = LabelInfo()
     digests = {path: _in_background(sha256, path)}  # hashed on the other core while we encode
-    batches = _dna_batches(path, fmt, opts, info)
+    targets = _track_targets(path, fmt, opts, digests) if opts.targets else None
+    batches = _dna_batches(path, fmt, opts, info, targets)
     first = next(batches, None)
     if first is None:
         raise InputError(path, None, "no records found", "give a file with sequences")
     length = first.codes.shape[1]
     n_tasks = first.labels.shape[1]
     rng = np.random.default_rng(opts.seed)
-    hashes, groups, split_values = [], [], []  # groups: (first group, records, copies) per append
+    hashes, groups, split_values = [], [], []  # groups: the group id of each stored row, per append
     n_groups = 0
-    inputs = [path]
+    inputs = [path, *(Path(t) for t in opts.targets)]
+    background = _genome_background(path, fmt, opts, length) if opts.negatives == "genome" else None
     with StoreWriter(out, length, n_tasks) as writer, _progress(opts, path) as bar:
         for batch in _chain(first, batches):
             _check_length(path, batch, length)
-            _append(writer, batch, hashes, groups, (n_groups, len(batch.ids), 1), split_values)
+            own = np.arange(n_groups, n_groups + len(batch.ids))
+            _append(writer, batch, hashes, groups, own, split_values)
             if opts.negatives == "shuffle":
-                _append(
-                    writer,
-                    _shuffled_negatives(batch, rng, opts.negatives_per_positive),
-                    hashes,
-                    groups,
-                    (n_groups, len(batch.ids), opts.negatives_per_positive),
-                    split_values,
-                )
+                k = opts.negatives_per_positive
+                negatives = _shuffled_negatives(batch, rng, k)
+                _append(writer, negatives, hashes, groups, np.repeat(own, k), split_values)
+            if background is not None:
+                background.add(batch.ids, batch.codes, own, batch.lines)
             n_groups += len(batch.ids)
             bar.update(len(batch.ids))
-        if opts.negatives and opts.negatives != "shuffle":
+        if background is not None:
+            for block in background.negatives(rng):
+                labels = targets.values(block.ids) if targets else np.zeros((len(block.ids), n_tasks), np.float32)
+                negatives = Batch(block.ids, block.codes, labels, block.lines)
+                _append(writer, negatives, hashes, groups, block.groups, split_values)
+                bar.update(len(block.ids))
+        if opts.negatives and opts.negatives not in ("shuffle", "genome"):
             neg_path = check_readable(opts.negatives)
             inputs.append(neg_path)
             digests[neg_path] = _in_background(sha256, neg_path)
@@ -156,18 +178,50 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
             )
             for batch in _dna_batches(neg_path, detect_format(neg_path), neg_opts, LabelInfo()):
                 _check_length(neg_path, batch, length)
-                _append(writer, batch, hashes, groups, (n_groups, len(batch.ids), 1), split_values)
+                own = np.arange(n_groups, n_groups + len(batch.ids))
+                _append(writer, batch, hashes, groups, own, split_values)
                 n_groups += len(batch.ids)
                 bar.update(len(batch.ids))
         _check_unique_ids(writer, hashes, path)
         labels = np.asarray(writer.labels())
-        task = _resolve_task(opts.task, labels, path)
+        task = _resolve_task("regression" if targets else opts.task, labels, path)
         split = _make_split(opts, labels, task, groups, writer, split_values)
         folds = _make_folds(opts, labels, task, groups)
         manifest = _manifest(inputs, opts, dna_encoding(length), task, info.names or ["label"], digests)
         if task == "multiclass":
             manifest["classes"] = _class_names(info, labels)
+        if background is not None:
+            manifest["negatives"] = background.summary.to_dict()
+        if targets is not None:
+            manifest["targets"] = targets.summary.to_dict()
         return writer.finish(split, manifest, folds=folds)
+
+
+def _genome_background(path: Path, fmt: str, opts: EncodeOptions, length: int):
+    """The sampler of ``--negatives genome``, holding the BED's intervals (read in a first pass)."""
+    from dnacnn.background import GenomeBackground
+    from dnacnn.io.bed import open_genome, read_intervals
+
+    if fmt != "bed":
+        raise DnacnnError(f"{path}: --negatives genome needs BED/narrowPeak input with --genome (peaks to avoid)")
+    if str(path) == "-":
+        raise DnacnnError("--negatives genome reads the BED file twice; give a file, not '-'")
+    genome = open_genome(opts.genome)
+    intervals = read_intervals(path, {name: len(rec) for name, rec in genome.records.items()})
+    flank = length if opts.negative_flank is None else opts.negative_flank
+    return GenomeBackground(genome, intervals, length, opts.negatives_per_positive, flank)
+
+
+def _track_targets(path: Path, fmt: str, opts: EncodeOptions, digests: dict):
+    """The bigWig tracks of ``--targets`` (BED input only), hashed in the background as inputs."""
+    from dnacnn.io.bigwig import TrackTargets
+
+    if fmt != "bed":
+        raise DnacnnError(f"{path}: --targets labels genome windows, so it needs BED/narrowPeak input with --genome")
+    tracks = TrackTargets(opts.targets, opts.target_stat, opts.target_log1p)
+    for track in tracks.paths:
+        digests[Path(track)] = _in_background(sha256, track)
+    return tracks
 
 
 def _chain(first, rest):
@@ -175,11 +229,11 @@ def _chain(first, rest):
     yield from rest
 
 
-def _append(writer, batch: Batch, hashes, groups, span: tuple[int, int, int], split_values) -> None:
+def _append(writer, batch: Batch, hashes, groups, group_ids: np.ndarray, split_values) -> None:
     id_bytes = batch.id_bytes if batch.id_bytes is not None else id_lines(batch.ids)
     writer.append(batch.codes, batch.labels, id_bytes)
     hashes.append(np.fromiter(map(hash, batch.ids), dtype=np.int64, count=len(batch.ids)))
-    groups.append(span)
+    groups.append(np.asarray(group_ids, dtype=np.int64))
     if batch.split_values is not None:
         split_values.extend(batch.split_values)
 
@@ -194,8 +248,9 @@ def _check_length(path, batch: Batch, length: int) -> None:
         )
 
 
-def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo) -> Iterator[Batch]:
-    """Fixed-length coded records with numeric labels, chunk by chunk, from any DNA reader."""
+def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo, targets=None) -> Iterator[Batch]:
+    """Fixed-length coded records with numeric labels, chunk by chunk, from any DNA reader;
+    ``targets`` (:class:`dnacnn.io.bigwig.TrackTargets`) labels BED windows with track values."""
     label_table = None
     if opts.labels and opts.labels != "header":
         from dnacnn.io.tabular import LabelTable
@@ -204,6 +259,8 @@ def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo) -> 
         info.names = list(label_table.names)
     elif opts.label_cols:
         info.names = list(opts.label_cols)
+    if targets is not None:
+        info.names = list(targets.names)
     for chunk in _read_chunks(path, fmt, opts):
         if fmt == "fasta":
             codes = _fit_ragged(path, chunk.codes, chunk.offsets, chunk.ids, chunk.lines, opts.length)
@@ -217,7 +274,10 @@ def _dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo) -> 
                 table_labels = pd.DataFrame(table_labels)
         if label_table is not None:
             table_labels = label_table.lookup(chunk.ids, path, chunk.lines)
-        labels = _numeric_labels(path, chunk, table_labels, header_labels, opts, label_table, info)
+        if targets is not None:
+            labels = targets.values(chunk.ids)
+        else:
+            labels = _numeric_labels(path, chunk, table_labels, header_labels, opts, label_table, info)
         split_values = None
         if opts.split == "column":
             split_values = _split_column(path, chunk, opts.split_col)
@@ -437,8 +497,9 @@ def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> P
     task = _resolve_task("regression" if opts.task == "auto" else opts.task, values, opts.phenotypes)
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
         writer.append(codes, values, geno.ids)
-        split = _make_split(opts, values, task, [(0, len(geno.ids), 1)], writer, [])
-        folds = _make_folds(opts, values, task, [(0, len(geno.ids), 1)])
+        groups = [np.arange(len(geno.ids))]
+        split = _make_split(opts, values, task, groups, writer, [])
+        folds = _make_folds(opts, values, task, groups)
         encoding = genotype_encoding(codes.shape[1], opts.genotype_scheme)
         manifest = _manifest([path, Path(opts.phenotypes)], opts, encoding, task, pheno.names)
         manifest["markers"] = list(geno.markers)
@@ -462,9 +523,9 @@ def _resolve_task(task: str, labels: np.ndarray, path) -> str:
     return task
 
 
-def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) -> np.ndarray:
-    """``spans``: (first group, records, copies) per block of stored rows, in store order; rows of
-    one group (a positive and its shuffles) always share a split."""
+def _make_split(opts: EncodeOptions, labels, task, groups, writer, split_values) -> np.ndarray:
+    """``groups``: the group id of each stored row, per append, in store order; rows of one group
+    (a positive and its negatives) always share a split."""
     from dnacnn import split as splits
 
     n = len(labels)
@@ -477,26 +538,26 @@ def _make_split(opts: EncodeOptions, labels, task, spans, writer, split_values) 
         ids = (writer.tmp / "ids.txt").read_text().splitlines()
         base_ids = [i.rsplit("_shuf", 1)[0] for i in ids] if opts.negatives == "shuffle" else ids
         return splits.chrom_split(base_ids, opts.valid_chroms, opts.test_chroms)
-    n_groups = max(first + records for first, records, _ in spans) if n else 0
-    if n_groups == n:  # no shuffled negatives: stratify on the labels
+    groups = np.concatenate(groups) if n else np.zeros(0, np.int64)
+    n_groups = int(groups.max()) + 1 if n else 0
+    if n_groups == n:  # no negatives made here: stratify on the labels
         return splits.random_split(labels, task, opts.valid_frac, opts.test_frac, opts.seed)
-    # shuffled negatives follow their positive, so split the positives' groups
+    # negatives follow their positive, so split the positives' groups
     group_split = splits.random_split(
         np.zeros((n_groups, 1), np.float32), "regression", opts.valid_frac, opts.test_frac, opts.seed
     )
-    groups = np.concatenate([np.repeat(np.arange(g, g + records), copies) for g, records, copies in spans])
     return group_split[groups]
 
 
-def _make_folds(opts: EncodeOptions, labels, task, spans) -> np.ndarray | None:
+def _make_folds(opts: EncodeOptions, labels, task, groups) -> np.ndarray | None:
     """Fold ids 1..k per stored row for ``--split folds`` (None otherwise); a positive and its
-    shuffled negatives share a fold, as they share a split."""
+    negatives share a fold, as they share a split."""
     from dnacnn import split as splits
 
     if opts.split != "folds":
         return None
     n = len(labels)
-    groups = np.concatenate([np.repeat(np.arange(g, g + r), c) for g, r, c in spans]) if n else np.zeros(0, int)
+    groups = np.concatenate(groups) if n else np.zeros(0, np.int64)
     n_groups = int(groups.max()) + 1 if n else 0
     if opts.fold_file:
         lines = Path(opts.fold_file).read_text().split()

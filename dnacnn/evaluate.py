@@ -363,7 +363,7 @@ def _negatives(meta: dict, store) -> dict:
 
     def made_by(settings: dict) -> str | None:
         value = settings.get("negatives")
-        return None if value is None else ("shuffle" if value == "shuffle" else "file")
+        return None if value is None else (value if value in ("shuffle", "genome") else "file")
 
     trained = None
     with contextlib.suppress(DnacnnError, KeyError, TypeError, OSError):  # the training store may be gone

@@ -383,7 +383,11 @@ def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else "< 0.001"
 
 
-_NEGATIVES = {"shuffle": "dinucleotide shuffles of the positives", "file": "from a file of negatives"}
+_NEGATIVES = {
+    "shuffle": "dinucleotide shuffles of the positives",
+    "genome": "genome windows away from every peak, GC-matched to the positives",
+    "file": "from a file of negatives",
+}
 
 
 def _dataset_section(ctx: ReportContext) -> str:

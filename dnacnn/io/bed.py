@@ -132,40 +132,55 @@ def read_bed_windows(
     by_name = True if name.endswith(".narrowpeak") else None
     chunk = _new_chunk(label_columns)
     n_windows = 0
+    for lineno, fields in _bed_lines(bed_path):
+        if summit is None:
+            summit = by_name or (len(fields) == _NARROWPEAK_COLUMNS and _NARROWPEAK_COLUMNS not in label_columns)
+        chrom, start, end = _interval(fields, sizes, bed_path, lineno)
+        centre = _centre(fields, start, end, summit, bed_path, lineno)
+        lo = centre - length // 2
+        hi = lo + length
+        if lo < 0 or hi > sizes[chrom]:
+            side = "starts before the start" if lo < 0 else f"ends past the end ({sizes[chrom]} bp)"
+            raise InputError(
+                bed_path,
+                str(lineno),
+                f"window {chrom}:{lo}-{hi} ({length} bp around {'the summit' if summit else 'the centre'}) "
+                f"{side} of {chrom}",
+                f"use a smaller --length or filter out intervals within {length // 2 + 1} bp of chromosome ends",
+            )
+        chunk.ids.append(f"{chrom}:{lo}-{hi}")
+        chunk.seqs.append(genome[chrom][lo:hi])
+        chunk.lines.append(lineno)
+        if label_columns:
+            chunk.labels.append(_labels(fields, label_columns, bed_path, lineno))
+        n_windows += 1
+        if len(chunk) == chunk_size:
+            yield _finish(chunk)
+            chunk = _new_chunk(label_columns)
+    if len(chunk):
+        yield _finish(chunk)
+    if n_windows == 0:
+        raise InputError(bed_path, None, "no intervals found", "give a BED file with chrom, start, end lines")
+
+
+def read_intervals(bed_path: str | os.PathLike, sizes: dict[str, int]) -> dict[str, np.ndarray]:
+    """Every interval of a BED file as ``{chrom: (n, 2) int64 array of [start, end)}``, in file
+    order, validated against the chromosome ``sizes`` as :func:`read_bed_windows` validates them."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for lineno, fields in _bed_lines(bed_path):
+        chrom, start, end = _interval(fields, sizes, bed_path, lineno)
+        found.setdefault(chrom, []).append((start, end))
+    return {chrom: np.asarray(pairs, dtype=np.int64).reshape(-1, 2) for chrom, pairs in found.items()}
+
+
+def _bed_lines(bed_path) -> Iterator[tuple[int, list[str]]]:
+    """``(1-based line number, fields)`` of each interval line (tab- or space-separated)."""
     with open_binary(bed_path) as f:
         for lineno, raw in enumerate(f, 1):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if not line.strip() or line.startswith(_SKIP_PREFIXES):
                 continue
-            fields = line.split("\t") if "\t" in line else line.split()
-            if summit is None:
-                summit = by_name or (len(fields) == _NARROWPEAK_COLUMNS and _NARROWPEAK_COLUMNS not in label_columns)
-            chrom, start, end = _interval(fields, sizes, bed_path, lineno)
-            centre = _centre(fields, start, end, summit, bed_path, lineno)
-            lo = centre - length // 2
-            hi = lo + length
-            if lo < 0 or hi > sizes[chrom]:
-                side = "starts before the start" if lo < 0 else f"ends past the end ({sizes[chrom]} bp)"
-                raise InputError(
-                    bed_path,
-                    str(lineno),
-                    f"window {chrom}:{lo}-{hi} ({length} bp around {'the summit' if summit else 'the centre'}) "
-                    f"{side} of {chrom}",
-                    f"use a smaller --length or filter out intervals within {length // 2 + 1} bp of chromosome ends",
-                )
-            chunk.ids.append(f"{chrom}:{lo}-{hi}")
-            chunk.seqs.append(genome[chrom][lo:hi])
-            chunk.lines.append(lineno)
-            if label_columns:
-                chunk.labels.append(_labels(fields, label_columns, bed_path, lineno))
-            n_windows += 1
-            if len(chunk) == chunk_size:
-                yield _finish(chunk)
-                chunk = _new_chunk(label_columns)
-    if len(chunk):
-        yield _finish(chunk)
-    if n_windows == 0:
-        raise InputError(bed_path, None, "no intervals found", "give a BED file with chrom, start, end lines")
+            yield lineno, line.split("\t") if "\t" in line else line.split()
 
 
 def _new_chunk(label_columns: list[int]) -> BedChunk:
