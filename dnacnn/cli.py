@@ -191,9 +191,22 @@ def encode(
     multiallelic: Annotated[str, typer.Option(help="VCF records with several ALT alleles: skip or split.")] = "skip",
     task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
     negatives: Annotated[
-        str | None, typer.Option(help="'shuffle' (dinucleotide-shuffled positives) or a file of negatives.")
+        str | None,
+        typer.Option(
+            help="'shuffle' (dinucleotide-shuffled positives), 'genome' (BED input: GC-matched genome windows "
+            "away from every peak) or a file of negatives."
+        ),
     ] = None,
-    negatives_per_positive: Annotated[int, typer.Option(help="Shuffled negatives per positive.")] = 1,
+    negatives_per_positive: Annotated[int, typer.Option(help="Shuffled or genome negatives per positive.")] = 1,
+    negative_flank: Annotated[
+        int | None, typer.Option(help="Genome negatives stay this many bases away from peaks (default: --length).")
+    ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(help="bigWig track(s), comma-separated: each window's signal as a regression label (BED input)."),
+    ] = None,
+    target_stat: Annotated[str, typer.Option(help="Per window and track: mean, sum or max.")] = "mean",
+    target_log1p: Annotated[bool, typer.Option(help="log(1 + x) of the track values.")] = False,
     split: Annotated[str, typer.Option(help="random, chrom, column, folds, train or test.")] = "random",
     valid_frac: Annotated[float, typer.Option(help="Validation fraction (random split).")] = 0.1,
     test_frac: Annotated[float, typer.Option(help="Test fraction (random split).")] = 0.1,
@@ -231,6 +244,10 @@ def encode(
         task=task,
         negatives=negatives,
         negatives_per_positive=negatives_per_positive,
+        negative_flank=negative_flank,
+        targets=_csv(targets),
+        target_stat=target_stat,
+        target_log1p=target_log1p,
         split=split,
         valid_frac=valid_frac,
         test_frac=test_frac,
@@ -250,6 +267,14 @@ def encode(
         from dnacnn.io.genotype_qc import GenotypeSummary
 
         typer.echo(GenotypeSummary.from_dict(store.manifest["genotype_qc"]).describe(), err=True)
+    if isinstance(store.manifest.get("negatives"), dict):
+        from dnacnn.background import BackgroundSummary
+
+        typer.echo(BackgroundSummary(**store.manifest["negatives"]).describe(), err=True)
+    if "targets" in store.manifest:
+        from dnacnn.io.bigwig import TargetSummary
+
+        typer.echo(TargetSummary(**store.manifest["targets"]).describe(), err=True)
     if store.n_folds:
         typer.echo(f"folds: {store.n_folds} (train one with --fold K, or all with 'dnacnn cv')", err=True)
     typer.echo(
