@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -389,6 +391,14 @@ def _tune_missing_search(c):
     c["tune"] = {"enabled": True, "search": "config/nope.yaml"}
 
 
+def _genome_negatives_without_peaks(c):
+    c["datasets"][1]["negatives"] = "genome"
+
+
+def _missing_track(c):
+    c["datasets"][1]["targets"] = ["data/nope.bw"]
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -403,6 +413,11 @@ def _tune_missing_search(c):
         (_no_members, "invalid config: models[2] (name: snp-cnn) -> members: 0 is less than the minimum of 1"),
         (_tune_no_trials, "invalid config: tune -> trials: 0 is less than the minimum of 1"),
         (_tune_missing_search, "invalid config: tune -> search: no such file 'config/nope.yaml'"),
+        (
+            _genome_negatives_without_peaks,
+            "invalid config: datasets (name: rest): negatives 'genome' and targets need kind bed (peaks + genome)",
+        ),
+        (_missing_track, "invalid config: datasets (name: rest) -> targets[0]: no such file 'data/nope.bw'"),
     ],
 )
 def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):
@@ -457,3 +472,40 @@ def test_a_fold_file_must_exist_and_go_with_method_folds(workdir):
     result = snakemake(workdir, "-n")
     assert result.returncode != 0
     assert "datasets (name: wheat) -> split -> fold_file: no such file 'sets.txt'" in output(result)
+
+
+def _peaks_dataset(workdir: Path, targets: bool) -> None:
+    """A tiny peaks + genome dataset in ``workdir``: 2 chromosomes, 20 peaks, one bigWig track."""
+    rng = np.random.default_rng(0)
+    data = workdir / "data"
+    with open(data / "genome.fa", "w") as fa, open(data / "peaks.bed", "w") as bed:
+        for c in (1, 2):
+            fa.write(f">chr{c}\n" + "".join(rng.choice(list("ACGT"), 20_000)) + "\n")
+            for s in range(2_000, 18_000, 1_600):
+                bed.write(f"chr{c}\t{s}\t{s + 200}\n")
+    entry = {"name": "peaks", "kind": "bed", "input": "data/peaks.bed", "genome": "data/genome.fa", "length": 100}
+    entry["negatives"] = "genome"
+    entry["negatives_per_positive"] = 2
+    if targets:
+        import pyBigWig
+
+        bw = pyBigWig.open(str(data / "signal.bw"), "w")
+        bw.addHeader([("chr1", 20_000), ("chr2", 20_000)])
+        bw.addEntries(["chr1", "chr2"], [0, 0], ends=[20_000, 20_000], values=[1.0, 2.0])
+        bw.close()
+        entry |= {"targets": ["data/signal.bw"], "target_stat": "max"}
+    else:
+        entry["label_value"] = 1
+    write_config(workdir, lambda c: (c["datasets"].append(entry), c["runs"].update(peaks=["tiny"])))
+
+
+@pytest.mark.parametrize("targets", [False, True], ids=["labels", "bigwig-targets"])
+def test_a_peaks_dataset_encodes_with_genome_negatives_and_targets(workdir, targets):
+    pytest.importorskip("pyBigWig")
+    _peaks_dataset(workdir, targets)
+    result = snakemake(workdir, "--cores", "1", "results/peaks/store")
+    assert result.returncode == 0, output(result)[-3000:]
+    manifest = json.loads((workdir / "results" / "peaks" / "store" / "manifest.json").read_text())
+    assert manifest["negatives"]["method"] == "genome" and manifest["negatives"]["negatives"] == 40
+    assert manifest["task"] == ("regression" if targets else "binary")
+    assert manifest["label_names"] == (["signal"] if targets else ["label"])

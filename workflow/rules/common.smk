@@ -65,8 +65,12 @@ def dataset_problems(d):
     for key in DATASET_FILES:
         if d[key] and not (key.endswith("labels") and d[key] == "header"):
             yield from file_problems(f"{where} -> {key}", d[key])
-    if d["negatives"] not in ("", "shuffle"):
+    if d["negatives"] not in ("", "shuffle", "genome"):
         yield from file_problems(f"{where} -> negatives", d["negatives"])
+    for i, track in enumerate(d["targets"]):
+        yield from file_problems(f"{where} -> targets[{i}]", track)
+    if (d["negatives"] == "genome" or d["targets"]) and d["kind"] != "bed":
+        yield f"{where}: negatives 'genome' and targets need kind bed (peaks + genome)"
     if d["kind"] == "bed" and not d["genome"]:
         yield f"{where}: kind bed needs a genome FASTA (genome: path/to/genome.fa)"
     if d["kind"] == "genotype" and not d["phenotypes"]:
@@ -190,6 +194,9 @@ def encode_options(d, test):
         "--traits": d["traits"],
         "--genotype-encoding": d["genotype_encoding"] if d["kind"] == "genotype" else None,
         "--task": d["task"],
+        "--targets": ",".join(d["targets"]),
+        "--target-stat": d["target_stat"] if d["targets"] else None,
+        "--target-log1p": d["target_log1p"],
     }
 
 
@@ -199,6 +206,7 @@ def encode_args(wildcards):
     options = encode_options(d, test=False) | {
         "--negatives": d["negatives"],
         "--negatives-per-positive": d["negatives_per_positive"] if d["negatives"] else None,
+        "--negative-flank": d["negative_flank"] if d["negatives"] == "genome" else None,
         "--split": split["method"],
         "--valid-frac": split["valid_frac"],
         "--test-frac": split["test_frac"],
@@ -225,7 +233,7 @@ def existing(files):
 def encode_inputs(wildcards):
     """The files an encoding reads, so that a changed file reruns it."""
     d = DATASETS[wildcards.dataset]
-    negatives = "" if d["negatives"] == "shuffle" else d["negatives"]
+    negatives = "" if d["negatives"] in ("shuffle", "genome") else d["negatives"]
     return existing(
         {
             "input": d["input"],
@@ -234,6 +242,7 @@ def encode_inputs(wildcards):
             "phenotypes": d["phenotypes"],
             "negatives": negatives,
             "fold_file": d["split"]["fold_file"],
+            "targets": d["targets"],
         }
     )
 
@@ -246,6 +255,7 @@ def encode_test_inputs(wildcards):
             "labels": d["test_labels"] or d["labels"],
             "genome": d["genome"],
             "phenotypes": d["test_phenotypes"] or d["phenotypes"],
+            "targets": d["targets"],
         }
     )
 
