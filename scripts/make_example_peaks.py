@@ -7,9 +7,11 @@ too big to ship. This script builds a stand-in that behaves like one: nine synth
 1,500 bundled REST ChIP-seq positives
 (``data/deepbind/REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz``, 101 bp each) are inserted at
 recorded positions, and a narrowPeak file whose summits are the centres of the inserted sequences.
+Each chromosome ends in 100 kb without peaks whose G+C varies from 30% to 70% in 2-kb blocks (as
+isochores do), so that ``--negatives genome`` finds GC-matched background windows.
 It writes, into ``OUT`` (default ``example/``)::
 
-    genome.fa           the nine chromosomes, 60 bases a line (~1.3 Mb; pyfaidx indexes it on first use)
+    genome.fa           the nine chromosomes, 60 bases a line (~2.2 Mb; pyfaidx indexes it on first use)
     peaks.narrowPeak    one peak per inserted sequence: the interval reaches 20-120 bp past the
                         insert on each side; column 10 (summit offset) points at the insert's centre
                         base; signalValue, pValue and qValue fall with the REST rank
@@ -21,7 +23,7 @@ Usage (from the repository root)::
 
     python scripts/make_example_peaks.py              # writes example/
     dnacnn encode example/peaks.narrowPeak --genome example/genome.fa --length 200 --label-value 1 \\
-        --negatives shuffle --split chrom --valid-chroms chr7 --test-chroms chr8,chr9 -o peaks.store
+        --negatives genome --split chrom --valid-chroms chr7 --test-chroms chr8,chr9 -o peaks.store
 
 Only the Python standard library is used, and its seeded ``random.Random`` (stable across Python
 versions), so the files are identical on every machine and every run.
@@ -44,6 +46,9 @@ EDGE = 1000  # background before the first and after the last insert: room for w
 GAP = (300, 1200)  # background between two inserts, bp
 FLANK = (20, 120)  # how far a peak interval reaches past its insert on each side, bp
 N_CANDIDATES = 10  # peaks and background regions each in candidates.bed
+TAIL = 100_000  # background without peaks at each chromosome's end, bp
+TAIL_BLOCK = 2_000  # its G+C is drawn anew for every block of this many bases
+TAIL_GC = (0.30, 0.70)
 
 
 def read_positives(path: Path) -> list[tuple[str, str]]:
@@ -57,6 +62,15 @@ def read_positives(path: Path) -> list[tuple[str, str]]:
 
 def background(rng: random.Random, n: int) -> str:
     return "".join(rng.choices("ACGT", weights=BACKGROUND_WEIGHTS, k=n))
+
+
+def varied_background(rng: random.Random, n: int) -> str:
+    """``n`` bases whose G+C fraction is drawn from ``TAIL_GC`` for each block of ``TAIL_BLOCK``."""
+    blocks = []
+    for _ in range(0, n, TAIL_BLOCK):
+        gc = rng.uniform(*TAIL_GC)
+        blocks.append("".join(rng.choices("ACGT", weights=((1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2), k=TAIL_BLOCK)))
+    return "".join(blocks)[:n]
 
 
 def build(positives: list[tuple[str, str]], seed: int):
@@ -81,6 +95,7 @@ def build(positives: list[tuple[str, str]], seed: int):
             inserts.append((chrom, pos, pos + len(seq), event_id, rank))
             pos += len(seq)
         parts.append(background(rng, EDGE))
+        parts.append(varied_background(rng, TAIL))
         genome[chrom] = "".join(parts)
     return genome, inserts, gaps, rng
 
