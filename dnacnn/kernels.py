@@ -403,7 +403,37 @@ class GBLUP:
 # --------------------------------------------------------------------------- RKHS
 
 
-class RKHS:
+class _ScaledDistances:
+    """Gaussian-kernel bookkeeping shared by :class:`RKHS` and :class:`KernelAverage`: squared
+    Euclidean distances between centred genotype rows, scaled by their mean over distinct training
+    pairs so that bandwidths mean the same on any marker set."""
+
+    chunk_markers: int | None
+
+    def _training_distances(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Centred Gram and scaled distances of the training rows; keeps what queries need (but
+        ``train_X_``, which ``fit`` sets once it has succeeded)."""
+        n = X.shape[0]
+        self.marker_means_ = marker_means(X)
+        gram = centred_gram(X, self.marker_means_, chunk_markers=self.chunk_markers)
+        self._train_norms = np.diag(gram).copy()
+        d = squared_distances(gram, self._train_norms, self._train_norms)
+        off = d.sum() / max(n * (n - 1), 1)
+        if not off > 0:
+            raise ValueError("no marker varies across the training rows: the Gaussian kernel is constant")
+        self.distance_scale_ = float(off)
+        d /= off
+        return gram, d
+
+    def _query_distances(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cross Gram ``(n, n_train)`` and scaled distances of new rows to the training rows."""
+        X = _check_genotypes(X, markers=len(self.marker_means_))
+        gram = centred_gram(self.train_X_, self.marker_means_, X, self.chunk_markers)
+        norms = _row_norms(X, self.marker_means_, self.chunk_markers)
+        return gram, squared_distances(gram, norms, self._train_norms) / self.distance_scale_
+
+
+class RKHS(_ScaledDistances):
     """Gaussian-kernel RKHS regression (reproducing kernel Hilbert space; de los Campos et al. 2010).
 
     ``K_ij = exp(-d_ij / h)`` with ``d_ij`` the squared Euclidean distance between the dosage rows
@@ -473,16 +503,8 @@ class RKHS:
         X = _check_genotypes(X)
         y, self._one_d = _check_labels(y, X.shape[0])
         n = X.shape[0]
-        self.marker_means_ = marker_means(X)
-        gram = centred_gram(X, self.marker_means_, chunk_markers=self.chunk_markers)
-        self._train_norms = np.diag(gram).copy()
-        d = squared_distances(gram, self._train_norms, self._train_norms)
+        gram, d = self._training_distances(X)
         del gram
-        off = d.sum() / max(n * (n - 1), 1)
-        if not off > 0:
-            raise ValueError("no marker varies across the training rows: the Gaussian kernel is constant")
-        self.distance_scale_ = float(off)
-        d /= off
         tasks = y.shape[1]
         self.bandwidth_ = np.empty(tasks)
         self.delta_ = np.empty(tasks)
@@ -511,10 +533,7 @@ class RKHS:
     def distances(self, X) -> np.ndarray:
         """Scaled squared distances ``(n, n_train)`` of the rows of ``X`` to the training rows."""
         self._check_fitted()
-        X = _check_genotypes(X, markers=len(self.marker_means_))
-        gram = centred_gram(self.train_X_, self.marker_means_, X, self.chunk_markers)
-        norms = _row_norms(X, self.marker_means_, self.chunk_markers)
-        return squared_distances(gram, norms, self._train_norms) / self.distance_scale_
+        return self._query_distances(X)[1]
 
     def predict(self, X) -> np.ndarray:
         """``mu + K(X, train) alpha``: ``(n,)`` or ``(n, tasks)`` like the labels."""
@@ -558,7 +577,7 @@ def _multi_reml(log_ratios: np.ndarray, kernels: list[np.ndarray], y: np.ndarray
     return (n - 1) * np.log(quad / (n - 1)) + logdet + np.log(one)
 
 
-class KernelAverage:
+class KernelAverage(_ScaledDistances):
     """Kernel averaging with variance components by REML (de los Campos et al. 2010; Crossa et al. 2010).
 
     ``y = 1 mu + sum_k g_k + e`` with ``g_k ~ N(0, sigma_k^2 K_k)``: the Gaussian kernels
@@ -606,16 +625,8 @@ class KernelAverage:
         X = _check_genotypes(X)
         y, self._one_d = _check_labels(y, X.shape[0])
         n = X.shape[0]
-        self.marker_means_ = marker_means(X)
-        gram = centred_gram(X, self.marker_means_, chunk_markers=self.chunk_markers)
-        self._train_norms = np.diag(gram).copy()
-        d = squared_distances(gram, self._train_norms, self._train_norms)
-        off = d.sum() / max(n * (n - 1), 1)
-        if not off > 0:
-            raise ValueError("no marker varies across the training rows: the Gaussian kernel is constant")
-        self.distance_scale_ = float(off)
+        gram, d = self._training_distances(X)
         self.gram_scale_ = float(np.mean(self._train_norms))
-        d /= off
         kernels = self._kernels(gram, d)
         del gram, d
         m, tasks = len(kernels), y.shape[1]
@@ -646,10 +657,7 @@ class KernelAverage:
         """``mu + K(X, train) alpha`` with the REML-weighted kernel: ``(n,)`` or ``(n, tasks)``."""
         if not hasattr(self, "alpha_"):
             raise ValueError("this KernelAverage is not fitted yet; call fit(X, y) first")
-        X = _check_genotypes(X, markers=len(self.marker_means_))
-        gram = centred_gram(self.train_X_, self.marker_means_, X, self.chunk_markers)
-        norms = _row_norms(X, self.marker_means_, self.chunk_markers)
-        d = squared_distances(gram, norms, self._train_norms) / self.distance_scale_
+        gram, d = self._query_distances(X)
         kernels = self._kernels(gram, d)
         out = np.empty((X.shape[0], len(self.delta_)))
         for t in range(len(self.delta_)):
