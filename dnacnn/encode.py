@@ -496,7 +496,7 @@ def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> P
     marker_means = geno.marker_means  # computed chunk by chunk by the reader
     task = _resolve_task("regression" if opts.task == "auto" else opts.task, values, opts.phenotypes)
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
-        writer.append(codes, values, geno.ids)
+        _append_in_bands(writer, codes, values, geno.ids)
         groups = [np.arange(len(geno.ids))]
         split = _make_split(opts, values, task, groups, writer, [])
         folds = _make_folds(opts, values, task, groups)
@@ -508,6 +508,20 @@ def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> P
             manifest["counted_alleles"] = list(geno.counted)  # VCF: ALT; PLINK: A1
         manifest["genotype_qc"] = geno.qc.to_dict()
         return writer.finish(split, manifest, marker_means=marker_means.astype(np.float32), folds=folds)
+
+
+def _append_in_bands(writer: StoreWriter, codes: np.ndarray, values: np.ndarray, ids: list[str]) -> None:
+    """Rows ~64 MB at a time.  A memory-mapped matrix (VCF/PLINK spill file) has its pages dropped
+    after each band: they are clean copies of the file, and kept they would count the whole matrix
+    as resident memory (5 GB for 10k x 500k) where one band is needed."""
+    import mmap
+
+    band = max(1, (64 << 20) // max(codes.shape[1], 1))
+    mapped = getattr(codes, "_mmap", None)
+    for r0 in range(0, len(codes), band):
+        writer.append(codes[r0 : r0 + band], values[r0 : r0 + band], ids[r0 : r0 + band])
+        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 # --------------------------------------------------------------------------- labels, task, split
