@@ -16,6 +16,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/interpret.smk"
+include: "workflow/rules/scan.smk"
 
 
 localrules:
@@ -27,3 +28,4 @@ rule all:
         ["results/summary.tsv", "results/summary.html"] if evaluations() else [],
         cross_validations(),
         interpretations(),
+        scans(),

@@ -1033,6 +1033,66 @@ def variants(
 @app.command(
     cls=_Command,
     epilog=_examples(
+        "dnacnn scan rest.dnacnn hg19.fa --chroms chr21 -o rest_chr21.bw",
+        "dnacnn scan rest.dnacnn hg19.fa --regions peaks.bed --stride 10 \\\n    --bedgraph -o rest_peaks.bw",
+        note="your genome (REST's peaks are hg19) and regions; " + MODELS,
+    ),
+)
+@reported
+def scan(
+    model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
+    genome: Annotated[Path, typer.Argument(help="Reference genome FASTA (plain or bgzip); its .fai gives the sizes.")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="bigWig to write: OUT.bw for a one-task model, OUT.TASK.bw per task otherwise; "
+            "a folder DIR/ gets DIR/MODEL.bw.",
+        ),
+    ],
+    regions: Annotated[Path | None, typer.Option(help="BED file: score only windows centred in these regions.")] = None,
+    chroms: Annotated[str | None, typer.Option(help="Comma-separated chromosomes to scan [all].")] = None,
+    task: Annotated[str | None, typer.Option(help="Write this output column (task or class) only, to OUT.bw.")] = None,
+    stride: Annotated[int, typer.Option(help="Bases between window starts; each score fills one bin this wide.")] = 20,
+    max_n: Annotated[float, typer.Option(help="Skip windows with more than this fraction of N bases.")] = 0.5,
+    bedgraph: Annotated[bool, typer.Option(help="Also write OUT[.TASK].bedGraph.")] = False,
+    rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 1024,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (in bases).")] = True,
+) -> None:
+    """Scan a genome with a model: a bigWig of window scores (what predict gives) at every stride."""
+    from dnacnn.scan import scan as run_scan
+
+    _set_threads(threads)
+    summary = run_scan(
+        model,
+        genome,
+        out,
+        regions=regions,
+        chroms=_csv(chroms),
+        task=task,
+        stride=stride,
+        max_n=max_n,
+        bedgraph=bedgraph,
+        rc_average=rc_average,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    written = ", ".join(map(str, summary.tracks + summary.bedgraphs))
+    typer.echo(
+        f"scanned {summary.bases:,} bp: {summary.windows:,} windows scored, {summary.skipped_n:,} skipped "
+        f"(N) -> {written}",
+        err=True,
+    )
+
+
+@app.command(
+    cls=_Command,
+    epilog=_examples(
         "dnacnn presets",
         "dnacnn presets tfbind > my.yaml",
         "dnacnn train rest.store --model my.yaml -o my.dnacnn",

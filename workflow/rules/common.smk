@@ -462,6 +462,52 @@ def interpretations():
     return [f"results/{d}/{m}/{kind}" for d, m in dna for kind in ("motifs/motifs.html", "explain/attributions.tsv")]
 
 
+# --------------------------------------------------------------------------- genome scans (scan: enabled)
+
+
+def scan_problems():
+    s = config["scan"]
+    if s["enabled"] and s["regions"]:
+        yield from file_problems("scan -> regions", s["regions"])
+
+
+problem = next(scan_problems(), None)
+if problem:
+    raise WorkflowError(f"invalid config: {problem}")
+
+
+def scans():
+    """The scan folder of every run on a dataset with a genome (not cross-validated) when scan is enabled."""
+    if not config["scan"]["enabled"]:
+        return []
+    return [f"results/{d}/{m}/scan" for d, m in RUNS if DATASETS[d]["genome"] and not fold_count(d)]
+
+
+def scan_inputs(wildcards):
+    """The model (an ensemble's first member), the genome and the regions, so that a change reruns the scan."""
+    return existing(
+        {
+            "model": f"results/{wildcards.dataset}/{wildcards.model}/model.dnacnn",
+            "genome": DATASETS[wildcards.dataset]["genome"],
+            "regions": config["scan"]["regions"],
+        }
+    )
+
+
+def scan_args(wildcards):
+    s = config["scan"]
+    options = {
+        "--regions": s["regions"],
+        "--chroms": s["chroms"],
+        "--stride": s["stride"],
+        "--max-n": s["max_n"],
+        "--bedgraph": s["bedgraph"],
+        "--rc-average": s["rc_average"],
+        "--device": config["device"],
+    }
+    return " ".join(filter(None, [cli_args(options), s["extra"]]))
+
+
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_.+-]*",
     model="[A-Za-z0-9][A-Za-z0-9_.+-]*",
