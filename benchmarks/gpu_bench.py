@@ -8,8 +8,9 @@ utilisation on deepbind with 1M sequences).  One run prints one markdown table (
 * **dnacnn resident** - ``dnacnn.train.train`` as users get it: the training split (uint8 codes,
   under 2 GiB) is read once and batched on the GPU, one-hot expanded per batch, mixed precision
   (``--precision auto``: bf16 where the GPU has it);
-* **dnacnn streamed** - the same with the split read batch by batch from the memory-mapped store
-  through a DataLoader (4 worker processes, pinned memory), the path of a split over 2 GiB;
+* **dnacnn streamed** - the same with the split streamed from the store in shuffled blocks
+  (``dnacnn.stream``: 16 MiB sequential reads by 4 threads, a window of 8 blocks on the GPU at a
+  time), the path of a split over 2 GiB (results before 2026-12-04: DataLoader workers instead);
 * **dnacnn fp32** - resident, without autocast;
 * **PyTorch loop** - the same network over one-hot float tensors already on the GPU, bf16
   autocast: the ceiling for this model on this GPU.

@@ -3,15 +3,26 @@
 Contract: ``train(store_path, out_path, TrainOptions) -> TrainResult``.  The store's ``train``
 rows are fitted, its ``valid`` rows drive early stopping (patience, best weights restored) and
 reduce-on-plateau; ``test`` rows are never touched here.  Batches are uint8 codes expanded to
-one-hot on the device.  A training split under ``PRELOAD_BYTES`` (2 GiB of codes and labels) is
-read once and batched in memory (on the GPU when training there); a larger one is read batch by
-batch from the memory-mapped store, so memory stays bounded by the batch size.  The running loss
-is summed on the device: no host sync per step.
+one-hot on the device.  The running loss is summed on the device: no host sync per step.
 
-Reproducibility: every epoch reseeds torch and the batch order from ``(seed, epoch)``, so a run
-resumed from its last checkpoint (``--resume``) ends with the same weights as an uninterrupted
-run on the same device.  Checkpoints are safetensors (no pickle), written atomically each epoch
-to ``OUT.ckpt`` and removed when training ends.  With ``--resume`` the checkpoint is instead
+Epochs: every training row is used exactly once per epoch, in batches of ``batch_size``.  A
+training split under ``PRELOAD_BYTES`` (2 GiB of codes and labels) is read once and held in
+memory (on the GPU when training there); its batches are a fresh full permutation of the split
+each epoch.  A larger split is streamed from the store (:mod:`dnacnn.stream`): each epoch is a
+*block shuffle*, not a full permutation - the split is cut in store order into blocks of about
+16 MiB (a multiple of the batch size), the blocks are permuted, and the rows of each window of 8
+consecutive blocks of that order are permuted and cut into batches (one batch an epoch can be
+short).  Blocks are read with plain sequential reads by ``--num-workers`` threads (at least one)
+while the previous window trains, and dropped from the page cache, so the input path holds two
+windows (~256 MiB) whatever the size of the store; what still grows with it is the training
+split's row indices and labels (12 bytes a row, 16 while the objective is set up) and the
+validation split, held in memory (``benchmarks/results/stream_bench.md``).
+
+Reproducibility: every epoch reseeds torch and the batch order (either kind) from ``(seed,
+epoch)``, so the same seed trains on the same batches, and a run resumed from its last
+checkpoint (``--resume``) ends with the same weights as an uninterrupted run on the same
+device.  Checkpoints are safetensors (no pickle), written atomically each epoch to ``OUT.ckpt``
+and removed when training ends.  With ``--resume`` the checkpoint is instead
 replaced, atomically, by the finished model (a hard link to ``OUT``: no extra space), so at every
 moment it describes the run: a job killed after the model was written, whose model a workflow
 manager then deletes as incomplete (a SLURM time limit during the wrap-up), re-saves the model on
@@ -41,6 +52,7 @@ from dnacnn.encoding import DNA_N
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import FORMAT
 from dnacnn.store import Store
+from dnacnn.stream import BlockReader, BlockShuffle, stream_batches
 
 DEFAULTS = {
     "optimizer": "adam",
@@ -224,39 +236,6 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float):
 
 
 # --------------------------------------------------------------------------- data
-
-
-class BatchDataset:
-    """Map-style dataset whose items are whole batches: ``ds[index_array] -> (codes, y)``.
-
-    Opens the store lazily so DataLoader workers each get their own memory map.
-    """
-
-    def __init__(self, store_path: Path, codes=None, labels=None) -> None:
-        self.store_path = store_path
-        self._codes, self._labels = codes, labels
-
-    def _open(self):
-        if self._codes is None:
-            store = Store.open(self.store_path)
-            self._codes, self._labels = store.codes, store.labels
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        if isinstance(state["_codes"], np.memmap):  # never pickle the mapped data into workers
-            state["_codes"] = state["_labels"] = None
-        return state
-
-    def __getitem__(self, idx):
-        import torch
-
-        self._open()
-        idx = np.sort(idx)  # sorted reads are sequential in the memory map
-        return torch.from_numpy(np.asarray(self._codes[idx])), torch.from_numpy(np.asarray(self._labels[idx]))
-
-    def __len__(self):
-        self._open()
-        return len(self._codes)
 
 
 class EpochBatches:
@@ -512,9 +491,14 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     # A training split that fits is read once and batched by indexing in memory (on the GPU
     # when training there), instead of a memory-map gather and a host->device copy per batch.
-    resident = None
+    # A larger one is streamed in shuffled blocks of consecutive rows (dnacnn.stream).
+    resident = streamed = None
     if not settings["fresh_negatives"] and _fits_in_memory(store, len(train_idx)):
         resident = _resident(_preload(store, train_idx), device)
+    elif not settings["fresh_negatives"]:
+        row_bytes = store.codes.shape[1] + 4 * store.labels.shape[1]
+        streamed = BlockShuffle(train_idx, int(settings["batch_size"]), settings["seed"], row_bytes, rank, world)
+        reader = BlockReader(store.path, store.codes.shape[1], store.labels.shape[1])
 
     # batch-norm statistics are re-estimated for the weights that are validated and saved
     recent = _RecentBatches(enabled=has_batchnorm(model))
@@ -534,19 +518,14 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             sampler.indices = np.arange(len(train_idx))
             batches = _resident_batches(sampler, resident)
         else:
-            batches = torch.utils.data.DataLoader(
-                BatchDataset(store.path),
-                sampler=sampler,
-                batch_size=None,
-                num_workers=workers,
-                pin_memory=device.type == "cuda",
-                persistent_workers=False,
-            )
+            streamed.epoch = epoch
+            batches = stream_batches(streamed, reader, device, workers)
         model.train()
         # the running loss stays on the device: no host sync per step (float64, as Python sums)
         total = torch.zeros((), dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)
         count = 0
-        bar = _bar(opts.progress and rank == 0, len(sampler), f"epoch {epoch}/{settings['epochs']}")
+        n_batches = len(streamed) if streamed is not None else len(sampler)
+        bar = _bar(opts.progress and rank == 0, n_batches, f"epoch {epoch}/{settings['epochs']}")
         recent.clear()
         for step, (codes_b, y_b) in enumerate(batches, 1):
             codes_b = codes_b.to(device, non_blocking=True)
@@ -868,13 +847,12 @@ def shift_codes(codes, max_shift: int):
 
 
 def _resident_batches(sampler: EpochBatches, resident):
-    """The sampler's batches gathered from in-memory tensors; rows sorted within a batch as
-    :class:`BatchDataset` reads them, so both paths train on identical batches."""
+    """The sampler's batches gathered from in-memory tensors (rows sorted within a batch)."""
     import torch
 
     codes, y = resident
-    # a DataLoader draws its base seed from the global generator; draw it too, so dropout,
-    # --rc-augment, --max-shift and --mutation-rate see the same random stream on both paths
+    # a draw from the global generator, once the base seed of a DataLoader on the streamed path:
+    # kept so that a seed trains the same model (dropout, augmentation) as in earlier versions
     torch.empty((), dtype=torch.int64).random_()
     for idx in sampler:
         idx = torch.from_numpy(np.sort(idx)).to(codes.device, non_blocking=True)

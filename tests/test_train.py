@@ -261,6 +261,122 @@ def test_an_interrupted_checkpoint_without_resume_is_named_and_replaced(zou_stor
     assert train(zou_store, out, TrainOptions(**opts)).epochs_run == 2 and not ckpt.exists()
 
 
+ZOU_ROW_BYTES = 54  # 50 codes + one float32 label
+
+
+def _row_positions(store, idx):
+    """Map each training row's codes to its position in ``idx`` (the Zou sequences are unique)."""
+    rows = {bytes(row): i for i, row in enumerate(np.asarray(store.codes[idx]))}
+    assert len(rows) == len(idx)
+    return rows
+
+
+def test_streamed_epochs_use_every_row_once_in_seeded_block_shuffles(zou_store, monkeypatch):
+    """A streamed epoch: every training row once with its label, batches of the batch size (one
+    short), each window's rows drawn from its 8 blocks of consecutive rows, shuffled; the order
+    depends on (seed, epoch) only."""
+    import dnacnn.stream as stream
+    from dnacnn.store import Store
+
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # blocks of 60 rows at batch 30
+    store = Store.open(zou_store)
+    idx = store.indices("train")
+    reader = stream.BlockReader(store.path, 50, 1)
+    position = _row_positions(store, idx)
+
+    def epoch(number, seed=0):
+        order = stream.BlockShuffle(idx, 30, seed, ZOU_ROW_BYTES)
+        order.epoch = number
+        batches = [(c.numpy(), y.numpy()) for c, y in stream.stream_batches(order, reader, torch.device("cpu"), 2)]
+        assert len(batches) == len(order)
+        return batches, order.windows()
+
+    batches, windows = epoch(1)
+    assert len(idx) == 1600 and len(batches) == 54  # ceil(1600 / 30)
+    assert sorted(len(c) for c, _ in batches) == [10] + [30] * 53  # 1600 = 26 blocks of 60 + 40
+    seen = np.array([position[bytes(row)] for c, _ in batches for row in c])
+    assert np.array_equal(np.sort(seen), np.arange(len(idx)))  # every row once
+    labels = np.concatenate([y for _, y in batches])
+    assert np.array_equal(labels, np.asarray(store.labels)[idx[seen]])  # with its own label
+    assert [len(w) for w in windows] == [8, 8, 8, 3]
+    start = 0
+    for blocks in windows:  # a window's rows: all rows of its blocks of 60 consecutive rows, shuffled
+        rows = seen[start : start + sum(min(60, len(idx) - 60 * b) for b in blocks)]
+        start += len(rows)
+        assert np.array_equal(
+            np.sort(rows), np.concatenate([np.arange(60 * b, min(60 * b + 60, 1600)) for b in sorted(blocks)])
+        )
+        assert not np.array_equal(rows, np.sort(rows))
+
+    same, _ = epoch(1)
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(batches, same))
+    for other, _ in (epoch(2), epoch(1, seed=1)):
+        assert not np.array_equal(batches[0][0], other[0][0])
+
+
+def test_streamed_epochs_under_ddp_shard_blocks_and_run_equal_batch_counts(zou_store):
+    """Each rank reads its own blocks (no row twice across ranks), and all ranks run the same number
+    of batches, however the short last block falls."""
+    from dnacnn.stream import BlockShuffle
+
+    idx = np.arange(0, 3000, 3)  # 1000 sorted store rows
+    for epoch in range(1, 6):
+        orders = [BlockShuffle(idx, 32, 0, 100_000, rank, 3) for rank in range(3)]
+        rows, counts = [], []
+        for order in orders:
+            order.epoch = epoch
+            windows = [np.concatenate([order.block(b) for b in blocks]) for blocks in order.windows()]
+            rows.append(np.concatenate(windows))
+            counts.append(sum(-(-len(w) // 32) for w in windows))
+        assert np.array_equal(np.sort(np.concatenate(rows)), idx)  # every row, on one rank only
+        assert len({len(o) for o in orders}) == 1 and len(orders[0]) <= min(counts)
+    assert len(BlockShuffle(idx, 32, 0, 100_000)) == 32  # one rank: ceil(1000 / 32), as resident
+
+
+@pytest.mark.parametrize(("model", "extra"), [("zou2019", {}), ("tfbind", {"ema": 0.99, "max_shift": 3})])
+def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
+    model, extra, zou_store, tmp_path, monkeypatch
+):
+    """The streamed path (a split over PRELOAD_BYTES): the same seed trains the same weights, and a
+    run killed after epoch 2 and resumed ends with the weights and history of an uninterrupted one."""
+    import dnacnn.stream as stream
+    import dnacnn.train as train_module
+
+    monkeypatch.setattr(train_module, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # several blocks and windows
+    streamed = []
+    real_stream = train_module.stream_batches
+    monkeypatch.setattr(train_module, "stream_batches", lambda *a: streamed.append(1) or real_stream(*a))
+    opts = dict(model=model, epochs=4, seed=1, progress=False, threads=1, num_workers=2, **extra)
+    full = train(zou_store, tmp_path / "full.dnacnn", TrainOptions(**opts))
+    assert len(streamed) == 4
+    again = train(zou_store, tmp_path / "again.dnacnn", TrainOptions(**opts))
+    wa, wb = _weights(full.model_path), _weights(again.model_path)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+    class Killed(Exception):
+        pass
+
+    real_save = train_module._save_checkpoint
+
+    def save_then_die(path, *args):
+        real_save(path, *args)
+        if args[3].epoch == 2:  # args: model, optimizer, scheduler, state, ...
+            raise Killed
+
+    monkeypatch.setattr(train_module, "_save_checkpoint", save_then_die)
+    out = tmp_path / "killed.dnacnn"
+    with pytest.raises(Killed):
+        train(zou_store, out, TrainOptions(**opts))
+    monkeypatch.setattr(train_module, "_save_checkpoint", real_save)
+    resumed = train(zou_store, out, TrainOptions(**opts, resume=True))
+    assert resumed.epochs_run == 4
+    wc = _weights(out)
+    assert all(torch.equal(wa[k], wc[k]) for k in wa)
+    strip = lambda path: [r.rsplit("\t", 1)[0] for r in path.read_text().splitlines()]  # noqa: E731
+    assert strip(full.history_path) == strip(resumed.history_path)
+
+
 def test_weight_average_warms_up_and_swaps_weights_back():
     """Weights and batch-norm statistics are averaged; applied() swaps them in and back out."""
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
