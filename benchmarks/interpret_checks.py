@@ -11,9 +11,16 @@ tests/test_explain.py assert (some of those tests are marked ``slow``), run here
   (Tomtom p and q), whether that match is calibrated (q < 1e-3, better than against shuffled
   targets) and whether one of its 5 best significant matches is the expected motif (REST/NRSF;
   CTCF/CTCFL; an ETS factor).
+* TF-MoDISco (``dnacnn motifs --method modisco``, issue 23) on the workflow's REST model: the
+  recipe of ``tests/test_motifs.py::test_rest_workflow_model_filters_name_rest`` (the bundled top
+  1,500 AC peaks + dinucleotide shuffles, tfbind preset, 5 epochs with fresh negatives), then
+  TF-MoDISco on gradient x input of the 1,500 positives: a pattern whose best JASPAR 2024 match is
+  REST with q < 0.05 (and calibrated).  Needs no shared data.
 
-Run:  python benchmarks/interpret_checks.py [--tfs REST,CTCFL,GABPA] [--seeds 1] [--threads 2]
-Writes benchmarks/results/interpret_checks.md.  Data: ../shared/data (or $DNACNN_SHARED_DATA).
+Run:  python benchmarks/interpret_checks.py [--checks zou,tfs,modisco] [--tfs REST,CTCFL,GABPA]
+      [--seeds 1] [--threads 2]
+Writes benchmarks/results/interpret_checks.md (all checks) or interpret_checks_<checks>.md (some).
+Data: ../shared/data (or $DNACNN_SHARED_DATA) for the tfs checks.
 """
 
 from __future__ import annotations
@@ -104,8 +111,38 @@ def tf_check(work: Path, tf: str) -> list:
             "pass" if ok else "FAIL", f"{seconds:.0f} (incl. training)"]  # fmt: skip
 
 
+def modisco_rest_check(work: Path) -> list:
+    from dnacnn.encode import EncodeOptions, encode
+    from dnacnn.motifs import motifs
+    from dnacnn.train import TrainOptions, train
+
+    data = REPO / "data" / "deepbind" / "REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz"
+    opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle",
+                         valid_frac=0.1, test_frac=0.0, progress=False)  # fmt: skip
+    store = encode(data, work / "rest_modisco.store", opts)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        topts = TrainOptions(model="tfbind", epochs=5, fresh_negatives=True, progress=False, device="cpu")
+        model = train(store, work / "rest_modisco.dnacnn", topts).model_path
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = motifs(model, store, work / "rest_modisco", method="modisco", logos=False, device="cpu")
+    seconds = time.perf_counter() - t0
+    t = result.patterns
+    rest = t[(t.best_name == "REST") & (t.best_q_value < 0.05) & t.matched.astype(bool)]
+    best = rest.iloc[0] if len(rest) else t.iloc[0]
+    detail = (
+        f"{len(t)} patterns; {best['pattern']} ({best['n_seqlets']} seqlets) {best['consensus']} ~ {best['best_name']} "
+        f"{best['best_id']} p={best['best_p_value']:.2g} q={best['best_q_value']:.2g}"
+    )
+    return ["REST (workflow tfbind model)", "motifs --method modisco (gradxinput)",
+            f"{result.modisco.n_sequences} positives", detail, "pass" if len(rest) else "FAIL",
+            f"{seconds:.0f} (train {train_s:.0f})"]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checks", default="zou,tfs,modisco", help="which checks to run: zou, tfs, modisco")
     parser.add_argument("--tfs", default="REST,CTCFL,GABPA", help="DeepBind experiments (prefixes) to check")
     parser.add_argument("--seeds", type=int, default=1, help="Zou training seeds")
     parser.add_argument("--threads", type=int, default=2)
@@ -113,22 +150,29 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    checks = [c for c in args.checks.split(",") if c]
+    if set(checks) - {"zou", "tfs", "modisco"}:
+        sys.exit(f"unknown --checks {args.checks!r}; use zou, tfs and/or modisco")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for seed in range(args.seeds):
-            rows += zou_checks(work, seed)
-        for tf in [t for t in args.tfs.split(",") if t]:
+        if "zou" in checks:
+            for seed in range(args.seeds):
+                rows += zou_checks(work, seed)
+        for tf in [t for t in args.tfs.split(",") if t] if "tfs" in checks else []:
             if not (SHARED / "deepbind-encode").is_dir():
                 sys.exit(f"{SHARED}/deepbind-encode not found; set DNACNN_SHARED_DATA")
             rows.append(tf_check(work, tf))
+        if "modisco" in checks:
+            rows.append(modisco_rest_check(work))
     header = ["data", "check", "on", "result", "verdict", "seconds"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     where = f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s)"
     text = "\n".join(["# Interpretation checks", "", f"{where}, Python {platform.python_version()}", "", *table, ""])
     print(text)
-    out = REPO / "benchmarks" / "results" / "interpret_checks.md"
+    name = "interpret_checks" if set(checks) == {"zou", "tfs", "modisco"} else f"interpret_checks_{'_'.join(checks)}"
+    out = REPO / "benchmarks" / "results" / f"{name}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.tmp")
     tmp_out.write_text(text)

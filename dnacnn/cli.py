@@ -443,7 +443,8 @@ def train(
         typer.Option(help="auto (bf16/fp16 on CUDA; bf16 on CPUs with bf16 hardware, else fp32), fp32, bf16 or fp16."),
     ] = "auto",
     num_workers: Annotated[
-        int | None, typer.Option(help="Data-loading worker processes [4 on CUDA, 0 on CPU].")
+        int | None,
+        typer.Option(help="Reader threads for a training split streamed from the store [4 on CUDA, 0 (one) on CPU]."),
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (best weights kept).")] = None,
@@ -868,6 +869,7 @@ def export(
     epilog=_examples(
         "dnacnn motifs rest.dnacnn rest.store -o rest_motifs",
         f"dnacnn motifs rest.dnacnn \\\n    {REST_B} -o rest_B_motifs",
+        "dnacnn motifs rest.dnacnn rest.store -o rest_modisco --method modisco",
         note=MODELS,
     ),
 )
@@ -878,7 +880,8 @@ def motifs(
         Path, typer.Argument(help="Store from 'dnacnn encode' (its positive rows), or a FASTA / table / BED file.")
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for filters.meme, filters.tsv, tomtom.tsv, logos/, motifs.html.")
+        Path,
+        typer.Option("--out", "-o", help="Folder for filters.* / modisco_patterns.*, tomtom.tsv, logos/, motifs.html."),
     ],
     threshold: Annotated[
         float, typer.Option(help="A window counts when its activation exceeds this fraction of the filter's maximum.")
@@ -894,7 +897,20 @@ def motifs(
     top: Annotated[int, typer.Option(help="Database matches kept per filter in tomtom.tsv.")] = 5,
     min_ic: Annotated[float, typer.Option(help="Trim motif edge columns below this many bits.")] = 0.2,
     max_sequences: Annotated[int, typer.Option(help="Scan at most this many sequences (a random subset).")] = 50_000,
-    logos: Annotated[bool, typer.Option(help="Draw a logo per filter and motifs.html.")] = True,
+    logos: Annotated[bool, typer.Option(help="Draw a logo per filter or pattern, and motifs.html.")] = True,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="filters (first-layer filters), modisco (TF-MoDISco patterns of the attributions; "
+            "needs modisco-lite) or both."
+        ),
+    ] = "filters",
+    attribution: Annotated[
+        str, typer.Option(help="Attributions TF-MoDISco clusters: gradxinput, deeplift or ism (slow on a CPU).")
+    ] = "gradxinput",
+    modisco_sequences: Annotated[
+        int, typer.Option(help="TF-MoDISco on at most this many of the sequences (a random subset).")
+    ] = 2000,
     format: Annotated[str, typer.Option(help="Sequence file format: auto, fasta, tabular, lines or bed.")] = "auto",
     seq_col: Annotated[str, typer.Option(help="Sequence column of a tabular input.")] = "seq",
     id_col: Annotated[str | None, typer.Option(help="ID column of a tabular input.")] = None,
@@ -903,9 +919,9 @@ def motifs(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the sequence subsets.")] = 0,
 ) -> None:
-    """First-layer filters as motifs: MEME file, logos, and Tomtom matches to JASPAR."""
-    from dnacnn.motifs import best_matched
+    """First-layer filters or TF-MoDISco patterns as motifs: MEME file, logos, Tomtom matches to JASPAR."""
     from dnacnn.motifs import motifs as run_motifs
+    from dnacnn.motifs import run_summary
 
     result = run_motifs(
         model,
@@ -925,19 +941,13 @@ def motifs(
         min_ic=min_ic,
         max_sequences=max_sequences,
         logos=logos,
+        method=method,
+        attribution=attribution,
+        modisco_sequences=modisco_sequences,
         device=device,
         seed=seed,
     )
-    fired = result.filters[result.filters.n_sites > 0]
-    line = f"wrote {out}: {len(fired)} of {len(result.filters)} filters fired on {result.motifs.n_sequences:,} seqs"
-    if "best_name" in fired and len(fired):
-        best = best_matched(fired)
-        line += (
-            f"; most influential matched {best['filter']} ~ {best['best_name']} (q={best['best_q_value']:.2g})"
-            if best is not None
-            else "; no filter has a significant database match"
-        )
-    typer.echo(line, err=True)
+    typer.echo(f"wrote {out}: {run_summary(result)}", err=True)
 
 
 @app.command(

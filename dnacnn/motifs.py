@@ -39,6 +39,14 @@ import pandas as pd
 
 from dnacnn.errors import DnacnnError
 from dnacnn.io import write_text_atomic
+from dnacnn.modisco import (
+    DEFAULT_ATTRIBUTION,
+    DEFAULT_SEQUENCES,
+    ModiscoResult,
+    check_attribution,
+    find_patterns,
+    require_modiscolite,
+)
 
 BASES = "ACGT"
 DEFAULT_DATABASE = "JASPAR2024"
@@ -569,13 +577,22 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the command
 
 
+METHODS = ("filters", "modisco", "both")
+
+
 @dataclass
 class MotifsResult:
+    """What :func:`motifs` wrote; the filter fields are None for ``method="modisco"``, the pattern
+    fields None for ``method="filters"``."""
+
     out_dir: Path
-    meme: Path
-    filters: pd.DataFrame
-    matches: pd.DataFrame
-    motifs: FilterMotifs
+    meme: Path | None
+    filters: pd.DataFrame | None
+    matches: pd.DataFrame | None
+    motifs: FilterMotifs | None
+    patterns: pd.DataFrame | None = None
+    pattern_matches: pd.DataFrame | None = None
+    modisco: ModiscoResult | None = None
 
 
 def motifs(
@@ -599,10 +616,14 @@ def motifs(
     max_sequences: int = 50_000,
     influence_sequences: int = 2000,
     logos: bool = True,
+    method: str = "filters",
+    attribution: str = DEFAULT_ATTRIBUTION,
+    modisco_sequences: int = DEFAULT_SEQUENCES,
     device: str = "auto",
     seed: int = 0,
 ) -> MotifsResult:
-    """Turn a model's first-layer filters into motifs, match them and write them to ``out_dir``.
+    """Turn a model's first-layer filters, or the TF-MoDISco patterns of its attributions, into
+    motifs, match them and write them to ``out_dir``.
 
     Parameters
     ----------
@@ -625,49 +646,129 @@ def motifs(
         At most this many sequences (a seeded random subset) are scanned.
     influence_sequences : int
         Sequences used to measure filter influence (0 = skip).
+    method : str
+        ``filters`` (first-layer filters), ``modisco`` (TF-MoDISco patterns, :mod:`dnacnn.modisco`)
+        or ``both``.
+    attribution : str
+        Attributions TF-MoDISco clusters: ``gradxinput``, ``deeplift`` or ``ism``.
+    modisco_sequences : int
+        At most this many of the sequences (a seeded random subset) go to TF-MoDISco.
+
+    Everything is computed (and every error raised) before ``out_dir`` is created or written.
     """
 
     from dnacnn.explain import check_dna_model
     from dnacnn.modelfile import load_model
     from dnacnn.train import resolve_device
 
+    if method not in METHODS:
+        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+    if method != "filters":
+        require_modiscolite()
+        check_attribution(attribution)
+        if modisco_sequences < 1:
+            raise DnacnnError(f"--modisco-sequences must be at least 1, got {modisco_sequences}")
     dev = resolve_device(device)
     loaded = load_model(model_path, dev)
     check_dna_model(loaded, model_path)
     codes = _motif_sequences(
         loaded, store_or_input, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path
     )
-    if len(codes) > max_sequences:
-        rng = np.random.default_rng(seed)
-        codes = codes[np.sort(rng.choice(len(codes), max_sequences, replace=False))]
-    fm = filter_motifs(
-        loaded.module,
-        codes,
-        loaded.meta["head"],
-        threshold=threshold,
-        influence_sequences=influence_sequences,
-        seed=seed,
-    )
+    fm = mod = None
+    if method != "modisco":
+        fm = filter_motifs(
+            loaded.module,
+            _subset(codes, max_sequences, seed),
+            loaded.meta["head"],
+            threshold=threshold,
+            influence_sequences=influence_sequences,
+            seed=seed,
+        )
+    if method != "filters":
+        subset = _subset(codes, modisco_sequences, seed)
+        mod = find_patterns(loaded.module, loaded.meta["head"], subset, attribution=attribution, seed=seed)
+    table = names = cores = None
+    if fm is not None:
+        table, names, cores = _filter_table(fm, pseudocount, min_ic)
+    db = None
+    if database and (names or mod is not None):
+        db = load_database(database, tax_group=tax_group, pseudocount=pseudocount)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table, names, cores = _filter_table(fm, pseudocount, min_ic)
-    write_meme(out_dir / "filters.meme", names, cores, [int(fm.n_sites[int(n.split("_")[1])]) for n in names])
-    matches, db = pd.DataFrame(), None
-    if database and names:
-        db = load_database(database, tax_group=tax_group, pseudocount=pseudocount)
+    result = MotifsResult(out_dir, None, None, None, fm)
+    if fm is not None:
+        result.meme, result.filters, result.matches = _write_filters(
+            out_dir, fm, table, names, cores, db, top, pseudocount, logos, seed
+        )
+    if mod is not None:
+        result.modisco = mod
+        result.patterns, result.pattern_matches = _write_patterns(out_dir, mod, db, top, pseudocount, logos, seed)
+    if logos:
+        _write_html(out_dir, model_path, fm, mod, database)
+    return result
+
+
+def run_summary(result: MotifsResult) -> str:
+    """One line on what :func:`motifs` found (the CLI prints it after ``wrote DIR:``)."""
+    parts = []
+    if result.filters is not None:
+        fired = result.filters[result.filters.n_sites > 0]
+        line = f"{len(fired)} of {len(result.filters)} filters fired on {result.motifs.n_sequences:,} seqs"
+        if "best_name" in fired and len(fired):
+            best = best_matched(fired)
+            line += (
+                f"; most influential matched {best['filter']} ~ {best['best_name']} (q={best['best_q_value']:.2g})"
+                if best is not None
+                else "; no filter has a significant database match"
+            )
+        parts.append(line)
+    if result.patterns is not None:
+        t = result.patterns
+        line = f"{len(t)} TF-MoDISco patterns in {result.modisco.n_sequences:,} seqs"
+        if "matched" in t:
+            named = t[t.matched.astype(bool)]
+            line += (
+                f"; largest matched {named.iloc[0]['pattern']} ({named.iloc[0]['n_seqlets']:,} seqlets) ~ "
+                f"{named.iloc[0]['best_name']} (q={named.iloc[0]['best_q_value']:.2g})"
+                if len(named)
+                else "; no pattern has a significant database match"
+            )
+        parts.append(line)
+    return "; ".join(parts)
+
+
+def _subset(codes: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """At most ``limit`` rows of ``codes``: a seeded random subset, in their original order."""
+    if len(codes) <= limit:
+        return codes
+    rng = np.random.default_rng(seed)
+    return codes[np.sort(rng.choice(len(codes), limit, replace=False))]
+
+
+def _with_best_match(table: pd.DataFrame, key: str, matches: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its best database match (``best_*`` columns) and ``matched`` per ``key``."""
+    best = matches[matches["rank"] == 1].set_index("query")
+    for col in MATCH_COLUMNS[2:]:
+        table[f"best_{col.removeprefix('target_')}"] = table[key].map(best[col])
+    table["matched"] = calibrated(table.best_q_value, table.best_p_value, table.best_decoy_p_value)
+    return table
+
+
+def _write_filters(out_dir: Path, fm: FilterMotifs, table, names, cores, db, top, pseudocount, logos, seed):
+    """``filters.meme``, ``filters.tsv``, ``tomtom.tsv`` and the filter logos."""
+    meme = out_dir / "filters.meme"
+    write_meme(meme, names, cores, [int(fm.n_sites[int(n.split("_")[1])]) for n in names])
+    matches = pd.DataFrame()
+    if db is not None and names:
         matches = tomtom_matches(names, cores, db, top=top, seed=seed)
-        best = matches[matches["rank"] == 1].set_index("query")
-        for col in MATCH_COLUMNS[2:]:
-            table[f"best_{col.removeprefix('target_')}"] = table["filter"].map(best[col])
-        table["matched"] = calibrated(table.best_q_value, table.best_p_value, table.best_decoy_p_value)
+        table = _with_best_match(table, "filter", matches)
         write_text_atomic(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
     write_text_atomic(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
     if logos:
         drawn = draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
         if db is not None:
             draw_match_alignments(dict(zip(names, cores)), table, db, out_dir / "logos", limit=len(drawn))
-        _write_html(out_dir, model_path, fm, database)
-    return MotifsResult(out_dir, out_dir / "filters.meme", table, matches, fm)
+    return meme, table, matches
 
 
 def _motif_sequences(loaded, source, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path):
@@ -739,6 +840,58 @@ def _filter_table(fm: FilterMotifs, pseudocount: float, min_ic: float):
             cores.append(core)
     table = pd.DataFrame(records).sort_values(["influence", "information_content"], ascending=False, kind="stable")
     return table.reset_index(drop=True), names, cores
+
+
+# --------------------------------------------------------------------------- TF-MoDISco patterns
+
+
+def pattern_ppm(pattern, pseudocount: float = 1.0) -> np.ndarray:
+    """A pattern's core letter probabilities ``(4, w)``, with the pseudocount filters get."""
+    counts = pattern.core_ppm * pattern.n_seqlets
+    return (counts + pseudocount / 4) / (counts.sum(axis=0, keepdims=True) + pseudocount)
+
+
+def _pattern_table(mod: ModiscoResult, pseudocount: float) -> pd.DataFrame:
+    """One row per pattern, positive patterns first, each sign by seqlets."""
+    records = []
+    for p in mod.patterns:
+        ppm = pattern_ppm(p, pseudocount)
+        records.append(
+            {
+                "pattern": p.name,
+                "sign": "positive" if p.sign > 0 else "negative",
+                "n_seqlets": p.n_seqlets,
+                "contribution": float(p.core_cwm.sum()),
+                "information_content": float(information_content(ppm).sum()),
+                "core_start": p.start + 1,
+                "core_width": p.stop - p.start,
+                "width": p.ppm.shape[1],
+                "consensus": consensus(ppm),
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def _write_patterns(out_dir: Path, mod: ModiscoResult, db, top, pseudocount, logos, seed):
+    """``modisco_patterns.meme``, ``modisco_patterns.tsv``, ``modisco_tomtom.tsv`` and the pattern logos."""
+    table = _pattern_table(mod, pseudocount)
+    names = [p.name for p in mod.patterns]
+    cores = [pattern_ppm(p, pseudocount) for p in mod.patterns]
+    write_meme(out_dir / "modisco_patterns.meme", names, cores, [p.n_seqlets for p in mod.patterns])
+    matches = pd.DataFrame()
+    if db is not None:
+        matches = tomtom_matches(names, cores, db, top=top, seed=seed)
+        table = _with_best_match(table, "pattern", matches)
+        write_text_atomic(out_dir / "modisco_tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
+    write_text_atomic(out_dir / "modisco_patterns.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
+    if logos:
+        folder = out_dir / "logos"
+        folder.mkdir(parents=True, exist_ok=True)
+        for p in mod.patterns:
+            _save_figure(cwm_figure(p), folder / f"{p.name}.png")
+        if db is not None:
+            draw_match_alignments(dict(zip(names, cores)), table, db, folder, limit=len(names), key="pattern")
+    return table, matches
 
 
 # --------------------------------------------------------------------------- logos and HTML
@@ -824,6 +977,27 @@ def logo_figure(ppm: np.ndarray, title: str = "", width_per_column: float = 0.28
     return fig
 
 
+def cwm_figure(pattern, flank: int = 2, width_per_column: float = 0.28, height: float = 1.6):
+    """A contribution logo of a TF-MoDISco pattern: its CWM (mean contribution of each base) over the
+    core columns and ``flank`` columns either side, the core shaded."""
+    from matplotlib.figure import Figure
+
+    start, stop = max(0, pattern.start - flank), min(pattern.cwm.shape[1], pattern.stop + flank)
+    cwm = pattern.cwm[:, start:stop]
+    width = max(2.4, cwm.shape[1] * width_per_column)
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.add_axes((0.55 / width, 0.22, 1 - 0.65 / width, 0.62))
+    ax.axvspan(pattern.start - start - 0.5, pattern.stop - start - 0.5, color="#f1f4f8", zorder=0)
+    draw_logo(ax, cwm.T)
+    ax.axhline(0, color="#9aa3af", lw=0.5)
+    ax.set_ylabel("contribution", fontsize=7)
+    ax.set_xticks(range(cwm.shape[1]), [str(i + start + 1) for i in range(cwm.shape[1])], fontsize=6)
+    ax.tick_params(axis="y", labelsize=6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{pattern.name}  ({pattern.n_seqlets:,} seqlets)", fontsize=8, loc="left")
+    return fig
+
+
 def draw_filter_logos(ppm: np.ndarray, table: pd.DataFrame, folder, limit: int = MAX_LOGOS) -> list[Path]:
     """One PNG per filter that fired, ``folder/filter_<index>.png``, titled with its best match
     when that match is calibrated; the first ``limit`` filters of ``table`` (by influence) only."""
@@ -855,13 +1029,14 @@ def alignment_figure(query: np.ndarray, target: np.ndarray, offset: int, strand:
         target = target[::-1, ::-1]
     start, stop = min(0, offset), max(target.shape[1], offset + query.shape[1])
     width = stop - start
-    fig_width = max(3.0, width * 0.3 + 1.2)
+    margin = max(0.9, 0.08 * max(len(label) for label in labels) + 0.2)  # inches for the row labels
+    fig_width = max(3.0, width * 0.3 + margin + 0.3)
     fig = Figure(figsize=(fig_width, 2.6), dpi=100)
     for row, (ppm, at, label) in enumerate(((query, offset, labels[0]), (target, 0, labels[1]))):
         heights = np.zeros((width, 4))
         cols = np.arange(ppm.shape[1]) + at - start
         heights[cols] = ic_heights(ppm)
-        ax = fig.add_axes((0.9 / fig_width, 0.56 - 0.46 * row, 1 - 1.1 / fig_width, 0.36))
+        ax = fig.add_axes((margin / fig_width, 0.56 - 0.46 * row, 1 - (margin + 0.2) / fig_width, 0.36))
         draw_logo(ax, heights)
         ax.set_ylim(0, 2)
         ax.set_yticks([0, 2])
@@ -872,19 +1047,21 @@ def alignment_figure(query: np.ndarray, target: np.ndarray, offset: int, strand:
     return fig
 
 
-def draw_match_alignments(cores: dict, table: pd.DataFrame, db: MotifDatabase, folder, limit: int = MAX_LOGOS):
-    """``folder/<filter>_match.png``: each matched filter's trimmed motif aligned on its best
-    database match (the first ``limit`` filters of ``table`` only)."""
+def draw_match_alignments(
+    cores: dict, table: pd.DataFrame, db: MotifDatabase, folder, limit: int = MAX_LOGOS, key: str = "filter"
+):
+    """``folder/<name>_match.png``: each matched motif (a filter's trimmed motif, or a pattern's
+    core; ``key`` names the table's name column) aligned on its best database match (the first
+    ``limit`` rows of ``table`` only)."""
     folder = Path(folder)
     paths = []
     for row in table.head(limit).itertuples(index=False):
-        if not getattr(row, "matched", False) or row.filter not in cores:
+        name = getattr(row, key)
+        if not getattr(row, "matched", False) or name not in cores:
             continue
         target = db.ppms[db.ids.index(row.best_id)]
-        fig = alignment_figure(
-            cores[row.filter], target, int(row.best_offset), row.best_strand, (row.filter, f"{row.best_name}")
-        )
-        path = folder / f"{row.filter}_match.png"
+        fig = alignment_figure(cores[name], target, int(row.best_offset), row.best_strand, (name, f"{row.best_name}"))
+        path = folder / f"{name}_match.png"
         _save_figure(fig, path)
         paths.append(path)
     return paths
@@ -907,11 +1084,38 @@ def best_matched(table: pd.DataFrame):
     return None if matched.empty else matched.iloc[0]
 
 
-def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
-    """``(title, html)`` for ``ReportContext.extra_sections`` from a :func:`motifs` folder: the filters
-    with a significant database match first, each as a card with its name and its alignment to the
-    matched motif drawn large enough to read; then every filter's logo and closest motif in a table,
-    by influence then information content."""
+MOTIF_CSS = (
+    "<style>.motif-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}"
+    ".motif-card{border:1px solid #e3e7ee;border-radius:10px;padding:10px 12px}"
+    ".motif-card img{width:100%;height:auto}.motif-card .name{font-size:15px}"
+    ".motif-card .facts{font-size:12.5px;color:#5b6575}</style>"
+)
+
+
+def motif_section(
+    out_dir, max_filters: int = 40, filters: bool | None = None, patterns: bool | None = None
+) -> tuple[str, str]:
+    """``(title, html)`` for ``ReportContext.extra_sections`` from a :func:`motifs` folder: its
+    first-layer filters (:func:`filter_section`) and its TF-MoDISco patterns (:func:`pattern_section`),
+    whichever it holds (``filters`` / ``patterns`` True or False: that part or not, whatever it holds)."""
+    out_dir = Path(out_dir)
+    parts = []
+    if (out_dir / "filters.tsv").is_file() if filters is None else filters:
+        parts.append(("first-layer filters", filter_section(out_dir, max_filters)))
+    if (out_dir / "modisco_patterns.tsv").is_file() if patterns is None else patterns:
+        parts.append(("TF-MoDISco patterns", pattern_section(out_dir)))
+    if not parts:
+        raise DnacnnError(f"{out_dir}: no filters.tsv or modisco_patterns.tsv; give a 'dnacnn motifs' output folder")
+    if len(parts) == 1:
+        return f"Motifs ({parts[0][0]})", MOTIF_CSS + parts[0][1]
+    body = "".join(f"<h3>{title[0].upper()}{title[1:]}</h3>{html}" for title, html in parts)
+    return "Motifs (first-layer filters and TF-MoDISco patterns)", MOTIF_CSS + body
+
+
+def filter_section(out_dir, max_filters: int = 40) -> str:
+    """The filters with a significant database match first, each as a card with its name and its
+    alignment to the matched motif drawn large enough to read; then every filter's logo and closest
+    motif in a table, by influence then information content."""
     import html
 
     out_dir = Path(out_dir)
@@ -960,13 +1164,68 @@ def motif_section(out_dir, max_filters: int = 40) -> tuple[str, str]:
         f'<div class="scroll"><table class="data motifs"><thead>{head}</thead><tbody>{"".join(body)}</tbody>'
         "</table></div></details>"
     )
-    css = (
-        "<style>.motif-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px}"
-        ".motif-card{border:1px solid #e3e7ee;border-radius:10px;padding:10px 12px}"
-        ".motif-card img{width:100%;height:auto}.motif-card .name{font-size:15px}"
-        ".motif-card .facts{font-size:12.5px;color:#5b6575}</style>"
+    return note + cards + listing
+
+
+def pattern_section(out_dir, n_matches: int = 3) -> str:
+    """Every TF-MoDISco pattern of a :func:`motifs` folder: its contribution logo, seqlets, and its
+    ``n_matches`` best database matches with q-values (the best named only when calibrated, as for
+    filters), with the core aligned on the best match when it is."""
+    import html
+
+    out_dir = Path(out_dir)
+    table = pd.read_csv(out_dir / "modisco_patterns.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    tomtom = out_dir / "modisco_tomtom.tsv"
+    matches = pd.read_csv(tomtom, sep="\t", keep_default_na=False, na_values=[""]) if tomtom.is_file() else None
+    note = (
+        "<p>TF-MoDISco (modisco-lite) patterns: windows of high attribution (seqlets) clustered and aligned "
+        "across sequences. Positive patterns raise the model's output, negative ones lower it. Logo: the "
+        "contribution weight matrix (mean attribution of each base), core shaded; the core's base frequencies "
+        "are matched with Tomtom as the filters are. See docs/interpret.md.</p>"
     )
-    return "Motifs (first-layer filters)", css + note + cards + listing
+    head = "<tr><th>pattern</th><th>contribution logo</th><th>seqlets</th><th>consensus</th>"
+    head += "<th>best matches (q-value)</th><th>aligned on the best match</th></tr>" if matches is not None else "</tr>"
+    body = []
+    for row in table.itertuples(index=False):
+        cells = [
+            f"<b>{html.escape(row.pattern)}</b><br><small>{html.escape(row.sign)}</small>",
+            _png_tag(out_dir / "logos" / f"{row.pattern}.png", f"{row.pattern} contribution logo", 70),
+            f"{row.n_seqlets:,}",
+            f"<code>{html.escape(row.consensus)}</code>",
+        ]
+        if matches is not None:
+            mine = matches[matches["query"] == row.pattern].head(n_matches)
+            cells.append("<br>".join(_pattern_match(m, row) for m in mine.itertuples(index=False)))
+            align = f"{row.pattern} aligned to {row.best_name}"
+            cells.append(_png_tag(out_dir / "logos" / f"{row.pattern}_match.png", align, 90) if row.matched else "")
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    summary = ""
+    if matches is not None:
+        named = [
+            f"<b>{html.escape(r.pattern)}</b> ~ {html.escape(r.best_name)} (q = {r.best_q_value:.2g})"
+            for r in table[table.matched.astype(bool)].itertuples(index=False)
+        ]
+        listed = ": " + ", ".join(named) if named else ""
+        summary = f"<p>{len(named)} of {len(table)} patterns have a significant database match{listed}.</p>"
+    return (
+        note
+        + summary
+        + f'<div class="scroll"><table class="data motifs"><thead>{head}</thead><tbody>{"".join(body)}</tbody>'
+        + "</table></div>"
+    )
+
+
+def _pattern_match(match, row) -> str:
+    """One database match of a pattern: bold when it is the pattern's calibrated best match, grey
+    when not significant."""
+    import html
+
+    text = f"{html.escape(match.target_name)} ({html.escape(match.target_id)}) q = {match.q_value:.2g}"
+    if match.rank == 1 and row.matched:
+        return f"<b>{text}</b>"
+    if match.q_value >= 0.05:
+        return f'<span style="color:#8a8f98">{text}</span>'
+    return text
 
 
 def _match_name(row) -> str:
@@ -1004,15 +1263,23 @@ def _match_card(out_dir: Path, row) -> str:
     )
 
 
-def _write_html(out_dir: Path, model_path, fm: FilterMotifs, database) -> None:
+def _write_html(out_dir: Path, model_path, fm: FilterMotifs | None, mod: ModiscoResult | None, database) -> None:
     import html
 
     from dnacnn.report import write_page
 
-    title, body = motif_section(out_dir, max_filters=len(fm.n_sites))
+    # this run's parts only: the folder may hold the other method's files from an earlier run
+    title, body = motif_section(
+        out_dir, max_filters=len(fm.n_sites) if fm is not None else 0, filters=fm is not None, patterns=mod is not None
+    )
+    runs = []
+    if fm is not None:
+        runs.append(f"filters: {fm.n_sequences:,} sequences, threshold {fm.threshold:g} x max activation")
+    if mod is not None:
+        runs.append(f"TF-MoDISco: {mod.n_sequences:,} sequences, {mod.attribution} attributions")
     intro = (
-        f"<p>Model <code>{html.escape(str(model_path))}</code>, {fm.n_sequences:,} sequences, threshold "
-        f"{fm.threshold:g} x max activation, database {html.escape(str(database))}.</p>"
+        f"<p>Model <code>{html.escape(str(model_path))}</code>; {'; '.join(runs)}; "
+        f"database {html.escape(str(database))}.</p>"
     )
     write_page(out_dir / "motifs.html", title, f"<section><h2>{title}</h2>{intro}{body}</section>")
 
