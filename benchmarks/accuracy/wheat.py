@@ -1,7 +1,8 @@
 """Wheat (BGLR, Crossa et al. 2010): 10-fold CV Pearson r of the CNN beside ridge regression.
 
 Protocol, per environment E1..E4 (one trait at a time):
-  * folds: ``KFold(10, shuffle=True, random_state=0)`` over the 599 lines;
+  * folds: BGLR's fixed 10 folds, ``wheat.sets`` (one fold id per line, as in the genomic-prediction
+    literature; ``--kfold`` gives the earlier ``KFold(10, shuffle=True, random_state=0)`` instead);
   * per fold, the 539 training lines and the 60 test lines are written as genotype / phenotype
     tables and encoded by ``dnacnn.encode.encode`` (training store: a random 10% inner validation
     split for early stopping, seeded per ensemble member; test store: ``split="test"``);
@@ -47,10 +48,16 @@ def load() -> tuple[np.ndarray, np.ndarray]:
     return X, Y
 
 
-def folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import KFold
+def folds(n: int, kfold: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, test rows) of each fold: BGLR's ``wheat.sets``, or a seeded KFold."""
+    if kfold:
+        from sklearn.model_selection import KFold
 
-    return list(KFold(10, shuffle=True, random_state=0).split(np.arange(n)))
+        return list(KFold(10, shuffle=True, random_state=0).split(np.arange(n)))
+    sets = np.loadtxt(shared_data("wheat-bglr") / "wheat.sets", dtype=int)
+    if len(sets) != n:
+        raise SystemExit(f"wheat.sets has {len(sets)} fold ids for {n} lines")
+    return [(np.flatnonzero(sets != k), np.flatnonzero(sets == k)) for k in range(1, 11)]
 
 
 def write_tables(X: np.ndarray, Y: np.ndarray, rows: np.ndarray, prefix: Path) -> tuple[Path, Path]:
@@ -148,7 +155,7 @@ def run_env(env: int, *, X, Y, splits, args, work: Path, options: dict) -> dict:
 
 def run(args, options: dict) -> str:
     X, Y = load()
-    splits = folds(len(X))
+    splits = folds(len(X), args.kfold)
     rows, wins = [], 0
     started = time.perf_counter()
     cpu0 = time.process_time()
@@ -190,7 +197,7 @@ def run(args, options: dict) -> str:
             f"CNN `{args.model}` ({settings}), `{args.scheme}` input, ensemble of {args.members} seed(s) "
             f"(each with its own {args.valid_frac:.0%} inner validation split for early stopping); "
             "ridge = RR-BLUP (RidgeCV, leave-one-out penalty) on the same folds. "
-            "`KFold(10, shuffle=True, random_state=0)`, folds "
+            f"{'`KFold(10, shuffle=True, random_state=0)`' if args.kfold else 'BGLR `wheat.sets`'} folds "
             f"{','.join(map(str, args.fold_list))}; r is the mean over folds (± its standard error). "
             f"{args.threads} CPU thread(s) x {args.jobs} job(s); {minutes:.1f} min wall, "
             f"{cpu:.1f} min CPU in all; {machine()}.",
@@ -232,6 +239,7 @@ def main() -> None:
     parser.add_argument("--valid-frac", type=float, default=0.1, help="inner validation fraction per member")
     parser.add_argument("--envs", default="1,2,3,4", help="environments, e.g. 1,3")
     parser.add_argument("--folds", default="0-9", help="folds to run, e.g. 0-4 (quick looks); all for results")
+    parser.add_argument("--kfold", action="store_true", help="KFold(10, random_state=0) instead of wheat.sets")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per training")
     parser.add_argument("--jobs", type=int, default=1, help="environments run at once (worker processes)")
     parser.add_argument(
