@@ -509,3 +509,19 @@ def test_a_peaks_dataset_encodes_with_genome_negatives_and_targets(workdir, targ
     assert manifest["negatives"]["method"] == "genome" and manifest["negatives"]["negatives"] == 40
     assert manifest["task"] == ("regression" if targets else "binary")
     assert manifest["label_names"] == (["signal"] if targets else ["label"])
+
+
+def test_a_configs_extra_string_is_arguments_never_shell(workdir):
+    """``extra:`` is split into words and each word quoted: a collaborator's config cannot run a
+    command (issue 17), and an unclosed quote is one clear line."""
+    hostile = "--lr 0.01; touch pwned $(touch pwned2) | tee pwned3"
+    write_config(workdir, lambda c: c["models"][0].update(extra=hostile))
+    result = snakemake(workdir, "-n", "-p")
+    assert result.returncode == 0, output(result)
+    (train,) = [j["shell"] for j in dry_run_jobs(output(result)) if j["rule"] == "train" and "zou2019" in j["shell"]]
+    assert "--lr '0.01;' touch pwned '$(touch' 'pwned2)' '|' tee pwned3" in train
+    write_config(workdir, lambda c: c["models"][0].update(extra="--lr '0.01"))
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    assert "invalid config: models (name: zou2019) -> extra: No closing quotation" in output(result)
+    assert not list(workdir.glob("pwned*"))

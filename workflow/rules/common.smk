@@ -126,6 +126,18 @@ def tune_problems():
             yield f"tune -> search: {search} is not a YAML mapping such as lr: {{low: 1.0e-4, high: 1.0e-2, log: true}}"
 
 
+def extra_problems():
+    """``extra:`` strings that cannot be split into words (an unclosed quote)."""
+    entries = [(f"datasets (name: {d['name']})", d) for d in config["datasets"]]
+    entries += [(f"models (name: {m['name']})", m) for m in config["models"]]
+    entries += [(key, config[key]) for key in ("evaluate", "scan") if isinstance(config.get(key), dict)]
+    for where, entry in entries:
+        try:
+            shlex.split(entry.get("extra") or "")
+        except ValueError as e:
+            yield f"{where} -> extra: {e} in {entry['extra']!r}; quote each option value on its own"
+
+
 def config_problems():
     yield from schema_problems(config, "../schemas/config.schema.yaml")
     for kind, schema in (("datasets", "../schemas/dataset.schema.yaml"), ("models", "../schemas/model.schema.yaml")):
@@ -139,6 +151,7 @@ def config_problems():
         yield from model_problems(m)
     yield from run_problems()
     yield from tune_problems()
+    yield from extra_problems()
 
 
 problem = next(config_problems(), None)
@@ -172,6 +185,13 @@ def cli_args(options):
             continue
         args.append(flag if value is True else f"{flag} {shlex.quote(str(value))}")
     return " ".join(args)
+
+
+def extra_args(text):
+    """A config's ``extra:`` string as quoted arguments: split as a shell would split words, then
+    each word quoted, so that ``;``, ``|``, ``$(...)`` and redirections reach dnacnn as text and a
+    config from a collaborator can never run a command."""
+    return " ".join(shlex.quote(word) for word in shlex.split(text or ""))
 
 
 def switch(flag, value):
@@ -217,12 +237,13 @@ def encode_args(wildcards):
         "--fold-file": split["fold_file"],
         "--seed": split["seed"],
     }
-    return " ".join(filter(None, [cli_args(options), d["extra"]]))
+    return " ".join(filter(None, [cli_args(options), extra_args(d["extra"])]))
 
 
 def encode_test_args(wildcards):
     d = DATASETS[wildcards.dataset]
-    return " ".join(filter(None, [cli_args(encode_options(d, test=True) | {"--split": "test"}), d["extra"]]))
+    test_options = encode_options(d, test=True) | {"--split": "test"}
+    return " ".join(filter(None, [cli_args(test_options), extra_args(d["extra"])]))
 
 
 def existing(files):
@@ -396,7 +417,7 @@ def train_args(wildcards):
         "--device": config["device"],
         "--precision": config["precision"],
     }
-    return " ".join(filter(None, [cli_args(options), m["extra"]]))
+    return " ".join(filter(None, [cli_args(options), extra_args(m["extra"])]))
 
 
 def train_launcher(wildcards):
@@ -435,7 +456,7 @@ def evaluate_args(wildcards):
     _, *others = member_models(wildcards.dataset, wildcards.model)
     options = {"--device": config["device"], "--no-baseline": not config["evaluate"]["baseline"]}
     members = " ".join(f"--model {shlex.quote(path)}" for path in others)
-    return " ".join(filter(None, [members, cli_args(options), config["evaluate"]["extra"]]))
+    return " ".join(filter(None, [members, cli_args(options), extra_args(config["evaluate"]["extra"])]))
 
 
 def evaluations():
@@ -505,7 +526,7 @@ def scan_args(wildcards):
         "--rc-average": s["rc_average"],
         "--device": config["device"],
     }
-    return " ".join(filter(None, [cli_args(options), s["extra"]]))
+    return " ".join(filter(None, [cli_args(options), extra_args(s["extra"])]))
 
 
 wildcard_constraints:
