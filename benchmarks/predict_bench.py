@@ -113,25 +113,31 @@ def parse_only(fasta: Path) -> int:
     return sum(len(chunk) for chunk in iter_fasta(fasta))
 
 
-def run_cli(model: Path, fasta: Path, out: Path, batch_size: int, threads: int) -> tuple[float, float, float]:
-    """``dnacnn predict`` in a fresh process: (seconds, RSS of the bare interpreter, peak RSS) in MB."""
+def run_command(command: str, args: list[str]) -> tuple[float, float, float]:
+    """``dnacnn COMMAND ARGS`` in a fresh process: (seconds, RSS of the bare interpreter, peak RSS)
+    in MB, read from the process's own VmHWM before and after."""
     code = (
         "import runpy, sys, json, time\n"
         "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
         "t0, base = time.perf_counter(), hwm()\n"
-        "sys.argv = ['dnacnn', 'predict', *sys.argv[1:]]\n"
+        "sys.argv = ['dnacnn', *sys.argv[1:]]\n"
         "try:\n"
         "    runpy.run_module('dnacnn', run_name='__main__')\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "print(json.dumps([time.perf_counter() - t0, base, hwm()]))\n"
     )
-    args = [str(model), str(fasta), "-o", str(out), "--batch-size", str(batch_size), "--threads", str(threads)]
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args, "--no-progress"], check=True, capture_output=True, text=True, cwd=REPO
-    )
+    done = subprocess.run([sys.executable, "-c", code, command, *args], capture_output=True, text=True, cwd=REPO)
+    if done.returncode:
+        sys.exit(f"dnacnn {command} failed:\n{done.stderr}")
     seconds, base, peak = json.loads(done.stdout.strip().splitlines()[-1])
     return seconds, base / 1024, peak / 1024
+
+
+def run_cli(model: Path, fasta: Path, out: Path, batch_size: int, threads: int) -> tuple[float, float, float]:
+    """``dnacnn predict`` in a fresh process (:func:`run_command`)."""
+    args = [str(model), str(fasta), "-o", str(out), "--batch-size", str(batch_size), "--threads", str(threads)]
+    return run_command("predict", [*args, "--no-progress"])
 
 
 def check_same_scores(tsv: Path, reference: np.ndarray) -> float:

@@ -20,8 +20,6 @@ Run:  python benchmarks/scan_bench.py [--mbp 100] [--threads 1] [--batch-size 10
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from encode_bench import REPO, machine_info, table  # noqa: E402
-from predict_bench import model_path  # noqa: E402
+from predict_bench import model_path, run_command  # noqa: E402
 
 OUT = REPO / "benchmarks" / "out" / "scan_bench"
 LENGTH, STRIDE = 101, 20
@@ -90,24 +88,9 @@ def bare_loop(model: Path, genome: Path, n_windows: int, batch_size: int) -> flo
 
 def run_scan(model: Path, genome: Path, out: Path, batch_size: int, threads: int) -> tuple[float, float, float]:
     """``dnacnn scan`` in a fresh process: (seconds, RSS of the bare interpreter, peak RSS) in MB."""
-    code = (
-        "import runpy, sys, json, time\n"
-        "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
-        "t0, base = time.perf_counter(), hwm()\n"
-        "sys.argv = ['dnacnn', 'scan', *sys.argv[1:]]\n"
-        "try:\n"
-        "    runpy.run_module('dnacnn', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "print(json.dumps([time.perf_counter() - t0, base, hwm()]))\n"
-    )
     args = [str(model), str(genome), "-o", str(out), "--stride", str(STRIDE)]
     args += ["--batch-size", str(batch_size), "--threads", str(threads), "--device", "cpu", "--no-progress"]
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO)
-    if done.returncode:
-        sys.exit(f"dnacnn scan failed:\n{done.stderr}")
-    seconds, base, peak = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds, base / 1024, peak / 1024
+    return run_command("scan", args)
 
 
 def check_track(out: Path, model: Path, genome: Path) -> float:
