@@ -405,7 +405,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
         _log(rank, "note: this CPU has no bf16 arithmetic (AVX512-BF16/AMX); bf16 is emulated and slower than fp32")
 
-    train_idx, valid_idx = store.indices("train"), store.indices("valid")
+    train_idx, valid_idx = _row_indices(store, "train"), _row_indices(store, "valid")
     if len(train_idx) == 0:
         raise DnacnnError(f"{store.path}: the store has no training rows; re-encode with a train split")
     enc = store.encoding
@@ -453,6 +453,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     _banner(rank, world, model, spec, store, settings, device, precision, objective, len(train_labels), len(valid_idx))
+    del train_labels  # 4 bytes a row: the objective keeps what it needs
     if model.additive is not None:
         settings["additive_alpha"] = _fit_additive(model, store, train_idx, objective)
         alphas = ", ".join("-" if a is None else f"{a:.3g}" for a in settings["additive_alpha"])
@@ -484,7 +485,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
             state = _load_checkpoint(ckpt_path, model, optimizer, scheduler, settings, average)
             _log(rank, f"resuming from {ckpt_path} after epoch {state.epoch}")
 
-    valid = _preload(store, valid_idx)
+    valid = _validation_rows(store, valid_idx)
     sampler = EpochBatches(train_idx, int(settings["batch_size"]), settings["seed"], rank, world)
     workers = opts.num_workers if opts.num_workers is not None else (4 if device.type == "cuda" else 0)
     autocast = _autocast(device, precision)
@@ -804,6 +805,9 @@ def _fit_additive(model, store: Store, train_idx: np.ndarray, objective: Objecti
     return alphas
 
 
+VALID_PRELOAD_BYTES = 256 << 20  # a larger validation split is read chunk by chunk each epoch
+
+
 def _preload(store: Store, idx: np.ndarray):
     return np.asarray(store.codes[idx]), np.asarray(store.labels[idx])
 
@@ -860,24 +864,45 @@ def _resident_batches(sampler: EpochBatches, resident):
 
 
 def _validate(model, objective, expand, valid, device, autocast, batch_size) -> tuple[float, float]:
-    """Validation loss and metric; the split is copied to the device once and read back once."""
+    """Validation loss and metric over ``valid()``'s chunks (one chunk, copied to the device once,
+    when the split is small: see :func:`_validation_rows`)."""
     import torch
 
-    codes, y = valid
-    if len(codes) == 0:
-        return float("nan"), float("nan")
-    codes_t, y_t = _resident(valid, device)
     model.eval()
-    logits_all, losses = [], []
+    logits_all, losses, labels, n = [], [], [], 0
     with torch.no_grad():
-        for i in range(0, len(codes), batch_size):
-            yb = y_t[i : i + batch_size]
-            with autocast:
-                logits = model(expand(codes_t[i : i + batch_size]))
-            losses.append(objective.loss(logits, yb).double() * len(yb))
-            logits_all.append(logits.float())
+        for chunk in valid():
+            codes_t, y_t = _resident(chunk, device)
+            labels.append(chunk[1])
+            for i in range(0, len(codes_t), batch_size):
+                yb = y_t[i : i + batch_size]
+                with autocast:
+                    logits = model(expand(codes_t[i : i + batch_size]))
+                losses.append(objective.loss(logits, yb).double() * len(yb))
+                logits_all.append(logits.float())
+            n += len(codes_t)
+    if n == 0:
+        return float("nan"), float("nan")
     scores = objective.scores(torch.cat(logits_all))
-    return sum(torch.stack(losses).tolist()) / len(codes), objective.metric(y, scores)
+    return sum(torch.stack(losses).tolist()) / n, objective.metric(np.concatenate(labels), scores)
+
+
+def _validation_rows(store: Store, idx: np.ndarray):
+    """A function giving the validation split as ``(codes, labels)`` chunks: the whole split, read
+    once, when it is under :data:`VALID_PRELOAD_BYTES`; else chunks of that size read from the
+    store each epoch (sorted rows, so near-sequential reads), so that memory stays bounded."""
+    row_bytes = store.codes.shape[1] + 4 * store.labels.shape[1]
+    if len(idx) * row_bytes <= VALID_PRELOAD_BYTES:
+        whole = _preload(store, idx)
+        return lambda: iter([whole])
+    rows = max(1, VALID_PRELOAD_BYTES // row_bytes)
+    return lambda: (_preload(store, idx[i : i + rows]) for i in range(0, len(idx), rows))
+
+
+def _row_indices(store: Store, split: str) -> np.ndarray:
+    """Sorted store rows of a split, int32 where the store allows (4 bytes a row, not 8)."""
+    idx = store.indices(split)
+    return idx.astype(np.int32) if store.n < 2**31 else idx
 
 
 def _autocast(device, precision):

@@ -892,3 +892,21 @@ def test_an_unknown_key_in_the_specs_train_block_is_an_error():
     ):
         resolve_settings(spec, TrainOptions())
     assert resolve_settings({"name": "ok", "train": {"epochs": 50}}, TrainOptions())["epochs"] == 50
+
+
+def test_a_large_validation_split_is_read_in_chunks_with_the_same_result(zou_store, tmp_path, monkeypatch):
+    """Over VALID_PRELOAD_BYTES the validation split is read chunk by chunk each epoch (bounded
+    memory for stores bigger than RAM); the losses and metrics are those of the preloaded split."""
+    import dnacnn.train as train_module
+
+    opts = TrainOptions(model="zou2019", epochs=2, seed=1, progress=False, threads=1, device="cpu")
+    whole = train(zou_store, tmp_path / "a.dnacnn", opts)
+    reads = []
+    real = train_module._preload
+    # chunks of 128 rows of 50 bp + 1 label: the validation batches (4 x 32) stay the same
+    monkeypatch.setattr(train_module, "VALID_PRELOAD_BYTES", 54 * 128)
+    monkeypatch.setattr(train_module, "_preload", lambda store, idx: reads.append(len(idx)) or real(store, idx))
+    chunked = train(zou_store, tmp_path / "b.dnacnn", opts)
+    assert reads.count(128) == 2 and reads.count(72) == 2  # 200 valid rows in 2 chunks, each epoch
+    a, b = (np.loadtxt(r.history_path, skiprows=1, usecols=(2, 3)) for r in (whole, chunked))
+    np.testing.assert_allclose(a, b, rtol=1e-6)
