@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dnacnn.encoding import DNA_LUT, DNA_N
+from dnacnn.encoding import DNA_LUT, DNA_N, INVALID
+from dnacnn.io.bed import merge_intervals, window_coordinates
 
 MAX_N_FRACTION = 0.1
 POOR_GC_MATCH = 0.1  # a KS statistic above this is reported as a poor match
@@ -92,9 +93,10 @@ class GenomeBackground:
 
     def add(self, ids: list[str], codes: np.ndarray, groups: np.ndarray, lines: np.ndarray) -> None:
         """Positive windows (ids ``chrom:start-end``, as the BED reader names them) and their groups."""
-        gc = np.isin(codes, GC_CODES).sum(axis=1).astype(np.int32)
-        chroms = np.asarray([i.rpartition(":")[0] for i in ids], dtype=object)
-        starts = np.asarray([int(i.rpartition(":")[2].split("-")[0]) for i in ids], dtype=np.int64)
+        gc = _gc_count(codes)
+        coordinates = [window_coordinates(i) for i in ids]
+        chroms = np.asarray([c for c, _, _ in coordinates], dtype=object)
+        starts = np.asarray([s for _, s, _ in coordinates], dtype=np.int64)
         for chrom in dict.fromkeys(chroms):
             mine = chroms == chrom
             block = (starts[mine], gc[mine], np.asarray(groups)[mine], np.asarray(lines)[mine])
@@ -116,7 +118,7 @@ class GenomeBackground:
                 continue
             windows = codes[chosen[:, None] + np.arange(length)]
             pos_gc.append(gc / length)
-            neg_gc.append(np.isin(windows, GC_CODES).sum(axis=1) / length)
+            neg_gc.append(_gc_count(windows) / length)
             self.summary.negatives += len(chosen)
             ids = [f"{chrom}:{s}-{s + length}" for s in chosen.tolist()]
             yield NegativeBlock(ids, windows, groups[owner], lines[owner])
@@ -135,29 +137,22 @@ class GenomeBackground:
                 continue
             windows = codes[offset : offset + n * length].reshape(n, length)
             ok = (windows == DNA_N).sum(axis=1) <= MAX_N_FRACTION * length
-            ok &= (windows != 255).all(axis=1)
+            ok &= (windows != INVALID).all(axis=1)
             starts.append(offset + length * np.flatnonzero(ok))
-            gcs.append(np.isin(windows[ok], GC_CODES).sum(axis=1).astype(np.int32))
+            gcs.append(_gc_count(windows[ok]))
         if not starts:
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         starts, gcs = np.concatenate(starts), np.concatenate(gcs)
         taken = [self.intervals.get(chrom, np.zeros((0, 2), np.int64))]
         taken.append(np.stack([positive_starts, positive_starts + length], axis=1))
-        blocked = _merge(np.concatenate(taken) + np.array([-flank, flank]))
+        blocked = merge_intervals(np.concatenate(taken) + np.array([-flank, flank]))
         free = ~_overlaps(starts, starts + length, blocked)
         return starts[free], gcs[free]
 
 
-def _merge(intervals: np.ndarray) -> np.ndarray:
-    """Sorted, non-overlapping union of half-open ``[start, end)`` rows."""
-    if not len(intervals):
-        return intervals.reshape(0, 2)
-    intervals = intervals[np.argsort(intervals[:, 0], kind="stable")]
-    ends = np.maximum.accumulate(intervals[:, 1])
-    new = np.concatenate(([True], intervals[1:, 0] > ends[:-1]))
-    first = np.flatnonzero(new)
-    last = np.concatenate((first[1:], [len(intervals)])) - 1
-    return np.stack([intervals[first, 0], ends[last]], axis=1)
+def _gc_count(codes: np.ndarray) -> np.ndarray:
+    """G+C bases of each window ``(n, L)`` of DNA codes, int32."""
+    return np.isin(codes, GC_CODES).sum(axis=1).astype(np.int32)
 
 
 def _overlaps(starts: np.ndarray, ends: np.ndarray, merged: np.ndarray) -> np.ndarray:

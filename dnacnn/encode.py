@@ -124,7 +124,7 @@ def _check_options(opts: EncodeOptions) -> None:
         raise DnacnnError(f"--negative-flank must be 0 or more bases, got {opts.negative_flank}")
     if opts.negative_flank is not None and opts.negatives != "genome":
         raise DnacnnError("--negative-flank applies to --negatives genome only")
-    if opts.negatives == "genome" and opts.task in ("multiclass",):
+    if opts.negatives == "genome" and opts.task == "multiclass":
         raise DnacnnError("--negatives genome makes label-0 windows (or track values), so it needs a binary task")
     if opts.targets:
         from dnacnn.io.bigwig import check_target_options

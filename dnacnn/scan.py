@@ -142,24 +142,14 @@ def window_ranges(size: int, length: int, stride: int, intervals: np.ndarray | N
     if intervals is None:
         yield 0, last + 1
         return
+    from dnacnn.io.bed import merge_intervals
+
     half = length // 2
-    for start, end in merge_intervals(intervals):
+    for start, end in merge_intervals(intervals).tolist():
         k0 = max(0, -((half - start) // stride))  # ceil((start - half) / stride)
         k1 = min(last + 1, -((half - end) // stride))
         if k1 > k0:
             yield k0, k1
-
-
-def merge_intervals(intervals: np.ndarray) -> np.ndarray:
-    """Sorted intervals ``(n, 2)`` with overlapping or touching ones merged."""
-    iv = intervals[np.argsort(intervals[:, 0], kind="stable")]
-    merged: list[list[int]] = []
-    for start, end in iv.tolist():
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return np.asarray(merged, dtype=np.int64).reshape(-1, 2)
 
 
 def output_paths(

@@ -15,8 +15,9 @@ consecutive blocks of that order are permuted and cut into batches (one batch an
 short).  Blocks are read with plain sequential reads by ``--num-workers`` threads (at least one)
 while the previous window trains, and dropped from the page cache, so the input path holds two
 windows (~256 MiB) whatever the size of the store; what still grows with it is the training
-split's row indices and labels (12 bytes a row, 16 while the objective is set up) and the
-validation split, held in memory (``benchmarks/results/stream_bench.md``).
+split's row indices (4 bytes a row, int32) and, while the objective is set up, its labels; a
+validation split over ``VALID_PRELOAD_BYTES`` is read chunk by chunk each epoch
+(``benchmarks/results/stream_bench.md``).
 
 Reproducibility: every epoch reseeds torch and the batch order (either kind) from ``(seed,
 epoch)``, so the same seed trains on the same batches, and a run resumed from its last
@@ -497,7 +498,7 @@ def train(store_path: str | os.PathLike, out_path: str | os.PathLike, opts: Trai
     if not settings["fresh_negatives"] and _fits_in_memory(store, len(train_idx)):
         resident = _resident(_preload(store, train_idx), device)
     elif not settings["fresh_negatives"]:
-        row_bytes = store.codes.shape[1] + 4 * store.labels.shape[1]
+        row_bytes = _row_bytes(store)
         streamed = BlockShuffle(train_idx, int(settings["batch_size"]), settings["seed"], row_bytes, rank, world)
         reader = BlockReader(store.path, store.codes.shape[1], store.labels.shape[1])
 
@@ -812,9 +813,13 @@ def _preload(store: Store, idx: np.ndarray):
     return np.asarray(store.codes[idx]), np.asarray(store.labels[idx])
 
 
+def _row_bytes(store: Store) -> int:
+    """Bytes of one stored row: its codes and float32 labels."""
+    return store.codes.shape[1] + 4 * store.labels.shape[1]
+
+
 def _fits_in_memory(store: Store, n_rows: int) -> bool:
-    row_bytes = store.codes.shape[1] + 4 * store.labels.shape[1]
-    return n_rows * row_bytes < PRELOAD_BYTES
+    return n_rows * _row_bytes(store) < PRELOAD_BYTES
 
 
 def _resident(arrays: tuple[np.ndarray, np.ndarray], device):
@@ -891,7 +896,7 @@ def _validation_rows(store: Store, idx: np.ndarray):
     """A function giving the validation split as ``(codes, labels)`` chunks: the whole split, read
     once, when it is under :data:`VALID_PRELOAD_BYTES`; else chunks of that size read from the
     store each epoch (sorted rows, so near-sequential reads), so that memory stays bounded."""
-    row_bytes = store.codes.shape[1] + 4 * store.labels.shape[1]
+    row_bytes = _row_bytes(store)
     if len(idx) * row_bytes <= VALID_PRELOAD_BYTES:
         whole = _preload(store, idx)
         return lambda: iter([whole])

@@ -173,6 +173,27 @@ def read_intervals(bed_path: str | os.PathLike, sizes: dict[str, int]) -> dict[s
     return {chrom: np.asarray(pairs, dtype=np.int64).reshape(-1, 2) for chrom, pairs in found.items()}
 
 
+def window_coordinates(window_id: str) -> tuple[str, int, int]:
+    """``(chrom, start, end)`` of a window id ``chrom:start-end`` as :func:`read_bed_windows` names
+    windows (the chromosome may itself hold ``:``)."""
+    chrom, _, span = window_id.rpartition(":")
+    start, end = span.split("-")
+    return chrom, int(start), int(end)
+
+
+def merge_intervals(intervals: np.ndarray) -> np.ndarray:
+    """Sorted, disjoint union ``(m, 2)`` of half-open ``[start, end)`` rows ``(n, 2)``; overlapping
+    or touching intervals become one."""
+    intervals = np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+    if not len(intervals):
+        return intervals
+    intervals = intervals[np.argsort(intervals[:, 0], kind="stable")]
+    ends = np.maximum.accumulate(intervals[:, 1])
+    first = np.flatnonzero(np.concatenate(([True], intervals[1:, 0] > ends[:-1])))
+    last = np.concatenate((first[1:], [len(intervals)])) - 1
+    return np.stack([intervals[first, 0], ends[last]], axis=1)
+
+
 def _bed_lines(bed_path) -> Iterator[tuple[int, list[str]]]:
     """``(1-based line number, fields)`` of each interval line (tab- or space-separated)."""
     with open_binary(bed_path) as f:

@@ -19,6 +19,7 @@ import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io import check_readable
+from dnacnn.io.bed import window_coordinates
 
 STATS = ("mean", "sum", "max")
 
@@ -92,11 +93,10 @@ class TrackTargets:
         for j, (path, bw) in enumerate(zip(self.paths, self.tracks)):
             chroms = bw.chroms()
             for i, window in enumerate(ids):
-                chrom, _, span = window.rpartition(":")
+                chrom, start, end = window_coordinates(window)
                 if chrom not in chroms:
                     self.summary.missing_chrom[path] = self.summary.missing_chrom.get(path, 0) + 1
                     continue
-                start, end = map(int, span.split("-"))
                 value = bw.stats(chrom, start, min(end, chroms[chrom]), type=self.stat, exact=True)[0]
                 if value is None:
                     self.summary.no_data[path] = self.summary.no_data.get(path, 0) + 1
