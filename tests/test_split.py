@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dnacnn import split as splits
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.split import chrom_split, random_split, split_from_column
 
@@ -66,6 +67,48 @@ def test_missing_labels_and_tiny_classes_do_not_break_stratification():
     assert np.isnan(y[split == 2, 0]).sum() == 1
     tiny = np.array([[0], [1], [2], [3], [4]], np.float32)  # five classes, one row each
     assert counts(random_split(tiny, "multiclass", valid_frac=0.2, test_frac=0.2)) == [3, 1, 1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_seed_gives_scikit_learns_split(seed):
+    """random_split draws its own rows (int32, one stratum at a time, for flat memory) but must give
+    exactly the split scikit-learn's train_test_split gave, so a seed keeps meaning the same rows."""
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 3000))
+    task = ("binary", "multiclass", "regression")[seed % 3]
+    labels = rng.integers(0, 2 if task == "binary" else 5, n).astype(np.float32)
+    labels[rng.random(n) < 0.05] = np.nan if task == "binary" else labels[0]
+    if seed % 4 == 0:
+        labels[-1] = 7  # a singleton class
+    valid_frac, test_frac = float(rng.uniform(0.01, 0.4)), float(rng.uniform(0.01, 0.4))
+    bins = 4 if task == "regression" and seed % 2 else 0
+    got = random_split(labels, task, valid_frac=valid_frac, test_frac=test_frac, seed=seed, regression_bins=bins)
+
+    strata = splits._strata(labels[:, None], task, bins)
+
+    def take(rows, k):  # the scikit-learn code random_split had before
+        s = None
+        if strata is not None:
+            s = strata[rows].copy()
+            values, counts = np.unique(s, return_counts=True)
+            rare = values[counts < 2]
+            if len(rare) == 1:
+                s[s == rare[0]] = values[np.argmax(counts)]
+            elif len(rare) > 1:
+                s[np.isin(s, rare)] = rare[0]
+            s = s if len(np.unique(s)) > 1 else None
+        try:
+            return train_test_split(rows, test_size=k, random_state=seed, stratify=s)
+        except ValueError:
+            return train_test_split(rows, test_size=k, random_state=seed)
+
+    want = np.zeros(n, dtype=np.uint8)
+    rest, test = take(np.arange(n), int(np.ceil(test_frac * n - 1e-9)))
+    want[test] = 2
+    want[take(rest, int(np.ceil(valid_frac * n - 1e-9)))[1]] = 1
+    assert np.array_equal(got, want)
 
 
 def test_regression_bins_stratify_by_quantile():
@@ -204,7 +247,7 @@ def test_fold_split_holds_out_one_fold_and_validates_on_the_rest():
 
 
 def test_a_store_with_folds_gives_each_fold_its_split(tmp_path):
-    from dnacnn.encoding import Encoding
+    from dnacnn.codes import Encoding
     from dnacnn.store import Store, StoreWriter
 
     n = 40
