@@ -99,7 +99,7 @@ def biopython_numpy(path: Path, n: int, length: int) -> int:
     """Biopython records, one numpy lookup (and one-hot) per record."""
     from Bio import SeqIO
 
-    from dnacnn.encoding import DNA_LUT
+    from dnacnn.codes import DNA_LUT
 
     eye = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((251, 4), np.uint8)])
     X = np.zeros((n, length, 4), dtype=np.uint8)

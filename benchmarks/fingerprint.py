@@ -95,18 +95,14 @@ def tensor_hash(model: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def without_timings(value):
-    """The metrics without wall-clock timings, the one part that differs between identical runs."""
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if "time (s)" not in k}
-    return value
-
-
 def metrics_hash(eval_dir: Path, work: Path) -> str:
-    """sha256 of metrics.json without timings and with the (temporary) work folder named WORK."""
-    text = (eval_dir / "metrics.json").read_text().replace(str(work), "WORK")
-    metrics = without_timings(json.loads(text))
-    return hashlib.sha256(json.dumps(metrics, sort_keys=True).encode()).hexdigest()[:16]
+    """sha256 of metrics.json without its provenance (which echoes every training setting, so a new
+    setting adds a key there) and of predictions.tsv, the (temporary) work folder named WORK."""
+    metrics = json.loads((eval_dir / "metrics.json").read_text().replace(str(work), "WORK"))
+    metrics.pop("provenance")
+    digest = hashlib.sha256(json.dumps(metrics, sort_keys=True).encode())
+    digest.update((eval_dir / "predictions.tsv").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def fingerprints(work: Path) -> dict[str, dict[str, str]]:

@@ -47,9 +47,9 @@ def zou_checks(work: Path, seed: int) -> list[list]:
     import torch
 
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.explain import attribute, best_windows, position_scores
+    from dnacnn.interpret.attributions import attribute, best_windows, position_scores
+    from dnacnn.interpret.motifs import motifs
     from dnacnn.modelfile import load_model
-    from dnacnn.motifs import motifs
     from dnacnn.store import Store
     from dnacnn.train import TrainOptions, train
 
@@ -113,7 +113,7 @@ def tf_check(work: Path, tf: str) -> list:
 
 def modisco_rest_check(work: Path) -> list:
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.motifs import motifs
+    from dnacnn.interpret.motifs import motifs
     from dnacnn.train import TrainOptions, train
 
     data = REPO / "data" / "deepbind" / "REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz"

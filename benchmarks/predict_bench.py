@@ -38,7 +38,7 @@ def model_path(length: int = LENGTH) -> Path:
     """A deepbind model file with initial weights (seed 0), built once."""
     import torch
 
-    from dnacnn.encoding import dna_encoding
+    from dnacnn.codes import dna_encoding
     from dnacnn.modelfile import save_model
     from dnacnn.models import build_model, load_spec
 
@@ -83,7 +83,7 @@ def plain_loop(model: Path, X, batch_size: int) -> np.ndarray:
 def one_hot_tensor(fasta: Path, n: int):
     import torch
 
-    from dnacnn.encoding import dna_encoding, one_hot
+    from dnacnn.codes import dna_encoding, one_hot
     from dnacnn.io.fasta import iter_fasta
 
     parts, have = [], 0

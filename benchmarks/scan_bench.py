@@ -69,7 +69,7 @@ def bare_loop(model: Path, genome: Path, n_windows: int, batch_size: int) -> flo
     import torch
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from dnacnn.encoding import dna_to_codes
+    from dnacnn.codes import dna_to_codes
     from dnacnn.modelfile import load_model
 
     fa = pyfaidx.Fasta(str(genome), as_raw=True)
@@ -98,7 +98,7 @@ def check_track(out: Path, model: Path, genome: Path) -> float:
     import pyBigWig
     import pyfaidx
 
-    from dnacnn.encoding import dna_to_codes
+    from dnacnn.codes import dna_to_codes
     from dnacnn.predict import Predictor
 
     fa = pyfaidx.Fasta(str(genome), as_raw=True)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dnacnn.encoding import DNA_LUT, DNA_N, INVALID
+from dnacnn.codes import DNA_LUT, DNA_N, INVALID
 from dnacnn.io.bed import merge_intervals, window_coordinates
 
 MAX_N_FRACTION = 0.1

@@ -19,6 +19,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from dnacnn import __version__
+from dnacnn.cli_settings import settings_from, with_settings
+from dnacnn.train.settings import TrainSettings
 
 _LIST_TYPE = re.compile(r"<list\[(\w+)\]>")
 
@@ -104,7 +106,7 @@ def main(
 ) -> None:
     _state["debug"] = debug
     # before any command imports torch: glibc then reuses freed tensor buffers from the start
-    from dnacnn.cpu import reuse_freed_memory
+    from dnacnn.device import reuse_freed_memory
 
     reuse_freed_memory()
 
@@ -382,110 +384,21 @@ def summary(
         note=STORES,
     ),
 )
+@with_settings(TrainSettings)
 @reported
 def train(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.dnacnn).")],
-    model: Annotated[str, typer.Option(help="Preset name or spec YAML (see 'dnacnn presets').")] = "tfbind",
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (default: the spec's).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch size (default: the spec's).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the spec's).")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="Weight decay (default: the spec's).")] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, adamw, sgd or rmsprop (default: the spec's).")] = None,
-    patience: Annotated[int | None, typer.Option(help="Early-stopping patience, epochs (default: the spec's).")] = None,
-    rc_augment: Annotated[
-        bool | None, typer.Option("--rc-augment/--no-rc-augment", help="Random reverse-complement flips.")
-    ] = None,
-    fresh_negatives: Annotated[
-        bool | None,
-        typer.Option(
-            "--fresh-negatives/--no-fresh-negatives",
-            help="New dinucleotide shuffles of the positives each epoch (default: on for --negatives shuffle stores).",
-        ),
-    ] = None,
-    shuffles_per_positive: Annotated[
-        int | None,
-        typer.Option(
-            help="With fresh negatives: new shuffles of each positive per epoch (default: the spec's, else 1)."
-        ),
-    ] = None,
-    ema: Annotated[
-        float | None,
-        typer.Option(
-            help="Decay of a moving average of the weights that is validated and saved, e.g. 0.999; "
-            "0 turns it off (default: the spec's, else 0)."
-        ),
-    ] = None,
-    mutation_rate: Annotated[
-        float | None,
-        typer.Option(
-            help="Probability that each base of a training sequence is substituted by another, drawn anew "
-            "every step, e.g. 0.05; 0 turns it off (default: the spec's, else 0)."
-        ),
-    ] = None,
-    max_shift: Annotated[
-        int | None,
-        typer.Option(
-            help="Shift each training sequence by a random offset of up to this many bases either way, "
-            "N filling in, e.g. 10; 0 turns it off (default: the spec's, else 0)."
-        ),
-    ] = None,
-    pos_weight: Annotated[
-        str, typer.Option(help="Binary positive-class weight: auto (n_neg/n_pos), none or a number.")
-    ] = "auto",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    fold: Annotated[
-        int | None, typer.Option(help="A store with folds: hold out this fold (it becomes the test split).")
-    ] = None,
-    device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
-    precision: Annotated[
-        str,
-        typer.Option(help="auto (bf16/fp16 on CUDA; bf16 on CPUs with bf16 hardware, else fp32), fp32, bf16 or fp16."),
-    ] = "auto",
-    num_workers: Annotated[
-        int | None,
-        typer.Option(help="Reader threads for a training split streamed from the store [4 on CUDA, 0 (one) on CPU]."),
-    ] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (best weights kept).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from OUT.ckpt after an interrupted run.")] = False,
-    history: Annotated[Path | None, typer.Option(help="History TSV [OUT without suffix + .history.tsv].")] = None,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    **settings,
 ) -> None:
     """Train a CNN on a tensor store; writes a safetensors model file and a history TSV.
 
     One line per epoch: training loss, validation loss and metric, learning rate, seconds; a *
     marks a new best validation metric, whose weights are the ones saved.  Ctrl-C stops with the
     command that resumes from the last finished epoch."""
-    from dnacnn.train import TrainOptions
     from dnacnn.train import train as run_train
 
-    opts = TrainOptions(
-        model=model,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        optimizer=optimizer,
-        patience=patience,
-        rc_augment=rc_augment,
-        fresh_negatives=fresh_negatives,
-        shuffles_per_positive=shuffles_per_positive,
-        ema=ema,
-        mutation_rate=mutation_rate,
-        max_shift=max_shift,
-        pos_weight=pos_weight,
-        seed=seed,
-        fold=fold,
-        device=device,
-        precision=precision,
-        num_workers=num_workers,
-        threads=threads,
-        max_minutes=max_minutes,
-        resume=resume,
-        history=str(history) if history else None,
-        progress=progress,
-    )
+    opts = settings_from(TrainSettings, settings)
     try:
         result = run_train(store, out, opts)
     except KeyboardInterrupt:
@@ -503,10 +416,10 @@ def train(
 
 def _resume_hint(store: Path, out: Path) -> str:
     """What an interrupted ``dnacnn train`` leaves: OUT.ckpt and the command that continues it."""
-    from dnacnn.train import _checkpoint_meta
+    from dnacnn.train.checkpoint import checkpoint_meta
 
     ckpt = out.with_name(out.name + ".ckpt")
-    meta = _checkpoint_meta(ckpt, strict=False)
+    meta = checkpoint_meta(ckpt, strict=False)
     if meta is None:
         return f"no epoch had finished, so there is no checkpoint ({ckpt}); run the same command to start again"
     argv = [a for a in _state["argv"] if a not in ("--resume", "--no-resume")]
@@ -776,15 +689,14 @@ def cv(
 
     The folds run one after another; the workflow (split: method: folds) runs them as parallel jobs."""
     from dnacnn.cv import cross_validate
-    from dnacnn.train import TrainOptions
 
     _set_threads(threads)
     try:
         chosen = [int(f) for f in _csv(folds)] or None
     except ValueError:
         raise typer.BadParameter(f"{folds!r}: give fold numbers, e.g. 1,2,3", param_hint="--folds") from None
-    opts = TrainOptions(model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device,
-                        threads=threads, progress=progress)  # fmt: skip
+    opts = TrainSettings(model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device,
+                         threads=threads, progress=progress)  # fmt: skip
     table = cross_validate(store, out, opts, chosen, baselines=baselines, progress=progress)
     _echo_cv(table, out)
 
@@ -920,8 +832,8 @@ def motifs(
     seed: Annotated[int, typer.Option(help="Seed of the sequence subsets.")] = 0,
 ) -> None:
     """First-layer filters or TF-MoDISco patterns as motifs: MEME file, logos, Tomtom matches to JASPAR."""
-    from dnacnn.motifs import motifs as run_motifs
-    from dnacnn.motifs import run_summary
+    from dnacnn.interpret.motifs import motifs as run_motifs
+    from dnacnn.interpret.motifs import run_summary
 
     result = run_motifs(
         model,
@@ -982,7 +894,7 @@ def explain(
     seed: Annotated[int, typer.Option(help="Seed of the shuffled references.")] = 0,
 ) -> None:
     """Per-base attributions (ISM, gradient x input or DeepLIFT) as a TSV and logos."""
-    from dnacnn.explain import explain as run_explain
+    from dnacnn.interpret.explain import explain as run_explain
 
     result = run_explain(
         model,
@@ -1025,7 +937,7 @@ def variants(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
     """Variant effects: alt - ref probability and log-odds per VCF allele, both strands averaged."""
-    from dnacnn.variants import score_variants
+    from dnacnn.interpret.variants import score_variants
 
     summary = score_variants(
         model,

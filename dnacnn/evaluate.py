@@ -8,7 +8,7 @@ for DNA, ridge regression / RR-BLUP for genotypes) and writes into ``outdir``::
     metrics.json      CNN and baseline metrics, run provenance
     metrics.tsv       one row per model x task (+ macro)
     predictions.tsv   id, observed label(s), CNN score(s), baseline score(s)
-    report.html       self-contained HTML report (plots embedded)
+    report.html       self-contained HTML report (plots embedded; :mod:`dnacnn.report.evaluation`)
 
 ``model`` may also be a list of model files (e.g. one architecture trained with several seeds):
 they are scored as one ensemble, the mean of their predictions (``dnacnn.predict.Ensemble``).
@@ -18,18 +18,21 @@ they are scored as one ensemble, the mean of their predictions (``dnacnn.predict
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dnacnn import __version__
 from dnacnn.errors import DnacnnError
+
+if TYPE_CHECKING:
+    from dnacnn.report.evaluation import Evaluation
 
 
 def evaluate(
@@ -51,9 +54,6 @@ def evaluate(
     """Evaluate a model (or an ensemble: a list of model files) on a store; returns the metrics
     dict written to ``metrics.json``.  On a store with folds (``--split folds``) the split is that of
     ``fold``, by default the fold the model was trained for."""
-    import pandas as pd
-
-    from dnacnn.metrics import compute_metrics, main_metric, metrics_table
     from dnacnn.predict import _check_store_matches, load_predictor, model_paths
     from dnacnn.store import Store
 
@@ -70,93 +70,13 @@ def evaluate(
     fold = fold if fold is not None else (meta.get("store", {}).get("fold") if store.n_folds else None)
     if fold is not None:
         store = store.for_fold(fold)
-    idx = store.indices(split)
-    if split == "test" and len(idx) == 0:
-        raise DnacnnError(
-            f"{store.path}: no test rows; give --split all for an external test store, or re-encode "
-            "with --test-frac > 0"
-        )
-    if len(idx) == 0:
-        raise DnacnnError(f"{store.path}: split {split!r} is empty; choose another --split")
-    codes = np.asarray(store.codes[idx])
-    y = np.asarray(store.labels[idx])
-    scores = predictor(codes)
-    task = meta["task"]
-    names = _names(meta)
-    metrics = compute_metrics(y, scores, task, names, threshold)
-
+    run, codes = _score(predictor, store, _split_rows(store, split), split, threshold)
     source = _training_store(meta, store, train_store, fold) if baseline else None
-    base = _fit_baseline(meta, source) if source is not None else None
-    base_scores = base.predict_scores(codes) if base is not None else None
-    base_metrics = compute_metrics(y, base_scores, task, names, threshold) if base is not None else None
-    kernel_scores = _fit_kernels(meta, source, codes) if source is not None else {}
-
-    from dnacnn.intervals import headline_intervals
-
-    intervals = headline_intervals(y, scores, task, base_scores, threshold=threshold)
-    kernels = {
-        name: {
-            "metrics": compute_metrics(y, predicted, task, names, threshold),
-            "intervals": headline_intervals(y, scores, task, predicted, threshold=threshold),
-        }
-        for name, predicted in kernel_scores.items()
-    }
-    provenance = _provenance(paths, store, meta, predictor, split, started)
-    run = {"model": str(paths[0])}
-    if len(paths) > 1:
-        run["models"] = [str(path) for path in paths]
-    result = {
-        "run": {**run, "store": str(store.path), "split": split, "n": int(len(idx)), "fold": fold},
-        "task": task,
-        "main_metric": main_metric(metrics)[0],
-        "cnn": metrics,
-        "baseline_name": base.name if base is not None else None,
-        "baseline": base_metrics,
-        "intervals": intervals,
-        "kernel_baselines": kernels,
-        "provenance": provenance,
-    }
-    tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        (tmp_dir / "metrics.json").write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
-        table = metrics_table(metrics).assign(model="cnn")
-        if base_metrics is not None:
-            table = pd.concat([table, metrics_table(base_metrics).assign(model=base.name)])
-        table = table[["model", *[c for c in table.columns if c != "model"]]]
-        table.to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
-        _predictions_table(store, idx, y, scores, base_scores, predictor.columns, names, kernel_scores).to_csv(
-            tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g"
-        )
-        _write_report(
-            tmp_dir / "report.html",
-            title,
-            meta,
-            store,
-            y,
-            scores,
-            metrics,
-            base,
-            base_scores,
-            base_metrics,
-            intervals,
-            kernels,
-            provenance,
-            split,
-            idx,
-            motifs_dir,
-            _members(predictor),
-        )
-        if out_dir.exists():
-            import shutil
-
-            shutil.rmtree(out_dir)
-        os.replace(tmp_dir, out_dir)
-    finally:
-        if tmp_dir.exists():
-            import shutil
-
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+    _score_baselines(run, codes, source, threshold)
+    run.provenance = _provenance(paths, store, meta, predictor, split, started)
+    run.members = _members(predictor)
+    result = _result(run, paths, fold)
+    _write_outputs(out_dir, result, run, title, motifs_dir)
     return result
 
 
@@ -189,6 +109,121 @@ def _names(meta: dict) -> list[str]:
     if meta["task"] == "multiclass":
         return [str(c) for c in (meta.get("classes") or range(meta["n_outputs"]))]
     return list(meta["label_names"])
+
+
+def _split_rows(store, split: str) -> np.ndarray:
+    """The rows of ``split``; an empty split is an error that says what to give instead."""
+    idx = store.indices(split)
+    if split == "test" and len(idx) == 0:
+        raise DnacnnError(
+            f"{store.path}: no test rows; give --split all for an external test store, or re-encode "
+            "with --test-frac > 0"
+        )
+    if len(idx) == 0:
+        raise DnacnnError(f"{store.path}: split {split!r} is empty; choose another --split")
+    return idx
+
+
+def _score(predictor, store, idx: np.ndarray, split: str, threshold: float) -> tuple[Evaluation, np.ndarray]:
+    """The CNN's scores and metrics on rows ``idx`` of ``store``, and those rows' codes (for the baselines)."""
+    from dnacnn.metrics import compute_metrics
+    from dnacnn.report.evaluation import Evaluation
+
+    codes = np.asarray(store.codes[idx])
+    y = np.asarray(store.labels[idx])
+    scores = predictor(codes)
+    meta = predictor.meta
+    names = _names(meta)
+    metrics = compute_metrics(y, scores, meta["task"], names, threshold)
+    run = Evaluation(
+        meta=meta,
+        store=store,
+        idx=idx,
+        split=split,
+        names=names,
+        y=y,
+        scores=scores,
+        metrics=metrics,
+        columns=predictor.columns,
+        rows_evaluated=_rows_evaluated(store, split),
+    )
+    return run, codes
+
+
+def _score_baselines(run: Evaluation, codes: np.ndarray, source, threshold: float) -> None:
+    """Fit the baseline and, for genotype regression, the kernel baselines on ``source`` (None: no
+    baseline), score them on ``codes`` and fill ``run``'s baseline fields and intervals."""
+    from dnacnn.intervals import headline_intervals
+    from dnacnn.metrics import compute_metrics
+
+    task, names, y = run.meta["task"], run.names, run.y
+    base = _fit_baseline(run.meta, source) if source is not None else None
+    if base is not None:
+        run.baseline = base
+        run.baseline_scores = base.predict_scores(codes)
+        run.baseline_metrics = compute_metrics(y, run.baseline_scores, task, names, threshold)
+    run.kernel_scores = _fit_kernels(run.meta, source, codes) if source is not None else {}
+    run.intervals = headline_intervals(y, run.scores, task, run.baseline_scores, threshold=threshold)
+    run.kernels = {
+        name: {
+            "metrics": compute_metrics(y, predicted, task, names, threshold),
+            "intervals": headline_intervals(y, run.scores, task, predicted, threshold=threshold),
+        }
+        for name, predicted in run.kernel_scores.items()
+    }
+
+
+def _result(run: Evaluation, paths: list, fold: int | None) -> dict:
+    """The ``metrics.json`` of ``run``."""
+    from dnacnn.metrics import main_metric
+
+    model = {"model": str(paths[0])}
+    if len(paths) > 1:
+        model["models"] = [str(path) for path in paths]
+    return {
+        "run": {**model, "store": str(run.store.path), "split": run.split, "n": int(len(run.idx)), "fold": fold},
+        "task": run.meta["task"],
+        "main_metric": main_metric(run.metrics)[0],
+        "cnn": run.metrics,
+        "baseline_name": run.baseline.name if run.baseline is not None else None,
+        "baseline": run.baseline_metrics,
+        "intervals": run.intervals,
+        "kernel_baselines": run.kernels,
+        "provenance": run.provenance,
+    }
+
+
+def _write_outputs(out_dir: Path, result: dict, run: Evaluation, title, motifs_dir) -> None:
+    """Write the four evaluation files into a temporary folder, then replace ``out_dir`` with it."""
+    import shutil
+
+    from dnacnn.report.evaluation import write_evaluation_report
+
+    tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        (tmp_dir / "metrics.json").write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
+        _metrics_table(run).to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
+        _predictions_table(run).to_csv(tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
+        write_evaluation_report(tmp_dir / "report.html", run, title, motifs_dir)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    finally:
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _metrics_table(run: Evaluation):
+    """``metrics.tsv``: one row per model x task (+ macro), the model first."""
+    import pandas as pd
+
+    from dnacnn.metrics import metrics_table
+
+    table = metrics_table(run.metrics).assign(model="cnn")
+    if run.baseline_metrics is not None:
+        table = pd.concat([table, metrics_table(run.baseline_metrics).assign(model=run.baseline.name)])
+    return table[["model", *[c for c in table.columns if c != "model"]]]
 
 
 def _training_store(meta, store, train_store, fold: int | None):
@@ -257,19 +292,21 @@ def _fit_kernels(meta, source, codes) -> dict[str, np.ndarray]:
         }
 
 
-def _predictions_table(store, idx, y, scores, base_scores, columns, names, kernel_scores=None):
+def _predictions_table(run: Evaluation):
+    """``predictions.tsv``: id, observed label(s), then the scores of the CNN and of each baseline."""
     import pandas as pd
 
-    ids = store.ids
-    table = {"id": [ids[i] for i in idx]}
-    for j, name in enumerate(names if y.shape[1] == len(names) else [f"y{j}" for j in range(y.shape[1])]):
+    ids, y, columns = run.store.ids, run.y, run.columns
+    table = {"id": [ids[i] for i in run.idx]}
+    names = run.names if y.shape[1] == len(run.names) else [f"y{j}" for j in range(y.shape[1])]
+    for j, name in enumerate(names):
         table[f"observed_{name}"] = y[:, j]
     for j, col in enumerate(columns):
-        table[f"cnn_{col}"] = scores[:, j]
-    if base_scores is not None:
+        table[f"cnn_{col}"] = run.scores[:, j]
+    if run.baseline_scores is not None:
         for j, col in enumerate(columns):
-            table[f"baseline_{col}"] = base_scores[:, j]
-    for name, predicted in (kernel_scores or {}).items():
+            table[f"baseline_{col}"] = run.baseline_scores[:, j]
+    for name, predicted in run.kernel_scores.items():
         for j, col in enumerate(columns):
             table[f"{KERNEL_BASELINES[name]}_{col}"] = predicted[:, j]
     return pd.DataFrame(table)
@@ -296,6 +333,8 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
     import sklearn
     import torch
 
+    from dnacnn.train.settings import PROVENANCE_KEYS
+
     settings = meta.get("settings", {})
     # an ensemble: the training settings shown are the first member's; seeds, times and best
     # epochs are lists with one value per member
@@ -314,24 +353,7 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
         ],
         "encoding": meta.get("encoding"),
         "model spec": meta.get("spec", {}).get("name"),
-        "training settings": {
-            k: settings.get(k)
-            for k in (
-                "optimizer",
-                "lr",
-                "weight_decay",
-                "batch_size",
-                "epochs",
-                "patience",
-                "rc_augment",
-                "fresh_negatives",
-                "shuffles_per_positive",
-                "ema",
-                "mutation_rate",
-                "max_shift",
-                "precision",
-            )
-        },
+        "training settings": {k: settings.get(k) for k in PROVENANCE_KEYS},
         "seed": per_member(lambda m: m.get("settings", {}).get("seed")),
         "training device": settings.get("device"),
         "training time (s)": per_member(lambda m: m.get("seconds")),
@@ -346,147 +368,6 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
 def _rows_evaluated(store, split: str) -> str:
     n = len(store.indices(split))
     return f"all {n:,} records" if n == store.n else f"{split} split: {n:,} of {store.n:,} records"
-
-
-def dataset_name(store_path) -> str:
-    """A store's name for people: ``results/REST/store`` -> ``REST``, ``ctcf.store`` -> ``ctcf``."""
-    path = Path(store_path)
-    name = path.name.removesuffix(".store")
-    if name in ("store", "test_store", "train_store", "") and path.parent.name:
-        return path.parent.name
-    return name
-
-
-def _negatives(meta: dict, store) -> dict:
-    """How the negatives of training and of the evaluated rows were made, as far as the files say."""
-    from dnacnn.store import Store
-
-    def made_by(settings: dict) -> str | None:
-        value = settings.get("negatives")
-        return None if value is None else (value if value in ("shuffle", "genome") else "file")
-
-    trained = None
-    with contextlib.suppress(DnacnnError, KeyError, TypeError, OSError):  # the training store may be gone
-        trained = made_by(Store.open(meta["store"]["path"]).manifest.get("settings", {}))
-    if meta.get("settings", {}).get("fresh_negatives"):
-        trained = "shuffle"
-    return {"training": trained, "evaluated": made_by(store.manifest.get("settings", {}))}
-
-
-def _worst_examples(store, idx, y, scores, base_scores, task: str, names: list[str], k: int = 5) -> list[dict]:
-    """The model's largest errors on the first task: the k highest-scored negatives and k lowest-scored
-    positives (binary), or the k largest residuals (regression), with their sequences."""
-    from dnacnn.encoding import codes_to_dna
-
-    if task == "multiclass" or len(idx) == 0:
-        return []
-    col = y[:, 0].astype(float)
-    labelled = np.flatnonzero(~np.isnan(col))
-    s = scores[:, 0]
-    picks = []
-    if task == "binary":
-        neg, pos = labelled[col[labelled] == 0], labelled[col[labelled] == 1]
-        picks += [("false positive", i) for i in neg[np.argsort(-s[neg], kind="stable")][:k]]
-        picks += [("false negative", i) for i in pos[np.argsort(s[pos], kind="stable")][:k]]
-    else:
-        residual = s[labelled] - col[labelled]
-        picks += [("largest error", i) for i in labelled[np.argsort(-np.abs(residual), kind="stable")][: 2 * k]]
-    ids, dna = store.ids, store.encoding.kind == "dna"
-    rows = []
-    for kind, i in picks:
-        row = {"kind": kind, "id": ids[idx[i]], "observed": float(col[i]), "cnn": float(s[i])}
-        if base_scores is not None:
-            row["baseline"] = float(base_scores[i, 0])
-        if dna:
-            row["sequence"] = codes_to_dna(np.asarray(store.codes[idx[i]]))
-        rows.append(row)
-    return rows
-
-
-def _write_report(
-    path,
-    title,
-    meta,
-    store,
-    y,
-    scores,
-    metrics,
-    base,
-    base_scores,
-    base_metrics,
-    intervals,
-    kernels,
-    provenance,
-    split,
-    idx,
-    motifs_dir=None,
-    members=(),
-):
-    import pandas as pd
-
-    from dnacnn.models import summarize
-    from dnacnn.report import ReportContext, write_report
-
-    enc = meta["encoding"]
-    summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
-    history = pd.DataFrame(meta["history"]) if meta.get("history") else None
-    counts = meta.get("store", {}).get("split_counts") or {}
-    trained_on = meta.get("store", {}).get("path", store.path)
-    same_store = Path(trained_on).resolve() == store.path.resolve()
-    dataset = {
-        "name": dataset_name(trained_on),
-        "n": counts,
-        "evaluated on": f"{store.path} ({_rows_evaluated(store, split)})"
-        + ("" if same_store else "; not the training store"),
-        "kind": enc["kind"],
-        "length": enc["length"],
-        "negatives": _negatives(meta, store) if meta["task"] == "binary" else None,
-        "external": not same_store,
-    }
-    spec = meta.get("spec", {}).get("name", "model")
-    model_name, default_title = f"CNN ({spec})", f"{spec} on {dataset['name']}"
-    members = [dict(row) for row in members]
-    if members:
-        specs = list(dict.fromkeys(row["model spec"] for row in members))
-        if len(specs) == 1:  # the usual seed ensemble: the architecture is said once
-            for row in members:
-                del row["model spec"]
-        name = f"{len(members)} x {spec}" if len(specs) == 1 else f"{len(members)} models"
-        model_name, default_title = (
-            f"CNN ensemble ({name})",
-            f"{spec if len(specs) == 1 else 'CNN'} ensemble of {len(members)} on {dataset['name']}",
-        )
-    ctx = ReportContext(
-        title=title or default_title,
-        task=meta["task"],
-        label_names=_names(meta),
-        dataset=dataset,
-        model_summary_text=summary,
-        history=history,
-        metrics=metrics,
-        baseline_metrics=base_metrics,
-        baseline_name=base.name if base is not None else "baseline",
-        y_true=y,
-        y_score=scores,
-        baseline_score=base_scores,
-        provenance=provenance,
-        model_name=model_name,
-        split=split,
-        val_metric_name=meta.get("metric_name"),
-        best_epoch=meta.get("best_epoch"),
-        max_epochs=meta.get("settings", {}).get("epochs"),
-        training_seconds=meta.get("seconds"),
-        members=members,
-        intervals=intervals,
-        other_baselines=kernels,
-        baseline_fit=getattr(base, "description", None),
-        examples=_worst_examples(store, idx, y, scores, base_scores, meta["task"], _names(meta)),
-    )
-    if motifs_dir:
-        from dnacnn.motifs import motif_section
-
-        ctx.extra_sections.append(motif_section(motifs_dir))
-    write_report(path, ctx)
 
 
 def _json_default(obj):

@@ -33,7 +33,7 @@ class LoadedModel:
 
     @property
     def encoding(self):
-        from dnacnn.encoding import Encoding
+        from dnacnn.codes import Encoding
 
         return Encoding.from_dict(self.meta["encoding"])
 

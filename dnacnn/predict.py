@@ -57,10 +57,9 @@ class Predictor:
     ) -> None:
         import torch
 
-        from dnacnn.cpu import reuse_freed_memory
-        from dnacnn.encoding import Expander
+        from dnacnn.codes import Expander
+        from dnacnn.device import resolve_device, reuse_freed_memory
         from dnacnn.modelfile import load_model
-        from dnacnn.train import resolve_device
 
         self.path = model_path
         self.device = resolve_device(device)
@@ -243,12 +242,13 @@ def predict(
     shared with other jobs, fewer threads than cores can be several times faster."""
     from contextlib import closing
 
+    from dnacnn.device import reuse_freed_memory
     from dnacnn.io import check_readable, detect_format
     from dnacnn.io.fasta import read_ahead
 
     if length_policy not in ("strict", "fit"):
         raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
-    _keep_freed_memory()
+    reuse_freed_memory()  # before the reader thread and the model allocate
     predictor = load_predictor(model_path, device, rc_average, batch_size)
     paths = model_paths(model_path)
     trained = f"{paths[0]} was" if len(paths) == 1 else f"the {len(paths)} models were"
@@ -262,7 +262,7 @@ def predict(
     from tqdm import tqdm
 
     bar = tqdm(desc="predict", unit=" rec", unit_scale=True, disable=None if progress else True, leave=False)
-    coded = _coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, trained)
+    coded = coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, trained)
     with atomic_text(out_path) as out, closing(read_ahead(coded)) as chunks:
         out.write("\t".join(["id", *predictor.columns]) + "\n")
         for ids, codes in chunks:
@@ -274,34 +274,19 @@ def predict(
     return n
 
 
-def _keep_freed_memory() -> None:
-    """Stop glibc from returning freed heap memory to the OS after every batch (no-op elsewhere).
-
-    A forward pass allocates and frees tens of MB per batch (deepbind, batch 1024: ~25 MB), more
-    than glibc's adaptive trim threshold, so each batch page-faulted its memory back in: half of
-    ``predict``'s CPU time was kernel time (benchmarks/predict_bench.py).  Peak RSS is unchanged;
-    freed memory stays with the process for the next batch."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    libc.mallopt(m_trim_threshold, 256 << 20)
-    libc.mallopt(m_mmap_threshold, 32 << 20)
-
-
 def _write_rows(out, ids: list[str], scores: np.ndarray) -> None:
     """``id<TAB>score...`` lines, scores as ``%.6g``: one %-format per row, 6x faster than np.char.mod."""
     row = "\t".join(["%s"] + ["%.6g"] * scores.shape[1]) + "\n"
     out.write("".join(map(row.__mod__, zip(ids, *scores.T.tolist()))))
 
 
-def _coded_chunks(
+def coded_chunks(
     path, fmt, enc, seq_col, id_col, genome, length_policy, trained
 ) -> Iterator[tuple[list[str], np.ndarray]]:
-    from dnacnn.encode import _codes_from_strings, _fit_ragged
+    """Chunks ``(ids, codes (b, L))`` of an input file of format ``fmt``, checked against (or, with
+    ``length_policy="fit"``, fitted to) the length of ``enc``; ``trained`` names the model in errors."""
+    from dnacnn.codes import codes_from_strings as _codes_from_strings
+    from dnacnn.codes import fit_ragged as _fit_ragged
 
     length = enc.length
     if fmt == "genotype":

@@ -225,7 +225,7 @@ def _chunks(genome, plan: dict, length: int, stride: int, max_n: float):
     of at most :data:`CHUNK_WINDOWS` consecutive indices with few enough N bases."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from dnacnn.encoding import DNA_N, dna_to_codes
+    from dnacnn.codes import DNA_N, dna_to_codes
 
     limit = max_n * length
     for chrom, ranges in plan.items():

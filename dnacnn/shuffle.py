@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from dnacnn.encoding import codes_to_dna
+from dnacnn.codes import codes_to_dna
 from dnacnn.io import atomic_text
 
 N_LETTERS = 5  # A C G T N

@@ -29,6 +29,7 @@ from dnacnn.errors import DnacnnError, InputError
 
 TRAIN, VALID, TEST = 0, 1, 2
 TASKS = ("binary", "multiclass", "regression")
+CHUNK = 1 << 20  # rows per step of the searches over all rows: their temporaries stay small
 MAX_LABEL_COMBOS = 32  # multi-task binary: stratify by the label tuple up to this many tuples
 
 # Accepted id forms (the chromosome is group "chrom"; a bedtools getfasta ``-name`` prefix
@@ -107,18 +108,18 @@ def random_split(
             "add records or lower the fractions"
         )
     strata = _strata(labels, task, regression_bins)
-    rest = np.arange(n)
+    rest = None  # all rows
     if n_test:
-        rest, test = _take(rest, strata, n_test, seed)
+        rest, test = _take(rest, n, strata, n_test, seed)
         split[test] = TEST
     if n_valid:
-        rest, valid = _take(rest, strata, n_valid, seed)
+        _, valid = _take(rest, n, strata, n_valid, seed)
         split[valid] = VALID
     return split
 
 
 def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray | None:
-    """One stratum label per row ``(n,)`` int64, or None for no stratification."""
+    """One stratum label per row ``(n,)`` int32 (int64 for label tuples), or None for no stratification."""
     if len(labels) == 0 or labels.shape[1] == 0:
         return None
     if task == "regression":
@@ -127,58 +128,85 @@ def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray |
         y = labels[:, 0]
         ok = ~np.isnan(y)
         edges = np.quantile(y[ok], np.linspace(0, 1, regression_bins + 1)[1:-1]) if ok.any() else []
-        return np.where(ok, np.searchsorted(edges, y, side="right"), -1)
+        return np.where(ok, np.searchsorted(edges, y, side="right"), -1).astype(np.int32)
     y = labels if task == "binary" else labels[:, :1]
     # NaN compares unequal to itself; give it a value no real label has so it groups.
     y = np.where(np.isnan(y), np.float32(-np.inf), y)
     if y.shape[1] == 1:  # 1-D unique: np.unique(axis=0) sorts rows as bytes, ~30x slower
-        return np.unique(y[:, 0], return_inverse=True)[1].ravel()
+        # the inverse of np.unique, as int32 by a search a chunk at a time (np.unique's own holds ~30 B a row)
+        values, codes = np.unique(y[:, 0]), np.empty(len(y), np.int32)
+        for i in range(0, len(y), CHUNK):
+            codes[i : i + CHUNK] = np.searchsorted(values, y[i : i + CHUNK, 0])
+        return codes
     combos, tuple_id = np.unique(y, axis=0, return_inverse=True)
     if len(combos) > MAX_LABEL_COMBOS:
         _, tuple_id = np.unique(y[:, 0], return_inverse=True)
     return tuple_id.ravel()
 
 
-def _take(rows: np.ndarray, strata: np.ndarray | None, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``rows`` into (kept, taken) with exactly ``k`` taken, stratified when possible.
+def _take(
+    rows: np.ndarray | None, n: int, strata: np.ndarray | None, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``rows`` (int32; None: all ``n`` rows) into (kept, taken) with exactly ``k`` taken,
+    stratified when possible.
 
     The same draw as scikit-learn's ``train_test_split(rows, test_size=k, random_state=seed,
     stratify=...)`` (so a seed gives the splits it always gave), on int32 positions and one
-    stratum at a time: ~25 bytes a row at the peak instead of scikit-learn's ~130, which made
+    stratum at a time: ~16 bytes a row at the peak instead of scikit-learn's ~130, which made
     encoding 10M windows peak at 1.4 GB.
     """
-    rows = rows.astype(np.int32, copy=False)
+    size = n if rows is None else len(rows)
+    pick = (lambda positions: positions) if rows is None else rows.__getitem__
     s = None
     if strata is not None:
-        s = strata[rows]
-        values, counts = np.unique(s, return_counts=True)
+        s = strata if rows is None else strata[rows]
+        values, counts = _counts(s)
         rare = values[counts < 2]
-        if len(rare) == 1:  # a lone singleton joins the largest stratum
-            s[s == rare[0]] = values[np.argmax(counts)]
-        elif len(rare) > 1:  # several singletons form one stratum together
-            s[np.isin(s, rare)] = rare[0]
-        values, counts = np.unique(s, return_counts=True)
+        if len(rare):
+            s = s.copy() if rows is None else s
+            if len(rare) == 1:  # a lone singleton joins the largest stratum
+                s[s == rare[0]] = values[np.argmax(counts)]
+            else:  # several singletons form one stratum together
+                s[np.isin(s, rare)] = rare[0]
+            values, counts = _counts(s)
         # more strata than either part can hold: plain shuffle (scikit-learn would refuse)
-        if len(values) < 2 or counts.min() < 2 or min(k, len(rows) - k) < len(values):
+        if len(values) < 2 or counts.min() < 2 or min(k, size - k) < len(values):
             s = None
     rng = np.random.RandomState(seed)
     if s is None:  # scikit-learn's ShuffleSplit: one permutation, the first k taken
-        order = rng.permutation(np.arange(len(rows), dtype=np.int32))
-        return rows[order[k:]], rows[order[:k]]
+        order = np.arange(size, dtype=np.int32)
+        rng.shuffle(order)  # in place: the draws of rng.permutation(size), without its copy
+        return pick(order[k:]), pick(order[:k])
     # scikit-learn's StratifiedShuffleSplit: per-stratum sizes by its approximate mode, then a
     # permutation within each stratum (in sorted stratum order), then both parts permuted
-    n_kept = _approximate_mode(counts, len(rows) - k, rng)
+    n_kept = _approximate_mode(counts, size - k, rng)
     n_taken = _approximate_mode(counts - n_kept, k, rng)
     kept, taken = [], []
     for value, count, n_k, n_t in zip(values, counts, n_kept, n_taken, strict=True):
-        members = np.flatnonzero(s == value).astype(np.int32)
-        members = members[rng.permutation(np.arange(count, dtype=np.int32))]
+        order = np.arange(count, dtype=np.int32)
+        rng.shuffle(order)
+        members = _positions(s, value)[order]
         kept.append(members[:n_k])
         taken.append(members[n_k : n_k + n_t])
     del s
-    kept = rng.permutation(np.concatenate(kept))
-    taken = rng.permutation(np.concatenate(taken))
-    return rows[kept], rows[taken]
+    kept, taken = np.concatenate(kept), np.concatenate(taken)
+    rng.shuffle(kept)
+    rng.shuffle(taken)
+    return pick(kept), pick(taken)
+
+
+def _counts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(s, return_counts=True)`` of dense integer codes, without sorting a copy of ``s``."""
+    low = int(s.min())
+    counts = np.bincount(s - low if low else s)
+    values = np.flatnonzero(counts)
+    return values + low, counts[values]
+
+
+def _positions(s: np.ndarray, value, chunk: int = CHUNK) -> np.ndarray:
+    """``np.flatnonzero(s == value)`` as int32, a chunk at a time (no int64 array of n)."""
+    found = [np.flatnonzero(s[i : i + chunk] == value).astype(np.int32) + np.int32(i) for i in range(0, len(s), chunk)]
+    return np.concatenate(found) if found else np.zeros(0, np.int32)
 
 
 def _approximate_mode(counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:

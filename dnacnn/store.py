@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn import __version__
-from dnacnn.encoding import Encoding
+from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
 
 FORMAT = "dnacnn-store"

@@ -20,10 +20,9 @@ The search space is a mapping, either the spec's own ``search:`` block or the ``
       layers.13.dropout.rate: {low: 0.1, high: 0.5}
       strand_merge: [max, mean]                    # a top-level spec key
 
-Keys naming a training setting (``lr``, ``batch_size``, ``weight_decay``, ``optimizer``,
-``epochs``, ``patience``, ``lr_patience``, ``rc_augment``, ``fresh_negatives``,
-``shuffles_per_positive``, ``ema``, ``mutation_rate``, ``max_shift``; or ``train.KEY``) go into the
-spec's ``train:`` block.
+Keys naming a training setting (a key of a spec's ``train:`` block,
+:data:`dnacnn.train.settings.SPEC_KEYS`, such as ``lr`` or ``batch_size``; or ``train.KEY``) go
+into the spec's ``train:`` block.
 Without any search space :data:`DEFAULT_SEARCH` is used.
 
 Determinism: the sampler is Optuna's TPE seeded with ``seed`` and every trial trains with the same
@@ -46,14 +45,14 @@ import numpy as np
 import yaml
 
 from dnacnn.errors import DnacnnError
-from dnacnn.train import DEFAULTS
+from dnacnn.train.settings import SPEC_KEYS
 
 DEFAULT_SEARCH = {
     "lr": {"low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": [32, 64, 128],
     "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
 }
-TRAIN_KEYS = tuple(DEFAULTS)  # the training settings a spec's train: block holds
+TRAIN_KEYS = SPEC_KEYS  # the training settings a spec's train: block holds
 TOP_LEVEL_KEYS = ("strands", "strand_merge", "binary_head", "additive")
 
 
@@ -265,7 +264,7 @@ def tune(
     search : dict, optional
         Search space, replacing the spec's ``search:`` block.
     epochs, threads, device, progress :
-        Passed to every trial's :class:`dnacnn.train.TrainOptions` (``epochs`` overrides the spec).
+        Passed to every trial's :class:`dnacnn.train.TrainSettings` (``epochs`` overrides the spec).
 
     Returns
     -------
@@ -354,8 +353,13 @@ def tune(
         gc_after_trial=True,
     )
 
+    return write_results(out_dir, records, list(dims), best, seed, epochs, started)
+
+
+def write_results(out_dir: Path, records: list[dict], keys: list[str], best: dict, seed: int, epochs, started) -> dict:
+    """trials.tsv, best.yaml and best.dnacnn of a finished study; the summary :func:`tune` returns."""
     trials_tsv = out_dir / "trials.tsv"
-    _write_trials(trials_tsv, records, list(dims))
+    _write_trials(trials_tsv, records, keys)
     if best["model"] is None:
         raise DnacnnError(f"{out_dir}: no trial finished with a finite validation metric; see {trials_tsv}")
     best_spec = out_dir / "best.yaml"
@@ -389,12 +393,12 @@ def _train_trial(
     import contextlib
     import io
 
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     max_minutes = None
     if deadline is not None:
         max_minutes = max((deadline - time.time()) / 60, 1e-3)
-    opts = TrainOptions(
+    opts = TrainSettings(
         model=str(spec_path),
         epochs=epochs,
         seed=seed,

@@ -1,3 +1,5 @@
+"""k-mer and genotype baselines (dnacnn.baselines): counts, fits on real data, missing labels, row caps."""
+
 from pathlib import Path
 
 import numpy as np
@@ -5,18 +7,18 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import KFold, train_test_split
 
-from dnacnn import baselines
 from dnacnn.baselines import (
     dosage_logistic,
     dosage_matrix,
     fit_baseline,
+    kmer,
     kmer_counts,
     kmer_logistic,
     kmer_names,
     reverse_complement_columns,
     ridge,
 )
-from dnacnn.encoding import DNA_LUT
+from dnacnn.codes import DNA_LUT
 from dnacnn.metrics import compute_metrics
 
 # the team's real datasets beside the checkout (as the shared_data fixture in conftest.py)
@@ -63,7 +65,7 @@ def test_kmer_counts_match_a_naive_count():
 def test_kmer_counts_are_the_same_in_chunks(monkeypatch):
     codes = np.random.default_rng(1).integers(0, 5, (50, 30)).astype(np.uint8)
     whole = kmer_counts(codes, 3)
-    monkeypatch.setattr(baselines, "_KMER_CHUNK_WINDOWS", 60)  # 2 rows per chunk
+    monkeypatch.setattr(kmer, "_KMER_CHUNK_WINDOWS", 60)  # 2 rows per chunk
     assert (kmer_counts(codes, 3) != whole).nnz == 0
 
 
@@ -191,8 +193,8 @@ def test_fit_baseline_picks_by_kind_and_task(wheat):
 
 def test_kmer_logistic_caps_the_rows_it_fits_on(monkeypatch):
     seen = []
-    fit = baselines._fit_task_models
-    monkeypatch.setattr(baselines, "_fit_task_models", lambda *a, **kw: seen.append(a[2].shape) or fit(*a, **kw))
+    fit = kmer.fit_task_models
+    monkeypatch.setattr(kmer, "fit_task_models", lambda *a, **kw: seen.append(a[2].shape) or fit(*a, **kw))
     rng = np.random.default_rng(0)
     X = rng.integers(0, 4, (300, 30)).astype(np.uint8)
     y = rng.integers(0, 2, (300, 1)).astype(float)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error
 
+from dnacnn.codes import DNA_LUT, Encoding, Expander, dna_to_codes, one_hot, reverse_complement_codes
 from dnacnn.encode import EncodeOptions, encode
-from dnacnn.encoding import DNA_LUT, Encoding, Expander, dna_to_codes, one_hot, reverse_complement_codes
 from dnacnn.errors import DnacnnError
 from dnacnn.store import Store
 

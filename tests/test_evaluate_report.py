@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dnacnn import report
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.evaluate import aggregate, evaluate
 from dnacnn.modelfile import read_tensors
+from dnacnn.report.text import fmt
 from dnacnn.train import TrainOptions, train
 
 DATA = Path(__file__).parent / "data"
@@ -58,7 +58,7 @@ def test_the_report_flags_shuffled_negatives_and_unfinished_training(rest_run):
     assert ("stopped at its limit of 2 epochs" in html) == (meta["best_epoch"] == 2)
     # one training time, the model file's, in the training section and the provenance
     assert html.count(f"{meta['seconds']:.1f} s") == 1
-    assert f"training time (s)</th><td>{report._fmt(meta['seconds'])}</td>" in html
+    assert f"training time (s)</th><td>{fmt(meta['seconds'])}</td>" in html
 
 
 def test_the_report_lists_the_worst_calls_with_their_sequences(rest_run):

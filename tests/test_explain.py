@@ -1,5 +1,5 @@
-"""dnacnn.explain: ISM, gradient x input and DeepLIFT attributions, exact on hand-built models and
-checked on the Zou et al. 2019 primer data (every positive holds CGACCGAACTCC)."""
+"""dnacnn.interpret.attributions and .explain: ISM, gradient x input and DeepLIFT attributions, exact on
+hand-built models and checked on the Zou et al. 2019 primer data (every positive holds CGACCGAACTCC)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import torch
 from conftest import assert_one_line_error
 from test_variants import MOTIF, motif_model
 
-from dnacnn.encoding import dna_encoding, dna_to_codes, one_hot
+from dnacnn.codes import dna_encoding, dna_to_codes, one_hot
 from dnacnn.errors import DnacnnError
-from dnacnn.explain import attribute, best_windows, explain, model_output, position_scores
+from dnacnn.interpret.attributions import attribute, best_windows, model_output, position_scores
+from dnacnn.interpret.explain import explain
 from dnacnn.modelfile import load_model
 
 DATA = Path(__file__).parent / "data"

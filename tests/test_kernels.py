@@ -11,12 +11,11 @@ from dnacnn.kernels import (
     GBLUP,
     RKHS,
     KernelAverage,
-    _Eigen,
-    _inner_folds,
     genomic_relationship,
     marker_means,
     vanraden_scale,
 )
+from dnacnn.kernels.mixed_model import Eigen, inner_folds
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not beside this checkout")
@@ -122,13 +121,13 @@ def test_loo_formula_matches_brute_force():
     K = A @ A.T / 8 + 0.1 * np.eye(25)
     y = rng.normal(size=25) + 3
     deltas = np.array([0.05, 0.5, 5.0])
-    fast = _Eigen.of(K, y).loo_mse(deltas)
+    fast = Eigen.of(K, y).loo_mse(deltas)
     slow = []
     for d in deltas:
         errs = []
         for i in range(25):
             keep = np.arange(25) != i
-            mu, alpha = _Eigen.of(K[np.ix_(keep, keep)], y[keep]).coefficients(np.array([d]))
+            mu, alpha = Eigen.of(K[np.ix_(keep, keep)], y[keep]).coefficients(np.array([d]))
             errs.append(y[i] - mu[0] - K[i, keep] @ alpha[:, 0])
         slow.append(np.mean(np.square(errs)))
     np.testing.assert_allclose(fast, slow, rtol=1e-8)
@@ -139,7 +138,7 @@ def test_reml_matches_the_direct_restricted_likelihood():
     A = rng.normal(size=(30, 10))
     K = A @ A.T / 10
     y = rng.normal(size=30)
-    eig = _Eigen.of(K, y)
+    eig = Eigen.of(K, y)
     one = np.ones(30)
 
     def direct(delta):  # profile REML with the intercept as the fixed effect, by dense algebra
@@ -232,10 +231,10 @@ def test_rkhs_is_reproducible_and_chunking_changes_nothing(select):
 
 
 def test_inner_folds_partition_the_rows():
-    folds = _inner_folds(23, 5, seed=0)
+    folds = inner_folds(23, 5, seed=0)
     assert sorted(np.concatenate(folds).tolist()) == list(range(23))
     assert {len(f) for f in folds} <= {4, 5}
-    assert all(np.array_equal(a, b) for a, b in zip(folds, _inner_folds(23, 5, seed=0), strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(folds, inner_folds(23, 5, seed=0), strict=True))
 
 
 def test_missing_values_and_float_dosages_give_the_same_fit():

@@ -1,4 +1,4 @@
-"""dnacnn.modisco and ``dnacnn motifs --method modisco``: TF-MoDISco (modisco-lite) patterns of a
+"""dnacnn.interpret.modisco and ``dnacnn motifs --method modisco``: TF-MoDISco (modisco-lite) patterns of a
 model's attributions, matched to JASPAR with Tomtom.  The acceptance check of issue 23 runs on the
 bundled REST slice (a deepbind model, about a minute on 2 cores); the workflow's REST model is
 benchmarks/interpret_checks.py --modisco."""
@@ -17,8 +17,9 @@ import pytest
 from conftest import Cli, assert_one_line_error
 
 from dnacnn.errors import DnacnnError
-from dnacnn.modisco import core_columns, hypothetical_contributions, modisco_settings
-from dnacnn.motifs import motif_section, read_meme
+from dnacnn.interpret.modisco import core_columns, hypothetical_contributions, modisco_settings
+from dnacnn.interpret.motif_report import motif_section
+from dnacnn.io.meme import read_meme
 
 pytest.importorskip("modiscolite")
 DATA = Path(__file__).parent / "data"

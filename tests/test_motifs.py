@@ -1,4 +1,4 @@
-"""dnacnn.motifs: first-layer filters -> PWMs (exact on hand-built scanners), MEME files, logos,
+"""dnacnn.interpret.motifs and its parts: first-layer filters -> PWMs (exact on hand-built scanners), MEME files, logos,
 Tomtom matches against JASPAR, and the checks on real data (Zou primer; REST, CTCFL, GABPA)."""
 
 from __future__ import annotations
@@ -18,31 +18,24 @@ from conftest import assert_one_line_error
 from test_explain import trained_zou
 from test_variants import MOTIF, motif_model
 
-from dnacnn.encoding import dna_to_codes, reverse_complement_codes
+from dnacnn.codes import dna_to_codes, reverse_complement_codes
 from dnacnn.errors import DnacnnError
-from dnacnn.modelfile import load_model
-from dnacnn.motifs import (
-    DEFAULT_THRESHOLD,
-    alignment_figure,
-    best_matched,
+from dnacnn.interpret.filters import DEFAULT_THRESHOLD, filter_influence, filter_motifs, first_layer
+from dnacnn.interpret.logos import alignment_figure
+from dnacnn.interpret.motif_report import best_matched, motif_section
+from dnacnn.interpret.motifs import motifs
+from dnacnn.interpret.pwm import consensus, information_content, trim
+from dnacnn.interpret.tomtom import (
     bh_qvalues,
     calibrated,
-    consensus,
-    filter_influence,
-    filter_motifs,
-    first_layer,
-    information_content,
     load_database,
-    motif_section,
-    motifs,
     offset_corrected,
     pearson_columns,
-    read_meme,
     shuffled_columns,
     tomtom_matches,
-    trim,
-    write_meme,
 )
+from dnacnn.io.meme import read_meme, write_meme
+from dnacnn.modelfile import load_model
 
 DATA = Path(__file__).parent / "data"
 ONE_HOT = {b: i for i, b in enumerate("ACGT")}
@@ -103,7 +96,7 @@ def test_same_padding_windows_count_only_real_bases(tmp_path):
 
 
 def test_batched_influence_equals_one_filter_at_a_time():
-    from dnacnn.explain import model_output
+    from dnacnn.interpret.attributions import model_output
     from dnacnn.models import build_model, load_spec
 
     torch.manual_seed(0)

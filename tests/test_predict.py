@@ -143,7 +143,7 @@ def test_evaluate_external_test_store_and_aggregate(rest, cli):
 
 def test_onnx_export_matches_pytorch_on_real_sequences(rest, tmp_path, cli):
     ort = pytest.importorskip("onnxruntime")
-    from dnacnn.encoding import one_hot
+    from dnacnn.codes import one_hot
     from dnacnn.store import Store
 
     onnx_path = tmp_path / "rest.onnx"
@@ -162,7 +162,7 @@ def test_onnx_export_matches_pytorch_on_real_sequences(rest, tmp_path, cli):
 def test_torchscript_export_matches(rest, tmp_path, cli):
     import torch
 
-    from dnacnn.encoding import one_hot
+    from dnacnn.codes import one_hot
     from dnacnn.store import Store
 
     path = tmp_path / "rest.pt"

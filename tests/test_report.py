@@ -6,9 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dnacnn import report
 from dnacnn.metrics import compute_metrics
-from dnacnn.report import ReportContext, render_report, summary_row, write_report, write_summary
+from dnacnn.report import ReportContext, render_report, run, sections, summary_row, write_report, write_summary
+from dnacnn.report.figures import classification, common
+from dnacnn.report.figures.training import training_figure
+from dnacnn.report.page import new_figure
+from dnacnn.report.style import RC
+from dnacnn.report.summary import summary_dots
 
 PNG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 # any resource or link that would need the network: src/href/url() to http(s) or protocol-relative
@@ -81,26 +85,27 @@ def test_report_survives_missing_history_and_baseline(tmp_path):
 def test_history_with_missing_columns_and_nan():
     h = history().drop(columns=["lr", "seconds"])
     h.loc[0, "val_metric"] = np.nan
-    section = report._training_section(binary_context(history=h))
+    section = sections.training_section(binary_context(history=h))
     assert len(images(section)) == 1 and "training time" not in section
 
 
 def test_ensemble_model_section_lists_the_members():
     members = [{"model file": f"m{i}.dnacnn", "seed": i, "best epoch": 3 + i} for i in range(3)]
-    section = report._model_section(binary_context(members=members))
+    section = sections.model_section(binary_context(members=members))
     assert "Ensemble of 3 models: its scores are the mean of the members' probabilities." in section
     assert section.count("<tr><td>m") == 3 and "<td>m2.dnacnn</td><td>2</td><td>5</td>" in section
     assert "Each member:" in section and "conv1 (Conv1d)" in section
     # members of different architectures: the summary shown is the first member's
     mixed = [dict(row, **{"model spec": spec}) for row, spec in zip(members, ["a", "b", "a"], strict=True)]
-    assert "The first member:" in report._model_section(binary_context(members=mixed))
-    assert "The first of the ensemble's 3 members." in report._training_caption(binary_context(members=members))
+    assert "The first member:" in sections.model_section(binary_context(members=mixed))
+    assert "The first of the ensemble's 3 members." in sections.training_caption(binary_context(members=members))
     # one model: the summary alone, as before
-    assert report._model_section(binary_context()) == "<pre>conv1 (Conv1d)  (-1, 16, 101)  1,552</pre>"
+    assert sections.model_section(binary_context()) == "<pre>conv1 (Conv1d)  (-1, 16, 101)  1,552</pre>"
 
 
 def test_many_tasks_are_capped_in_figures_and_survive_a_single_class_task(monkeypatch):
-    monkeypatch.setattr(report, "MAX_PLOT_TASKS", 4)  # 8 in use; 4 keeps the test fast
+    for module in (common, run):  # 8 in use; 4 keeps the test fast
+        monkeypatch.setattr(module, "MAX_PLOT_TASKS", 4)
     ctx = binary_context(n_tasks=5, n=100)
     y = ctx.y_true.copy()
     y[:, 3] = 1.0  # one class only: no ROC curve, AUC None
@@ -158,8 +163,8 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", broken_replace)
-    monkeypatch.setattr(report, "render_report", lambda ctx: "<!DOCTYPE html>" + "x" * 100_000)
+    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.setattr(run, "render_report", lambda ctx: "<!DOCTYPE html>" + "x" * 100_000)
     with pytest.raises(OSError, match="disk full"):
         write_report(tmp_path / "r.html", binary_context())
     assert os.listdir(tmp_path) == []
@@ -204,8 +209,8 @@ def test_a_constant_learning_rate_gets_one_tick_not_five_equal_ones():
     import matplotlib
 
     h = history().assign(lr=1e-3)
-    with matplotlib.rc_context(report._RC):
-        fig = report._training_figure(binary_context(history=h))
+    with matplotlib.rc_context(RC):
+        fig = training_figure(binary_context(history=h))
     lr_axis = fig.axes[2]
     assert lr_axis.get_title(loc="left") == "learning rate"
     fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
@@ -219,8 +224,8 @@ def test_the_loss_legend_covers_no_point_of_either_curve():
     # the wheat shape: a flat validation loss above a falling training loss
     e = np.arange(1, 31)
     h = pd.DataFrame({"epoch": e, "loss": 0.37 - 0.006 * e, "val_loss": 0.8 + 0.01 * np.sin(e), "lr": 1e-3})
-    with matplotlib.rc_context(report._RC):
-        fig = report._training_figure(binary_context(history=h))
+    with matplotlib.rc_context(RC):
+        fig = training_figure(binary_context(history=h))
         FigureCanvasAgg(fig).draw()
     ax = fig.axes[0]
     box = ax.get_legend().get_window_extent()
@@ -243,7 +248,7 @@ def test_an_external_test_store_is_not_shown_as_an_empty_test_split():
 
 
 def test_dataset_names_come_from_the_workflow_folder_not_the_word_store():
-    from dnacnn.evaluate import dataset_name
+    from dnacnn.report.evaluation import dataset_name
 
     assert dataset_name("results/REST/store") == "REST"
     assert dataset_name("results/REST/test_store") == "REST"
@@ -313,11 +318,11 @@ def test_calibration_points_show_their_counts_and_each_model_its_brier_score():
     import matplotlib
 
     ctx = binary_context(n=400)
-    with matplotlib.rc_context(report._RC):
-        fig = report._calibration_figure(ctx)
+    with matplotlib.rc_context(RC):
+        fig = classification.calibration_figure(ctx)
     ax = fig.axes[0]
     counts = [int(t.get_text().replace(",", "")) for t in ax.texts]
-    assert counts and all(c >= report.CALIBRATION_MIN_ROWS for c in counts)
+    assert counts and all(c >= classification.CALIBRATION_MIN_ROWS for c in counts)
     # each model's drawn bins hold at most all of its rows
     assert sum(counts) <= 2 * 400
     labels = [line.get_label() for line in ax.get_lines() if "Brier" in line.get_label()]
@@ -334,10 +339,10 @@ def test_roc_curves_hugging_the_corner_get_a_zoomed_panel():
     good, fair = y * 0.9 + rng.random(600) * 0.2, y * 0.2 + rng.random(600)
     easy = binary_context(y_true=y[:, None], y_score=good[:, None], baseline_score=good[:, None] * 0.99,
                           metrics=compute_metrics(y, good, "binary", ["TF0"]), n=600)  # fmt: skip
-    with matplotlib.rc_context(report._RC):
-        zoomed = report._curves_figure(easy)
-        plain = report._curves_figure(easy.__class__(**{**easy.__dict__, "baseline_score": fair[:, None]}))
-    assert len(zoomed.axes) == 3 and zoomed.axes[2].get_xlim() == (0.0, report.ZOOM_FPR)
+    with matplotlib.rc_context(RC):
+        zoomed = classification.curves_figure(easy)
+        plain = classification.curves_figure(easy.__class__(**{**easy.__dict__, "baseline_score": fair[:, None]}))
+    assert len(zoomed.axes) == 3 and zoomed.axes[2].get_xlim() == (0.0, classification.ZOOM_FPR)
     assert len(plain.axes) == 2
 
 
@@ -391,10 +396,10 @@ def test_summary_chart_zooms_so_close_scores_look_different():
         {"dataset": ["REST", "zou"], "model": ["tfbind", "zou2019"], "metric": "roc_auc",
          "value": [0.998, 0.999], "value_low": [0.996, 0.997], "value_high": [0.999, 1.0], "baseline": [0.991, 1.0]}
     )  # fmt: skip
-    with matplotlib.rc_context(report._RC):
-        fig = report._new_figure(8, 3)
+    with matplotlib.rc_context(RC):
+        fig = new_figure(8, 3)
         ax = fig.subplots()
-        report._summary_dots(ax, "roc_auc", rows)
+        summary_dots(ax, "roc_auc", rows)
     lo, hi = ax.get_xlim()
     assert hi - lo < 0.05 and hi <= 1.01
     # 0.991 vs 0.998 lie more than a fifth of the axis apart

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnacnn.encoding import codes_to_dna, dna_to_codes
+from dnacnn.codes import codes_to_dna, dna_to_codes
 from dnacnn.shuffle import dinucleotide_shuffle, dinucleotide_shuffle_batch
 
 DEEPBIND = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepbind-encode"  # ../shared beside the checkout

@@ -15,6 +15,12 @@ import pytest
 import torch
 from conftest import assert_one_line_error
 
+import dnacnn.device as device
+import dnacnn.train.additive as additive
+import dnacnn.train.averaging as averaging
+import dnacnn.train.batches as batches
+import dnacnn.train.epoch as epoch_module
+import dnacnn.train.loop as loop
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import load_model, read_tensors
@@ -86,7 +92,6 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
     them the one k = 1 draws), and ``pos_weight: auto`` becomes k so the classes weigh the same."""
     from pathlib import Path
 
-    import dnacnn.train as train_module
     from dnacnn.store import Store
     from dnacnn.train import fresh_negative_codes
 
@@ -109,14 +114,14 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
             assert pairs(a) == pairs(b)
 
     weights = []
-    real_objective = train_module.Objective
+    real_objective = loop.Objective
 
     def spy(*args, **kwargs):
         objective = real_objective(*args, **kwargs)
         weights.append(float(objective.pos_weight[0]))
         return objective
 
-    monkeypatch.setattr(train_module, "Objective", spy)
+    monkeypatch.setattr(loop, "Objective", spy)
     base = dict(model="deepbind", epochs=1, progress=False, threads=1)
     train(store_path, tmp_path / "k3.dnacnn", TrainOptions(**base, shuffles_per_positive=3))
     train(store_path, tmp_path / "k1.dnacnn", TrainOptions(**base))
@@ -181,16 +186,14 @@ def test_resume_after_kill_matches_uninterrupted(model, extra, zou_store, tmp_pa
 def test_resume_refuses_a_checkpoint_made_with_other_augmentation(zou_store, tmp_path, monkeypatch):
     import shutil
 
-    import dnacnn.train as train_module
-
-    real_save = train_module._save_checkpoint
+    real_save = epoch_module.save_checkpoint
     kept = tmp_path / "kept.ckpt"
 
     def save_and_keep(path, *args):
         real_save(path, *args)
         shutil.copy(path, kept)
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", save_and_keep)
+    monkeypatch.setattr(epoch_module, "save_checkpoint", save_and_keep)
     base = dict(model="deepbind", progress=False, threads=1)
     train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=1, mutation_rate=0.05))
     shutil.copy(kept, tmp_path / "m.dnacnn.ckpt")
@@ -205,7 +208,6 @@ def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_stor
     model and history as incomplete.  With --resume the checkpoint was replaced by the finished
     model, so the retry writes it again instead of training from epoch 1; a finished checkpoint
     of other settings is ignored (a fresh run, as without a checkpoint)."""
-    import dnacnn.train as train_module
 
     out, ckpt = tmp_path / "m.dnacnn", tmp_path / "m.dnacnn.ckpt"
     opts = dict(model="zou2019", epochs=3, seed=2, progress=False, threads=1, resume=True)
@@ -218,7 +220,7 @@ def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_stor
     def no_training(*args):
         raise AssertionError("the finished run was trained again")
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", no_training)
+    monkeypatch.setattr(epoch_module, "save_checkpoint", no_training)
     capsys.readouterr()
     again = train(zou_store, out, TrainOptions(**opts))
     assert f"{ckpt} holds this run, finished after epoch 3; writing the model again" in capsys.readouterr().err
@@ -237,17 +239,15 @@ def test_an_interrupted_checkpoint_without_resume_is_named_and_replaced(zou_stor
     names it and says how to continue it; the run starts afresh."""
     import shutil
 
-    import dnacnn.train as train_module
-
     out, ckpt, kept = tmp_path / "m.dnacnn", tmp_path / "m.dnacnn.ckpt", tmp_path / "epoch1.ckpt"
-    save = train_module._save_checkpoint
+    save = epoch_module.save_checkpoint
 
     def save_and_keep(path, *args):
         save(path, *args)
         if not kept.exists():
             shutil.copyfile(path, kept)  # the checkpoint a kill after epoch 1 would leave
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", save_and_keep)
+    monkeypatch.setattr(epoch_module, "save_checkpoint", save_and_keep)
     opts = dict(model="zou2019", epochs=2, seed=1, progress=False, threads=1)
     train(zou_store, out, TrainOptions(**opts))
     shutil.copyfile(kept, ckpt)
@@ -340,13 +340,12 @@ def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
     """The streamed path (a split over PRELOAD_BYTES): the same seed trains the same weights, and a
     run killed after epoch 2 and resumed ends with the weights and history of an uninterrupted one."""
     import dnacnn.stream as stream
-    import dnacnn.train as train_module
 
-    monkeypatch.setattr(train_module, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(batches, "PRELOAD_BYTES", 0)
     monkeypatch.setattr(stream, "BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # several blocks and windows
     streamed = []
-    real_stream = train_module.stream_batches
-    monkeypatch.setattr(train_module, "stream_batches", lambda *a: streamed.append(1) or real_stream(*a))
+    real_stream = batches.stream_batches
+    monkeypatch.setattr(batches, "stream_batches", lambda *a: streamed.append(1) or real_stream(*a))
     opts = dict(model=model, epochs=4, seed=1, progress=False, threads=1, num_workers=2, **extra)
     full = train(zou_store, tmp_path / "full.dnacnn", TrainOptions(**opts))
     assert len(streamed) == 4
@@ -357,18 +356,18 @@ def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
     class Killed(Exception):
         pass
 
-    real_save = train_module._save_checkpoint
+    real_save = epoch_module.save_checkpoint
 
     def save_then_die(path, *args):
         real_save(path, *args)
         if args[3].epoch == 2:  # args: model, optimizer, scheduler, state, ...
             raise Killed
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(epoch_module, "save_checkpoint", save_then_die)
     out = tmp_path / "killed.dnacnn"
     with pytest.raises(Killed):
         train(zou_store, out, TrainOptions(**opts))
-    monkeypatch.setattr(train_module, "_save_checkpoint", real_save)
+    monkeypatch.setattr(epoch_module, "save_checkpoint", real_save)
     resumed = train(zou_store, out, TrainOptions(**opts, resume=True))
     assert resumed.epochs_run == 4
     wc = _weights(out)
@@ -414,14 +413,13 @@ def test_refresh_batchnorm_estimates_statistics_of_the_current_weights():
 def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch, data_dir):
     """A net with batch norm is validated under statistics re-estimated on the epoch's first
     training rows, and saved under them without a validation split; a net without it is left alone."""
-    import dnacnn.train as train_module
 
     calls = []
-    real = train_module.refresh_batchnorm
+    real = epoch_module.refresh_batchnorm
     monkeypatch.setattr(
-        train_module, "refresh_batchnorm", lambda m, b, *a: (calls.append(sum(len(x) for x in b)), real(m, b, *a))
+        epoch_module, "refresh_batchnorm", lambda m, b, *a: (calls.append(sum(len(x) for x in b)), real(m, b, *a))
     )
-    monkeypatch.setattr(train_module, "BN_REFRESH_ROWS", 300)
+    monkeypatch.setattr(averaging, "BN_REFRESH_ROWS", 300)
     opts = dict(epochs=3, patience=10, progress=False, threads=1)
     train(zou_store, tmp_path / "bn.dnacnn", TrainOptions(model="tfbind", **opts))
     assert calls == [320] * 3  # batches of 64 until 300 rows are reached
@@ -613,14 +611,13 @@ def test_cuda_training_uses_amp(zou_store, tmp_path):
 
 
 def test_precision_auto_follows_the_cpu(monkeypatch):
-    import dnacnn.train as train_module
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
-    assert train_module.resolve_precision("auto", cpu) == "bf16"
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: False)
-    assert train_module.resolve_precision("auto", cpu) == "fp32"
-    assert train_module.resolve_precision("fp32", cpu) == "fp32"  # explicit choices are kept
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)
+    assert device.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: False)
+    assert device.resolve_precision("auto", cpu) == "fp32"
+    assert device.resolve_precision("fp32", cpu) == "fp32"  # explicit choices are kept
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
@@ -642,7 +639,7 @@ def test_optimizers_step_fused_where_torch_can(name):
     not sys.platform.startswith("linux") or __import__("platform").libc_ver()[0] != "glibc", reason="glibc only"
 )
 def test_glibc_reuses_freed_memory():
-    from dnacnn.cpu import reuse_freed_memory
+    from dnacnn.device import reuse_freed_memory
 
     assert reuse_freed_memory() is True
     assert reuse_freed_memory() is True  # idempotent
@@ -654,7 +651,7 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
     from sklearn.linear_model import RidgeCV
 
     from dnacnn.baselines import RIDGE_ALPHAS
-    from dnacnn.encoding import one_hot
+    from dnacnn.codes import one_hot
     from dnacnn.store import Store
 
     store = encode(
@@ -689,14 +686,13 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
 
 
 def test_additive_ridge_too_large_is_one_clear_error(tmp_path, data_dir, monkeypatch):
-    import dnacnn.train as train_module
 
     store = encode(
         data_dir / "wheat_slice.X",
         tmp_path / "w.store",
         EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False),
     )
-    monkeypatch.setattr(train_module, "ADDITIVE_MAX_VALUES", 1000)
+    monkeypatch.setattr(additive, "ADDITIVE_MAX_VALUES", 1000)
     with pytest.raises(DnacnnError, match=r"additive: ridge needs the training rows as one 120 x 3,837 matrix"):
         train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=1, progress=False, threads=1))
     assert not (tmp_path / "w.dnacnn").exists()
@@ -756,8 +752,7 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     both settings are recorded."""
     from pathlib import Path
 
-    import dnacnn.train as train_module
-    from dnacnn.encoding import Expander
+    from dnacnn.codes import Expander
     from dnacnn.store import Store
 
     data = Path(__file__).parent / "data"
@@ -765,9 +760,9 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     store_path = encode(data / "rest_AC_slice.seq.gz", tmp_path / "rest.store", opts)
     calls, shifts, refreshed, mutated, expanded = [], [], [], [], []
     real_mutate, real_shift, real_refresh = (
-        train_module.mutate_codes,
-        train_module.shift_codes,
-        train_module.refresh_batchnorm,
+        epoch_module.mutate_codes,
+        epoch_module.shift_codes,
+        epoch_module.refresh_batchnorm,
     )
 
     def spy_mutate(codes, rate):
@@ -780,9 +775,9 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
         refreshed.extend(b.clone() for b in batches)
         return real_refresh(model, batches, *args)
 
-    monkeypatch.setattr(train_module, "mutate_codes", spy_mutate)
-    monkeypatch.setattr(train_module, "shift_codes", lambda codes, n: shifts.append(n) or real_shift(codes, n))
-    monkeypatch.setattr(train_module, "refresh_batchnorm", spy_refresh)
+    monkeypatch.setattr(epoch_module, "mutate_codes", spy_mutate)
+    monkeypatch.setattr(epoch_module, "shift_codes", lambda codes, n: shifts.append(n) or real_shift(codes, n))
+    monkeypatch.setattr(epoch_module, "refresh_batchnorm", spy_refresh)
     real_expand = Expander.__call__
     monkeypatch.setattr(
         Expander, "__call__", lambda self, codes, *a: expanded.append(codes) or real_expand(self, codes, *a)
@@ -845,11 +840,9 @@ def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store
     continue; that command resumes.  Before any epoch finished there is nothing to resume."""
     import shlex
 
-    import dnacnn.train as train_module
-
     out = tmp_path / "m.dnacnn"
     args = ["train", str(zou_store), "--model", "zou2019", "--epochs", "2", "-o", str(out), "--no-progress"]
-    write_history, calls = train_module._write_history, []
+    write_history, calls = epoch_module.write_history, []
 
     def interrupted_at(epoch):
         def write(path, rows):
@@ -860,7 +853,7 @@ def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store
 
         return write
 
-    monkeypatch.setattr(train_module, "_write_history", interrupted_at(1))
+    monkeypatch.setattr(epoch_module, "write_history", interrupted_at(1))
     result = cli(*args)
     assert result.exit_code == 130 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -868,7 +861,7 @@ def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store
         "run the same command to start again"
     )
     calls.clear()
-    monkeypatch.setattr(train_module, "_write_history", interrupted_at(2))
+    monkeypatch.setattr(epoch_module, "write_history", interrupted_at(2))
     result = cli(*args)
     assert result.exit_code == 130 and "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
@@ -888,7 +881,7 @@ def test_an_unknown_key_in_the_specs_train_block_is_an_error():
 
     spec = {"name": "mine", "train": {"epoch": 50, "lr": 0.01}}
     with pytest.raises(
-        DnacnnError, match=r"model 'mine': unknown key 'epoch' in its train: block; use one of optimizer, lr"
+        DnacnnError, match=r"model 'mine': unknown key 'epoch' in its train: block; use one of epochs, batch_size"
     ):
         resolve_settings(spec, TrainOptions())
     assert resolve_settings({"name": "ok", "train": {"epochs": 50}}, TrainOptions())["epochs"] == 50
@@ -897,16 +890,58 @@ def test_an_unknown_key_in_the_specs_train_block_is_an_error():
 def test_a_large_validation_split_is_read_in_chunks_with_the_same_result(zou_store, tmp_path, monkeypatch):
     """Over VALID_PRELOAD_BYTES the validation split is read chunk by chunk each epoch (bounded
     memory for stores bigger than RAM); the losses and metrics are those of the preloaded split."""
-    import dnacnn.train as train_module
 
     opts = TrainOptions(model="zou2019", epochs=2, seed=1, progress=False, threads=1, device="cpu")
     whole = train(zou_store, tmp_path / "a.dnacnn", opts)
     reads = []
-    real = train_module._preload
+    real = batches.preload
     # chunks of 128 rows of 50 bp + 1 label: the validation batches (4 x 32) stay the same
-    monkeypatch.setattr(train_module, "VALID_PRELOAD_BYTES", 54 * 128)
-    monkeypatch.setattr(train_module, "_preload", lambda store, idx: reads.append(len(idx)) or real(store, idx))
+    monkeypatch.setattr(batches, "VALID_PRELOAD_BYTES", 54 * 128)
+    monkeypatch.setattr(batches, "preload", lambda store, idx: reads.append(len(idx)) or real(store, idx))
     chunked = train(zou_store, tmp_path / "b.dnacnn", opts)
     assert reads.count(128) == 2 and reads.count(72) == 2  # 200 valid rows in 2 chunks, each epoch
     a, b = (np.loadtxt(r.history_path, skiprows=1, usecols=(2, 3)) for r in (whole, chunked))
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_clip_norm_bounds_the_gradient_norm_the_optimizer_sees():
+    """``clip_norm``: before the step the gradients' total norm is at most the bound (unchanged
+    when already below it); without it the step sees the raw gradients."""
+    from dnacnn.train.optimizer import optimizer_step
+
+    w = torch.nn.Parameter(torch.full((10,), 3.0))
+    seen = []
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):
+            seen.append(float(torch.linalg.vector_norm(w.grad)))
+            return super().step(closure)
+
+    optimizer = Spy([w], lr=0.1)
+    for clip in (None, 1.0, 1e6):
+        optimizer_step((w**2).sum() * 100, optimizer, None, clip)
+    assert seen[0] > 1000 and seen[1] == pytest.approx(1.0, rel=1e-5) and seen[2] > 1000
+
+
+def test_clip_norm_changes_training_with_a_huge_learning_rate(zou_store, tmp_path):
+    """--clip-norm reaches the loop: with lr 1 clipped and unclipped runs train different weights,
+    and the model file records the bound."""
+    opts = dict(model="zou2019", epochs=1, lr=1.0, seed=0, progress=False, threads=1, device="cpu", precision="fp32")
+    plain = train(zou_store, tmp_path / "a.dnacnn", TrainOptions(**opts))
+    clipped = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts, clip_norm=0.1))
+    wa, wb = _weights(plain.model_path), _weights(clipped.model_path)
+    assert not all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert load_model(clipped.model_path).meta["settings"]["clip_norm"] == 0.1
+    assert load_model(plain.model_path).meta["settings"]["clip_norm"] is None
+    with pytest.raises(DnacnnError, match=r"^--clip-norm must be positive, got -1$"):
+        train(zou_store, tmp_path / "c.dnacnn", TrainOptions(**opts, clip_norm=-1))
+
+
+def test_every_setting_is_a_train_option_and_a_spec_key(cli):
+    """The CLI options and the spec's train: keys come from TrainSettings."""
+    from dnacnn.train.settings import CLI_KEYS, SPEC_KEYS, flag, resolve_settings
+
+    help_text = cli("train", "--help").stdout
+    assert all(flag(name) in help_text for name in CLI_KEYS if name != "model") and "--clip-norm" in help_text
+    spec = {"name": "s", "train": {key: resolve_settings({}, TrainOptions())[key] for key in SPEC_KEYS}}
+    assert set(resolve_settings(spec, TrainOptions())) >= set(SPEC_KEYS)

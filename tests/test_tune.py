@@ -216,3 +216,14 @@ def test_cli_tune_bad_trials_and_missing_search_file(cli, zou_store, tmp_path):
     result = cli("tune", zou_store, "--out", out, "--search", tmp_path / "nope.yaml")
     assert_one_line_error(result, "nope.yaml: no such search-space file")
     assert not out.exists()
+
+
+def test_search_keys_are_the_spec_train_keys_of_train_settings():
+    """Every key of a spec's train: block (TrainSettings' spec keys, --clip-norm included) can be
+    searched and goes into the train: block; DEFAULT_SEARCH names only such keys."""
+    from dnacnn.train.settings import SPEC_KEYS
+    from dnacnn.tune import TRAIN_KEYS
+
+    assert TRAIN_KEYS == SPEC_KEYS and "clip_norm" in TRAIN_KEYS and set(DEFAULT_SEARCH) <= set(SPEC_KEYS)
+    spec = apply_params({"name": "s", "layers": []}, {"clip_norm": 0.5, "train.max_shift": 3})
+    assert spec["train"] == {"clip_norm": 0.5, "max_shift": 3}

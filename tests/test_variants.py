@@ -1,4 +1,5 @@
-"""dnacnn.variants: VCF alleles scored as alt - ref on genome windows, both strands averaged.
+"""dnacnn.interpret.variants (and dnacnn.io.vcf_records): VCF alleles scored as alt - ref on genome windows,
+both strands averaged.
 
 Fixtures: ``interp_genome.fa`` (chr1: 400 random bases with the Zou et al. 12-mer CGACCGAACTCC
 at 151-162 and a one-mismatch copy CGACCGTACTCC at 301-312; chr2: 200 bases, 41-90 soft-masked)
@@ -19,7 +20,8 @@ import pytest
 from conftest import assert_one_line_error
 
 from dnacnn.errors import InputError
-from dnacnn.variants import iter_vcf, score_variants, variant_type
+from dnacnn.interpret.variants import score_variants, variant_type
+from dnacnn.io.vcf_records import iter_vcf
 
 DATA = Path(__file__).parent / "data"
 MOTIF = "CGACCGAACTCC"
@@ -214,7 +216,7 @@ def test_variant_type():
 
 def test_genotype_model_is_refused(tmp_path):
     from dnacnn.errors import DnacnnError
-    from dnacnn.explain import check_dna_model
+    from dnacnn.interpret.inputs import check_dna_model
     from dnacnn.modelfile import LoadedModel
 
     loaded = LoadedModel(None, {"encoding": {"kind": "genotype", "scheme": "onehot", "channels": 3, "length": 9}})

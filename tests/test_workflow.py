@@ -525,3 +525,20 @@ def test_a_configs_extra_string_is_arguments_never_shell(workdir):
     assert result.returncode != 0
     assert "invalid config: models (name: zou2019) -> extra: No closing quotation" in output(result)
     assert not list(workdir.glob("pwned*"))
+
+
+def test_train_settings_blocks_are_generated_from_the_settings_module():
+    """common.smk's TRAIN_SETTINGS, the model schema, the Galaxy train tool and config/README.md
+    hold the training settings as scripts/gen_train_settings.py writes them from TrainSettings."""
+    done = subprocess.run(
+        [sys.executable, "scripts/gen_train_settings.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    from dnacnn.train.settings import FIELDS
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "model.schema.yaml").read_text())["properties"]
+    workflow = [name for name, f in FIELDS.items() if f.metadata.get("workflow")]
+    assert [k for k in schema if k in FIELDS] == [*workflow, "seed", "max_minutes"]
+    assert schema["seed"]["default"] == FIELDS["seed"].default
+    assert schema["max_minutes"]["exclusiveMinimum"] == FIELDS["max_minutes"].metadata["above"]
+    assert schema["epochs"]["minimum"] == 1 and schema["optimizer"]["enum"][:-1] == ["adam", "adamw", "sgd", "rmsprop"]

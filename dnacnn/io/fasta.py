@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dnacnn.encoding import DNA_LUT, INVALID
+from dnacnn.codes import DNA_LUT, INVALID
 from dnacnn.errors import InputError
 from dnacnn.io import open_binary
 

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dnacnn.encoding import GENOTYPE_MISSING
+from dnacnn.codes import GENOTYPE_MISSING
 from dnacnn.errors import DnacnnError, InputError
 
 CHUNK_BYTES = 2 << 20  # codes per marker chunk (VCF alleles take 6x this while a chunk is decoded)

@@ -4,34 +4,46 @@ Contract: a model is described by a YAML spec (a shipped preset such as ``zou201
 file); :func:`load_spec` validates it, :func:`build_model` turns it into a module mapping
 ``X`` shape ``(batch, channels, length)`` to logits ``(batch, n_out)``, :func:`logits_to_prob`
 turns logits into predictions, and :func:`summarize` prints the Keras-style table with Keras
-parameter counts.
+parameter counts.  Modules: :mod:`~dnacnn.models.spec` (presets, validation; no torch),
+:mod:`~dnacnn.models.plan` (shape inference, parameter counts), :mod:`~dnacnn.models.layers`
+(the torch modules), :mod:`~dnacnn.models.build` (the network) and
+:mod:`~dnacnn.models.summary`.
 
-Names are imported lazily so that ``dnacnn.models.spec`` (presets, validation) can be used
-without importing torch, keeping ``dnacnn --help`` and spec checks instant.
+The torch-backed names are imported on first use so that ``dnacnn.models.spec`` (presets,
+validation) can be used without importing torch, keeping ``dnacnn --help`` and spec checks
+instant.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-_EXPORTS = {
-    "DnacnnModel": "build",
-    "build_model": "build",
-    "count_parameters": "build",
-    "logits_to_prob": "build",
-    "plan_model": "build",
-    "list_presets": "spec",
-    "load_spec": "spec",
-    "validate_spec": "spec",
-    "Summary": "summary",
-    "summarize": "summary",
-}
+from dnacnn.models.spec import list_presets, load_spec, validate_spec
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DnacnnModel",
+    "Summary",
+    "build_model",
+    "count_parameters",
+    "list_presets",
+    "load_spec",
+    "logits_to_prob",
+    "plan_model",
+    "summarize",
+    "validate_spec",
+]
+_SUMMARY_NAMES = ("Summary", "summarize")
+_BUILD_NAMES = ("DnacnnModel", "build_model", "count_parameters", "logits_to_prob", "plan_model")
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dnacnn.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"dnacnn.models.{_EXPORTS[name]}"), name)
+    """The torch-backed names, imported when first asked for."""
+    if name in _SUMMARY_NAMES:
+        from dnacnn.models import summary
+
+        return getattr(summary, name)
+    if name in _BUILD_NAMES:
+        from dnacnn.models import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'dnacnn.models' has no attribute {name!r}")

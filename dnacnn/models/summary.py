@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dnacnn.models.build import keras_shape, plan_model
+from dnacnn.models.plan import keras_shape, plan_model
 
 # spec layer type -> (Keras default layer name, Keras class)
 KERAS_NAMES = {

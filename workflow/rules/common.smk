@@ -282,23 +282,26 @@ def encode_test_inputs(wildcards):
 
 
 # --------------------------------------------------------------------------- tuning (tune: enabled)
-# The training settings of a model entry that dnacnn tune may put in the spec's train: block.
-TRAIN_SETTINGS = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "optimizer",
-    "patience",
-    "rc_augment",
-    "fresh_negatives",
-    "shuffles_per_positive",
-    "ema",
-    "mutation_rate",
-    "max_shift",
-)
+# The training settings of a model entry (dnacnn.train.TrainSettings: the spec's train: keys with an option).
+# begin train settings: written by scripts/gen_train_settings.py from dnacnn/train/settings.py; do not edit
+TRAIN_SETTINGS = {  # a model entry's training settings: its dnacnn train option (--x/--no-x: a switch)
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "weight_decay": "--weight-decay",
+    "optimizer": "--optimizer",
+    "patience": "--patience",
+    "rc_augment": "--rc-augment/--no-rc-augment",
+    "fresh_negatives": "--fresh-negatives/--no-fresh-negatives",
+    "shuffles_per_positive": "--shuffles-per-positive",
+    "ema": "--ema",
+    "mutation_rate": "--mutation-rate",
+    "max_shift": "--max-shift",
+    "clip_norm": "--clip-norm",
+}
 # dnacnn.tune.DEFAULT_SEARCH: what a study varies when neither tune.search nor the spec names a space
 DEFAULT_SEARCH_KEYS = ("lr", "batch_size", "weight_decay")
+# end train settings
 
 
 def tuned_settings(m):
@@ -397,20 +400,13 @@ def train_args(wildcards):
     if config["tune"]["enabled"]:
         spec = f"{tune_dir(wildcards)}/best.yaml"
         settings.update(dict.fromkeys(tuned_settings(m)))
-    options = {
-        "--model": spec,
-        "--epochs": settings["epochs"],
-        "--batch-size": settings["batch_size"],
-        "--lr": settings["lr"],
-        "--weight-decay": settings["weight_decay"],
-        "--optimizer": settings["optimizer"],
-        "--patience": settings["patience"],
-        **switch("--rc-augment", settings["rc_augment"]),
-        **switch("--fresh-negatives", settings["fresh_negatives"]),
-        "--shuffles-per-positive": settings["shuffles_per_positive"],
-        "--ema": settings["ema"],
-        "--mutation-rate": settings["mutation_rate"],
-        "--max-shift": settings["max_shift"],
+    options = {"--model": spec}
+    for key, option in TRAIN_SETTINGS.items():
+        if "/" in option:  # a --x/--no-x switch
+            options |= switch(option.split("/")[0], settings[key])
+        else:
+            options[option] = settings[key]
+    options |= {
         "--seed": m["seed"] + member - 1,
         "--fold": model_fold(wildcards.model),
         "--max-minutes": m["max_minutes"],

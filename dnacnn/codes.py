@@ -1,4 +1,11 @@
-"""Sequence and genotype encodings.
+"""The uint8 codes a store holds: DNA and genotype code tables, and their expansion to network input.
+
+Contract: every sequence and genotype is held as one uint8 *code* per base or marker (tables
+below); this module translates text to codes (:func:`dna_to_codes`, :func:`codes_from_strings`,
+with the file and line of a bad byte), fits codes to a fixed length (:func:`fit_length`,
+:func:`fit_ragged`), and expands codes to the network input ``X`` shape ``(n, channels, length)``
+as an :class:`Encoding` says (:func:`one_hot` in numpy, :class:`Expander` in torch).  Not to be
+confused with :mod:`dnacnn.encode`, the ``dnacnn encode`` command that writes a store.
 
 DNA is stored as one uint8 *code* per base and expanded to one-hot only per batch, which keeps
 the on-disk store 4x smaller than uint8 one-hot and 16x smaller than float32 one-hot.
@@ -29,6 +36,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from dnacnn.errors import InputError
 
 DNA_ALPHABET = "ACGT"
 DNA_N = 4
@@ -94,6 +103,49 @@ def fit_length(codes: np.ndarray, length: int) -> np.ndarray:
     start = (length - n) // 2
     out[start : start + n] = codes
     return out
+
+
+def fit_ragged(path, codes: np.ndarray, offsets: np.ndarray, ids, lines, length: int | None) -> np.ndarray:
+    """Back-to-back records -> ``(b, L)``; equal-length blocks reshape without copying.
+
+    ``codes`` holds the records end to end, record ``i`` at ``offsets[i]:offsets[i + 1]``;
+    ``length`` None keeps the records' own length and makes a record of another length an
+    :class:`~dnacnn.errors.InputError` naming ``path`` and its line (from ``lines``)."""
+    lengths = np.diff(offsets)
+    target = length or int(lengths[0])
+    if (lengths == target).all():
+        return codes.reshape(len(lengths), target)
+    if length is None:
+        i = int(np.flatnonzero(lengths != target)[0])
+        raise InputError(
+            path,
+            f"{lines[i]}",
+            f"record '{ids[i]}' is {lengths[i]} bp but earlier records are {target} bp",
+            "use --length L to centre-crop / N-pad all records to L",
+        )
+    return np.stack([fit_length(codes[s:e], length) for s, e in zip(offsets[:-1], offsets[1:])])
+
+
+def codes_from_strings(path, seqs: list[str], ids, lines, length: int | None) -> np.ndarray:
+    """Sequence strings -> codes ``(b, L)`` (see :func:`fit_ragged`); an invalid character or an
+    empty sequence is an :class:`~dnacnn.errors.InputError` naming ``path`` and the record's line."""
+    joined = "".join(seqs).encode("ascii", errors="replace")
+    codes = DNA_LUT[np.frombuffer(joined, dtype=np.uint8)]
+    offsets = np.concatenate(([0], np.cumsum([len(s) for s in seqs])))
+    bad = np.flatnonzero(codes == INVALID)
+    if len(bad):
+        rec = int(np.searchsorted(offsets, bad[0], side="right")) - 1
+        char = joined[bad[0] : bad[0] + 1].decode(errors="replace")
+        raise InputError(
+            path,
+            f"{lines[rec]}",
+            f"invalid character {char!r} in record '{ids[rec]}'",
+            "sequences may hold only A, C, G, T, N and IUPAC codes",
+        )
+    empty = np.flatnonzero(np.diff(offsets) == 0)
+    if len(empty):
+        raise InputError(path, f"{lines[empty[0]]}", f"record '{ids[empty[0]]}' has an empty sequence", "remove it")
+    return fit_ragged(path, codes, offsets, ids, lines, length)
 
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:

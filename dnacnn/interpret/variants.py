@@ -36,16 +36,15 @@ bounded memory; only the first five columns are used.  Counts of rows not scored
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dnacnn.errors import InputError
+from dnacnn.interpret.inputs import load_dna_model
+from dnacnn.io.vcf_records import VcfRecord, iter_vcf
 
 SCORED = ("ok", "ok_padded")
 STATUS_HELP = {
@@ -59,18 +58,6 @@ _ALLELE_OK = frozenset("ACGTN")
 
 
 @dataclass
-class VcfRecord:
-    """One VCF data line: 1-based ``pos``, uppercase ``ref`` and ``alts``, 1-based ``line``."""
-
-    chrom: str
-    pos: int
-    id: str
-    ref: str
-    alts: list[str]
-    line: int
-
-
-@dataclass
 class VariantSummary:
     out_path: Path
     n_records: int = 0
@@ -80,36 +67,6 @@ class VariantSummary:
     @property
     def n_scored(self) -> int:
         return sum(self.status[s] for s in SCORED)
-
-
-def iter_vcf(path: str | os.PathLike) -> Iterator[VcfRecord]:
-    """Stream the records of a VCF (plain, gzip or bgzip; ``-`` = stdin).
-
-    Header lines (``#``) and blank lines are skipped; a line with fewer than 5 tab-separated
-    columns or a bad POS raises a one-line :class:`InputError` naming the line.
-    """
-    from dnacnn.io import open_binary
-
-    with open_binary(path) as f:
-        for lineno, raw in enumerate(f, 1):
-            if raw[:1] == b"#" or not raw.strip():
-                continue
-            fields = raw.rstrip(b"\r\n").split(b"\t", 5)
-            if len(fields) < 5:
-                raise InputError(
-                    path,
-                    str(lineno),
-                    f"{len(fields)} column(s), a VCF record needs at least 5 (CHROM POS ID REF ALT)",
-                    "separate the columns with tabs",
-                )
-            chrom, pos, vid, ref, alt = (x.decode("utf-8", errors="replace") for x in fields[:5])
-            try:
-                pos_i = int(pos)
-            except ValueError:
-                raise InputError(path, str(lineno), f"POS {pos!r} is not an integer", "fix the VCF") from None
-            if pos_i < 1:
-                raise InputError(path, str(lineno), f"POS {pos_i} is not >= 1", "VCF positions are 1-based")
-            yield VcfRecord(chrom, pos_i, vid, ref.upper(), alt.upper().split(","), lineno)
 
 
 def variant_type(ref: str, alt: str) -> str:
@@ -185,15 +142,10 @@ def score_variants(
     """
     import torch
 
-    from dnacnn.explain import check_dna_model
     from dnacnn.io import atomic_text
     from dnacnn.io.bed import open_genome
-    from dnacnn.modelfile import load_model
-    from dnacnn.train import resolve_device
 
-    dev = resolve_device(device)
-    loaded = load_model(model_path, dev)
-    check_dna_model(loaded, model_path)
+    dev, loaded = load_dna_model(model_path, device)
     meta = loaded.meta
     length = loaded.encoding.length
     max_indel = length // 2 if max_indel is None else max_indel
@@ -251,7 +203,7 @@ def _score_windows(loaded, ref_seqs: list[str], alt_seqs: list[str], device) -> 
     strand-averaged log-odds difference."""
     import torch
 
-    from dnacnn.encoding import DNA_LUT, reverse_complement_codes
+    from dnacnn.codes import DNA_LUT, reverse_complement_codes
     from dnacnn.predict import scores_from_logits
 
     meta = loaded.meta
@@ -263,13 +215,13 @@ def _score_windows(loaded, ref_seqs: list[str], alt_seqs: list[str], device) -> 
     logits = loaded.module(X).float()
     scores = scores_from_logits(logits, meta["head"], meta.get("target_mean"), meta.get("target_std"))
     scores = scores.reshape(2, 2, b, -1).mean(axis=0)  # strands averaged: (ref/alt, b, tasks)
-    lo = _log_odds(logits, meta["head"]).reshape(2, 2, b, -1)
+    lo = log_odds(logits, meta["head"]).reshape(2, 2, b, -1)
     lo_diff = (lo[:, 1] - lo[:, 0]).mean(axis=0)
     ref, alt = scores[0], scores[1]
     return np.stack([ref, alt, alt - ref, lo_diff], axis=2).astype(np.float64)
 
 
-def _log_odds(logits, head: str) -> np.ndarray:
+def log_odds(logits, head: str) -> np.ndarray:
     """Log-odds per task column ``(n, tasks)`` from logits (regression: the raw outputs)."""
     import torch
 

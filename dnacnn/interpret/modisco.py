@@ -1,6 +1,6 @@
 """TF-MoDISco patterns of a model's attributions (``dnacnn motifs --method modisco``).
 
-Contract: :func:`find_patterns` attributes DNA codes ``(n, L)`` with :func:`dnacnn.explain.attribute`
+Contract: :func:`find_patterns` attributes DNA codes ``(n, L)`` with :func:`dnacnn.interpret.attributions.attribute`
 (gradient x input by default; DeepLIFT or ISM), hands the one-hot sequences and their hypothetical
 contributions, both ``(n, L, 4)``, to modisco-lite's ``TFMoDISco`` with settings sized for a few
 thousand sequences (:func:`modisco_settings`), and returns every pattern found, positive
@@ -8,7 +8,7 @@ thousand sequences (:func:`modisco_settings`), and returns every pattern found, 
 position probability matrix (PPM) and contribution weight matrix (CWM), and the core columns
 whose summed absolute contribution is at least :data:`TRIM_FRACTION` of the pattern's highest
 (modisco-lite's own trimming before Tomtom).  Matching, tables, logos and the report section are
-:mod:`dnacnn.motifs`'s, the same as for first-layer filters.
+:mod:`dnacnn.interpret.motifs`'s, the same as for first-layer filters.
 
 ISM gives full hypothetical contributions (each base's substitution effect, centred over the four
 bases of its position); gradient x input and DeepLIFT give the reference base's contribution
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnacnn.errors import DnacnnError
+from dnacnn.interpret.attributions import attribute
 
 ATTRIBUTIONS = ("gradxinput", "deeplift", "ism")
 DEFAULT_ATTRIBUTION = "gradxinput"  # seconds for 2,000 sequences; DeepLIFT minutes, ISM many minutes on a CPU
@@ -114,7 +115,7 @@ def modisco_settings(length: int) -> dict:
 
 
 def hypothetical_contributions(attr: np.ndarray, codes: np.ndarray, method: str) -> np.ndarray:
-    """``(n, L, 4)`` hypothetical contributions from :func:`dnacnn.explain.attribute`'s ``(n, 4, L)``.
+    """``(n, L, 4)`` hypothetical contributions from :func:`dnacnn.interpret.attributions.attribute`'s ``(n, 4, L)``.
 
     ISM: each base's effect ``f(mutant) - f(reference)`` centred over the four bases of its position,
     so the reference base holds minus the mean effect of changing it; N positions hold 0.  Other
@@ -156,7 +157,7 @@ def find_patterns(
     codes : np.ndarray, shape=(n, length), uint8
         DNA codes (typically the positives).
     attribution : str
-        ``gradxinput``, ``deeplift`` or ``ism`` (:mod:`dnacnn.explain`).
+        ``gradxinput``, ``deeplift`` or ``ism`` (:mod:`dnacnn.interpret.attributions`).
 
     Raises
     ------
@@ -164,8 +165,6 @@ def find_patterns(
         modisco-lite missing, sequences too short, or no pattern found (too few seqlets).
     """
     import torch
-
-    from dnacnn.explain import attribute
 
     require_modiscolite()
     check_attribution(attribution)

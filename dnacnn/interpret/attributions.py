@@ -1,4 +1,4 @@
-"""``dnacnn explain``: per-base attributions of a trained DNA model.
+"""Per-base attributions of a DNA model: ISM, gradient x input and DeepLIFT.
 
 Contract: :func:`attribute` maps one-hot ``X`` shape ``(n, 4, L)`` to attributions of the same
 shape on the model's *log-odds scale* (:func:`model_output`: the logit of a sigmoid task, the
@@ -19,20 +19,13 @@ the raw output of a regression).  Three methods:
 
 The per-position score (:func:`position_scores`) is ``-mean`` of the three substitution effects
 for ISM (how much the reference base matters) and the reference base's attribution otherwise;
-positive means the base supports the prediction.  :func:`explain` streams an input file, writes
-``attributions.tsv`` (``id, position, base, score`` and, for ISM, ``delta_A .. delta_T``),
-``sequences.tsv`` (prediction and best window per sequence) and logos of the top-scoring
-sequences; every file is written atomically.
+positive means the base supports the prediction.
 """
 
 from __future__ import annotations
 
-import heapq
-import os
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,9 +34,6 @@ from dnacnn.errors import DnacnnError
 METHODS = ("ism", "gradxinput", "deeplift")
 BASES = "ACGT"
 MAX_MUTANTS = 8192  # rows of one ISM forward pass: 3 * L * sequences per pass
-
-
-# --------------------------------------------------------------------------- model helpers
 
 
 def model_output(module, head: str, target: int = 0) -> Callable:
@@ -87,40 +77,6 @@ def check_target(meta: dict, target: int) -> None:
     n = n_targets(meta)
     if not 0 <= target < n:
         raise DnacnnError(f"--target {target} is out of range: the model has {n} output(s), numbered 0..{n - 1}")
-
-
-def check_dna_model(loaded, path) -> None:
-    if loaded.encoding.kind != "dna":
-        raise DnacnnError(f"{path}: interpretation needs a DNA model; this one reads genotypes")
-
-
-def read_sequences(
-    path,
-    encoding,
-    *,
-    fmt: str = "auto",
-    seq_col: str = "seq",
-    id_col: str | None = None,
-    genome: str | None = None,
-    length_policy: str = "strict",
-    model_path="model",
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Chunks ``(ids, codes (b, L) uint8)`` of a DNA input file, fitted to the model's length.
-
-    Uses the readers of ``dnacnn predict`` (FASTA, tabular, one-per-line, BED + genome)."""
-    from dnacnn.io import check_readable, detect_format
-    from dnacnn.predict import _coded_chunks
-
-    if length_policy not in ("strict", "fit"):
-        raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
-    check_readable(path)
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "genotype":
-        raise DnacnnError(f"{path}: genotype input cannot be interpreted; give DNA sequences")
-    yield from _coded_chunks(path, fmt, encoding, seq_col, id_col, genome, length_policy, f"{model_path} was")
-
-
-# --------------------------------------------------------------------------- attribution methods
 
 
 def attribute(
@@ -294,197 +250,3 @@ def best_windows(scores: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray
     sums = csum[:, width:] - csum[:, :-width]
     start = sums.argmax(axis=1)
     return start, sums[np.arange(n), start]
-
-
-# --------------------------------------------------------------------------- the command
-
-
-@dataclass
-class ExplainResult:
-    out_dir: Path
-    attributions: Path
-    sequences: Path
-    logos: Path | None
-    n: int
-    method: str
-
-
-def explain(
-    model_path,
-    input_path,
-    out_dir,
-    method: str = "ism",
-    *,
-    fmt: str = "auto",
-    seq_col: str = "seq",
-    id_col: str | None = None,
-    genome: str | None = None,
-    length_policy: str = "strict",
-    target: int = 0,
-    n_plots: int = 10,
-    window: int | None = None,
-    n_shuffles: int = 10,
-    batch_size: int = 128,
-    device: str = "auto",
-    seed: int = 0,
-) -> ExplainResult:
-    """Attribute every sequence of ``input_path`` and write TSVs and logos to ``out_dir``.
-
-    Parameters
-    ----------
-    model_path : path
-        DNA model from ``dnacnn train``.
-    input_path : path
-        FASTA, tabular, one-per-line or BED (+ ``genome``) sequences of the model's length
-        (``length_policy="fit"`` centre-crops / N-pads them).
-    out_dir : path
-        Receives ``attributions.tsv``, ``sequences.tsv`` and ``top_sequences.png``.
-    method : str
-        ``ism``, ``gradxinput`` or ``deeplift``.
-    target : int
-        Output column (task or class) to explain.
-    n_plots : int
-        Logos drawn for the sequences with the highest predictions (0 = none).
-    window : int, optional
-        Width of the best window reported per sequence [the first conv layer's kernel size].
-    """
-    import torch
-
-    from dnacnn.encoding import Expander
-    from dnacnn.io import atomic_text
-    from dnacnn.modelfile import load_model
-    from dnacnn.predict import scores_from_logits
-    from dnacnn.train import resolve_device
-
-    if method not in METHODS:
-        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
-    dev = resolve_device(device)
-    loaded = load_model(model_path, dev)
-    check_dna_model(loaded, model_path)
-    meta = loaded.meta
-    check_target(meta, target)
-    window = window or _first_kernel(loaded.module) or 12
-    expand = Expander(loaded.encoding, None, dev)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    top: list = []  # heap of (prediction, order, id, codes, position scores)
-    n = 0
-    head = ["id", "position", "base", "score"] + ([f"delta_{b}" for b in BASES] if method == "ism" else [])
-    with atomic_text(out_dir / "attributions.tsv") as att, atomic_text(out_dir / "sequences.tsv") as seqs:
-        att.write("\t".join(head) + "\n")
-        seqs.write("id\tprediction\tattribution_sum\twindow_start\twindow_end\twindow_score\n")
-        for ids, codes in read_sequences(
-            input_path,
-            loaded.encoding,
-            fmt=fmt,
-            seq_col=seq_col,
-            id_col=id_col,
-            genome=genome,
-            length_policy=length_policy,
-            model_path=model_path,
-        ):
-            for s in range(0, len(ids), batch_size):
-                c = np.asarray(codes[s : s + batch_size])
-                X = expand(torch.as_tensor(c, device=dev))
-                with torch.inference_mode():
-                    logits = loaded.module(X)
-                pred = scores_from_logits(logits, meta["head"], meta.get("target_mean"), meta.get("target_std"))
-                pred = pred[:, min(target, pred.shape[1] - 1)]
-                attr = attribute(
-                    loaded.module,
-                    meta["head"],
-                    X,
-                    method,
-                    target=target,
-                    batch_size=batch_size,
-                    codes=c,
-                    n_shuffles=n_shuffles,
-                    seed=seed + n,
-                )
-                pos = position_scores(attr, c, method)
-                _write_attributions(att, ids[s : s + batch_size], c, pos, attr if method == "ism" else None)
-                start, wsum = best_windows(pos, window)
-                for k, rid in enumerate(ids[s : s + batch_size]):
-                    seqs.write(
-                        f"{rid}\t{pred[k]:.6g}\t{pos[k].sum():.6g}\t{start[k] + 1}\t"
-                        f"{start[k] + min(window, pos.shape[1])}\t{wsum[k]:.6g}\n"
-                    )
-                    item = (float(pred[k]), -(n + k), rid, c[k], pos[k], attr[k])
-                    if n_plots > 0:
-                        (heapq.heappush if len(top) < n_plots else heapq.heappushpop)(top, item)
-                n += len(c)
-    if n == 0:
-        raise DnacnnError(f"{input_path}: no sequences to explain")
-    logos = None
-    if top:
-        logos = out_dir / "top_sequences.png"
-        draw_attribution_logos(sorted(top, reverse=True), method, logos)
-    return ExplainResult(out_dir, out_dir / "attributions.tsv", out_dir / "sequences.tsv", logos, n, method)
-
-
-def _first_kernel(module) -> int | None:
-    from dnacnn.models.build import Conv1d
-
-    for layer in module.body:
-        if isinstance(layer, Conv1d):
-            return int(layer.conv.kernel_size[0])
-    return None
-
-
-def _write_attributions(f, ids, codes, pos, ism_effects) -> None:
-    n, length = codes.shape
-    bases = np.array(list(BASES + "N"))[codes]
-    position = np.char.mod("%d", np.arange(1, length + 1))
-    score = np.char.mod("%.5g", pos)
-    columns = [np.repeat(np.asarray(ids, dtype=object), length), np.tile(position, n), bases.ravel(), score.ravel()]
-    if ism_effects is not None:
-        columns += [np.char.mod("%.5g", ism_effects[:, b, :]).ravel() for b in range(4)]
-    lines = ["\t".join(row) for row in zip(*columns)]
-    f.write("\n".join(lines) + "\n")
-
-
-# --------------------------------------------------------------------------- logos
-
-
-def draw_attribution_logos(items, method: str, path) -> None:
-    """One PNG of attribution logos, a panel per ``(prediction, _, id, codes, pos, attr)`` item.
-
-    The reference base of each position is drawn with height = its position score (below the
-    axis when negative); ISM panels also show the substitution effects as a heat map."""
-    from matplotlib.figure import Figure
-
-    from dnacnn.motifs import draw_logo
-
-    length = len(items[0][3])
-    rows = len(items) * (2 if method == "ism" else 1)
-    fig = Figure(figsize=(max(6.0, length * 0.12), 1.7 * rows), dpi=100, layout="constrained")
-    axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
-    for i, (pred, _, rid, codes, pos, attr) in enumerate(items):
-        ax = axes[i * (2 if method == "ism" else 1)]
-        matrix = np.zeros((length, 4), np.float32)
-        known = codes < 4
-        matrix[np.flatnonzero(known), codes[known]] = pos[known]
-        draw_logo(ax, matrix)
-        ax.set_title(f"{rid}   prediction {pred:.3g}", fontsize=9, loc="left")
-        ticks = [0, *range(9, length, 10)]  # 1-based labels, as in attributions.tsv
-        for a in (ax, axes[i * 2 + 1]) if method == "ism" else (ax,):
-            a.set_xticks(ticks, [str(t + 1) for t in ticks])
-        ax.set_ylabel("score")
-        ax.axhline(0, color="#9aa3af", lw=0.5)
-        if method == "ism":
-            hx = axes[i * 2 + 1]
-            lim = float(np.abs(attr).max()) or 1.0
-            hx.imshow(attr, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-            hx.set_yticks(range(4), list(BASES))
-            hx.set_xlabel("position; colour: substitution effect alt - ref (blue: lowers the output)")
-    _save_png(fig, path)
-
-
-def _save_png(fig, path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
