@@ -51,14 +51,14 @@ def zou_checks(work: Path, seed: int) -> list[list]:
     from dnacnn.interpret.motifs import motifs
     from dnacnn.modelfile import load_model
     from dnacnn.store import Store
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     data = REPO / "tests" / "data"
     opts = EncodeOptions(format="lines", labels=str(data / "zou_labels.txt"), test_frac=0.25, progress=False)
     store = encode(data / "zou_sequences.txt", work / f"zou{seed}.store", opts)
     t0 = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
-        model = train(store, work / f"zou{seed}.dnacnn", TrainOptions(model="zou2019", epochs=10, batch_size=64,
+        model = train(store, work / f"zou{seed}.dnacnn", TrainSettings(model="zou2019", epochs=10, batch_size=64,
                       seed=seed, progress=False, device="cpu")).model_path  # fmt: skip
     train_s = time.perf_counter() - t0
     s = Store.open(store)
@@ -70,7 +70,7 @@ def zou_checks(work: Path, seed: int) -> list[list]:
     rows = []
     for method in ("ism", "gradxinput", "deeplift"):
         t0 = time.perf_counter()
-        attr = attribute(m.module, m.meta["head"], X, method, codes=codes)
+        attr = attribute(m.module, m.meta.head, X, method, codes=codes)
         seconds = time.perf_counter() - t0
         start, _ = best_windows(position_scores(attr, codes, method), len(MOTIF))
         overlap, exact = np.mean(np.abs(start - where) < len(MOTIF)), np.mean(start == where)
@@ -114,7 +114,7 @@ def tf_check(work: Path, tf: str) -> list:
 def modisco_rest_check(work: Path) -> list:
     from dnacnn.encode import EncodeOptions, encode
     from dnacnn.interpret.motifs import motifs
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     data = REPO / "data" / "deepbind" / "REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz"
     opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle",
@@ -122,7 +122,7 @@ def modisco_rest_check(work: Path) -> list:
     store = encode(data, work / "rest_modisco.store", opts)
     t0 = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
-        topts = TrainOptions(model="tfbind", epochs=5, fresh_negatives=True, progress=False, device="cpu")
+        topts = TrainSettings(model="tfbind", epochs=5, fresh_negatives=True, progress=False, device="cpu")
         model = train(store, work / "rest_modisco.dnacnn", topts).model_path
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()

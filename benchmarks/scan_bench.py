@@ -11,7 +11,7 @@ most 25 Mbp, wrapped at 60 bases, with a 50-kb block of N every 5 Mbp) written o
 * the bare loop: the same module over float32 one-hot windows of the same genome already in
   memory (``--loop-windows`` of them, stride 20, so it cannot hold a whole large genome),
   ``torch.inference_mode()``, sigmoid scores into a preallocated array, glibc tuned as the CLI
-  tunes it (``dnacnn.cpu.reuse_freed_memory``); Mbp/s = windows/s x stride.  It runs before and
+  tunes it (``dnacnn.device.reuse_freed_memory``); Mbp/s = windows/s x stride.  It runs before and
   after the scan and its best run counts, so load from other jobs does not flatter the ratio.
 
 Run:  python benchmarks/scan_bench.py [--mbp 100] [--threads 1] [--batch-size 1024] [--quick]
@@ -119,7 +119,7 @@ def main(argv=None) -> None:
     ap.add_argument("--loop-windows", type=int, default=200_000, help="windows of the bare loop")
     ap.add_argument("--quick", action="store_true", help="a 5-Mbp genome, 50k loop windows: about 1 min")
     args = ap.parse_args(argv)
-    from dnacnn.cpu import reuse_freed_memory
+    from dnacnn.device import reuse_freed_memory
 
     reuse_freed_memory()  # as the CLI does before importing torch: the bare loop gets the same allocator
     mbp, loop_n = (5.0, 50_000) if args.quick else (args.mbp, args.loop_windows)

@@ -1,9 +1,9 @@
 """Stores bigger than memory (issue 23): training streamed under a memory cap, and BED encoding at scale.
 
 * **train** - ``dnacnn train`` on CPU, 101 bp random sequences: (i) on a store that fits, the
-  training split resident vs streamed (``PRELOAD_BYTES`` set to 0, as ``train_bench.py`` does),
-  for ``tiny`` (one conv layer: little compute, so the data path shows) and ``deepbind``; rows/s
-  from the epochs' ``seconds`` in the history, peak RSS from ``wait4``.  (ii) On a store of
+  training split resident vs streamed (``dnacnn.train.batches.PRELOAD_BYTES`` set to 0, as
+  ``train_bench.py`` does), for ``tiny`` (one conv layer: little compute, so the data path shows)
+  and ``deepbind``; rows/s from the epochs' ``seconds`` in the history, peak RSS from ``wait4``.  (ii) On a store of
   ``--cap-factor`` (3) times a memory cap, inside a cgroup whose memory limit is the cap: one whole
   streamed epoch of the data path alone (``dnacnn.stream``, no model: every row read), and
   ``tiny`` trained on the first ``--max-batches`` batches of each epoch (a whole epoch of 30M rows
@@ -164,11 +164,14 @@ def train_run(store: Path, model: str, args, streamed: bool, cgroup: Path | None
     for p in out.iterdir():
         p.unlink()
     # PRELOAD_BYTES 0 sends the run down the streamed path whatever the store's size
-    code = ["import itertools, dnacnn.train as t, dnacnn.cli as c", f"t.PRELOAD_BYTES = {0 if streamed else 2**62}"]
+    code = [
+        "import itertools, dnacnn.train.batches as b, dnacnn.cli as c",
+        f"b.PRELOAD_BYTES = {0 if streamed else 2**62}",
+    ]
     if max_batches:
         code += [
-            "real = t.stream_batches",
-            f"t.stream_batches = lambda *a: itertools.islice(real(*a), {max_batches})",
+            "real = b.stream_batches",
+            f"b.stream_batches = lambda *a: itertools.islice(real(*a), {max_batches})",
         ]
     code.append("c.app(prog_name='dnacnn')")
     cmd = [sys.executable, "-c", "\n".join(code), "train", str(store), "-o", str(out / "m.dnacnn")]
@@ -218,22 +221,22 @@ def read_run(store: Path, args, cgroup: Path | None) -> dict:
 
 def data_path(store: Path, batch_size: int, repeats: int = 3) -> list[list[str]]:
     """Rows/s of the two input paths alone, no model, in this process: the resident gather
-    (``_resident_batches`` over the preloaded split) and ``stream_batches`` (reads included; the
+    (``resident_batches`` over the preloaded split) and ``stream_batches`` (reads included; the
     store evicted from the page cache first), one thread; best of ``repeats`` epochs."""
     import torch
 
-    import dnacnn.train as train_module
     from dnacnn.store import Store
     from dnacnn.stream import BlockReader, BlockShuffle, stream_batches
+    from dnacnn.train.batches import EpochBatches, on_device, preload, resident_batches
 
     torch.set_num_threads(1)
     s = Store.open(store)
     idx = s.indices("train")
     cold(store)
     t0 = time.perf_counter()
-    resident = train_module._resident(train_module._preload(s, idx), torch.device("cpu"))
+    resident = on_device(preload(s, idx), torch.device("cpu"))
     load = time.perf_counter() - t0
-    sampler = train_module.EpochBatches(np.arange(len(idx)), batch_size, 0)
+    sampler = EpochBatches(np.arange(len(idx)), batch_size, 0)
     order = BlockShuffle(idx, batch_size, 0, s.codes.shape[1] + 4 * s.labels.shape[1])
     reader = BlockReader(s.path, s.codes.shape[1], s.labels.shape[1])
     best = {"resident": math.inf, "streamed": math.inf}
@@ -241,7 +244,7 @@ def data_path(store: Path, batch_size: int, repeats: int = 3) -> list[list[str]]
         sampler.epoch = order.epoch = epoch
         cold(store)
         for name, batches in (
-            ("resident", lambda: train_module._resident_batches(sampler, resident)),
+            ("resident", lambda: resident_batches(sampler, resident)),
             ("streamed", lambda: stream_batches(order, reader, torch.device("cpu"), 1)),
         ):
             t0 = time.perf_counter()
@@ -317,6 +320,47 @@ def bench_train(args) -> str:
     )
     over += "\n\n" + table(big_rows, ["run", "rows/epoch", "rows/s", "peak RSS MB", "cgroup peak MB"])
     return fits + "\n\n" + over
+
+
+def bench_ratio(args) -> str:
+    """Samples/s of training streamed from a store ``cap_factor`` x the memory cap (inside the cap)
+    against the resident path on a store that fits, in interleaved rounds (load from other jobs
+    hits both alike).  Each streamed epoch trains as many batches as a resident epoch (the first
+    ``max_batches`` of its block-shuffled order), and the big store's validation split holds as
+    many rows as the small one's, so the two epochs do the same work; rows/s of the median epoch
+    after the first."""
+    small = random_store(args.small_n, args.length, args.valid_frac)
+    cap = args.cap_mb * 1024**2
+    n_big = int(args.cap_factor * cap / (args.length + 4)) + 1
+    n_valid = split_counts(small)["valid"]
+    big = random_store(n_big, args.length, round(n_valid / n_big, 8))
+    batches = -(-split_counts(small)["train"] // args.batch_size)
+    cgroup = make_cgroup("dnacnn_stream_bench", cap)
+    rows, ratios = [], []
+    for r in range(1, args.rounds + 1):
+        resident = train_run(small, args.models[0], args, streamed=False)
+        if cgroup is not None:
+            reset_peak(cgroup)
+        streamed = train_run(big, args.models[0], args, streamed=True, cgroup=cgroup, max_batches=batches)
+        ratios.append(streamed["steady"] / resident["steady"])
+        cg = "-" if streamed["cgroup"] is None else f"{streamed['cgroup']:.0f}"
+        rows.append(
+            [str(r), f"{resident['steady']:,.0f}", f"{streamed['steady']:,.0f}", f"{ratios[-1]:.2f}x"]
+            + [f"{resident['rss']:.0f}", f"{streamed['rss']:.0f}", cg]
+        )
+    if cgroup is not None:
+        cgroup.rmdir()
+    median = sorted(ratios)[len(ratios) // 2]
+    head = (
+        f"`{args.models[0]}`, batch {args.batch_size}, {args.threads} thread(s), CPU fp32, {args.epochs} epochs a run. "
+        f"Resident: {split_counts(small)['train']:,} training rows ({store_gb(small):.2f} GB store). Streamed: a "
+        f"{store_gb(big):.2f} GB store ({store_gb(big) * 1e9 / cap:.1f}x the {args.cap_mb} MiB "
+        f"{'cgroup cap' if cgroup else 'budget (NO cap could be set)'}), {batches:,} batches an epoch; "
+        f"both validate {n_valid:,} rows an epoch.  **Median streamed/resident: {median:.2f}x**."
+    )
+    header = ["round", "resident rows/s", "streamed rows/s", "streamed / resident"]
+    header += ["resident peak RSS MB", "streamed peak RSS MB", "cgroup peak MB"]
+    return head + "\n\n" + table(rows, header)
 
 
 def reset_peak(cgroup: Path) -> None:
@@ -412,7 +456,8 @@ def machine_info() -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--part", default="train,encode", help="train, encode or both")
+    p.add_argument("--part", default="train,encode", help="train, encode, ratio (comma-separated)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --part ratio")
     p.add_argument("--cap-mb", type=int, default=1024, help="memory cap of the streamed run (MiB)")
     p.add_argument("--cap-factor", type=float, default=3.0, help="store size / cap")
     p.add_argument("--length", type=int, default=101)
@@ -431,6 +476,8 @@ def main(argv=None) -> None:
     print(machine_info() + "\n")
     if "train" in parts:
         print("### train: resident vs streamed under a memory cap\n\n" + bench_train(args) + "\n", flush=True)
+    if "ratio" in parts:
+        print("### ratio: streamed beyond the cap vs resident, interleaved\n\n" + bench_ratio(args) + "\n", flush=True)
     if "encode" in parts:
         print("### encode: BED windows x 200 bp from a genome\n\n" + bench_encode(args) + "\n", flush=True)
 

@@ -118,13 +118,13 @@ def run_dnacnn(
     (DataLoader workers, pinned memory on CUDA), the path of a split over 2 GiB."""
     import io
 
-    import dnacnn.train as train_module
-    from dnacnn.train import TrainOptions, train
+    import dnacnn.train.batches as batches
+    from dnacnn.train import TrainSettings, train
 
     n = n or samples(name, precision)
     store = make_store(name, length, n)
     out = OUT / "train_bench" / f"{name}-{precision}-{os.getpid()}.dnacnn"
-    opts = TrainOptions(
+    opts = TrainSettings(
         model=name,
         optimizer="adam",  # as the other two columns (the keras-1d preset's own default is rmsprop)
         lr=1e-3,
@@ -135,14 +135,14 @@ def run_dnacnn(
         threads=threads,
         progress=False,
     )
-    saved = train_module.PRELOAD_BYTES
+    saved = batches.PRELOAD_BYTES  # a split under it is held in memory; 0 streams every split
     if streamed:
-        train_module.PRELOAD_BYTES = 0
+        batches.PRELOAD_BYTES = 0
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             result = train(store, out, opts)
     finally:
-        train_module.PRELOAD_BYTES = saved
+        batches.PRELOAD_BYTES = saved
     ended = time.time()
     history = result.history_path.read_text().splitlines()
     seconds = [float(row.split("\t")[-1]) for row in history[1:]]
@@ -211,7 +211,7 @@ def run_plain(
 def worker(argv: list[str]) -> None:
     kind, name, length, precision, epochs, threads = argv
     if kind == "dnacnn":  # as the `dnacnn` CLI does at start, before torch is imported
-        from dnacnn.cpu import reuse_freed_memory
+        from dnacnn.device import reuse_freed_memory
 
         reuse_freed_memory()
     run = run_dnacnn if kind == "dnacnn" else run_plain
@@ -278,7 +278,7 @@ def throughput_table(args) -> str:
                 print(f"round {r + 1}/{args.rounds}  {name:9s} {column:12s} {shown} samples/s", file=sys.stderr)
     import torch
 
-    from dnacnn.train import resolve_precision
+    from dnacnn.device import resolve_precision
 
     default = resolve_precision("auto", torch.device("cpu"))  # what `dnacnn train` uses here
     header = ["model", "length", *(HEADERS[c] for c in COLUMNS), f"dnacnn default ({default}) / Keras", "target"]
@@ -325,7 +325,7 @@ def profile_table(args) -> str:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     torch.set_num_threads(args.threads)
     lines = ["## Where dnacnn train spends its time (torch.profiler, CPU)", ""]
@@ -333,7 +333,7 @@ def profile_table(args) -> str:
         for precision in ("fp32", "bf16"):
             store = make_store(name, length, samples(name, precision) // 4)
             out = OUT / "train_bench" / f"profile-{name}.dnacnn"
-            opts = TrainOptions(
+            opts = TrainSettings(
                 model=name,
                 optimizer="adam",
                 batch_size=128,

@@ -2,13 +2,18 @@
 
 Contract: :class:`EncodeOptions` holds every setting of ``dnacnn encode`` with the CLI's defaults
 (the CLI, the tests and the benchmarks build one and pass it to :func:`dnacnn.encode.encode`);
-:func:`check_options` raises a one-line :class:`~dnacnn.errors.DnacnnError` for a combination the
-encoder cannot honour, before any input is read.  No numpy, no I/O.
+each field carries its option's help, so the ``dnacnn encode`` options are generated from it
+(:mod:`dnacnn.cli.options`: a ``list[str]`` field is one comma-separated option, ``cli_name`` and
+``cli_type`` say where the option differs from the field); :func:`check_options` raises a
+one-line :class:`~dnacnn.errors.DnacnnError` for a combination the encoder cannot honour, before
+any input is read.  No numpy, no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from dnacnn.errors import DnacnnError
 
@@ -16,42 +21,62 @@ TASKS = ("auto", "binary", "multiclass", "regression")
 SPLITS = ("random", "chrom", "column", "folds", "train", "test")
 
 
+def option(value: Any = None, help: str = "", **cli: Any) -> Any:  # noqa: A002  (the help of the option)
+    """An :class:`EncodeOptions` field: its default, its ``dnacnn encode`` help and how the option
+    differs from the field (``cli_name``, ``cli_type``; see :mod:`dnacnn.cli.options`)."""
+    if isinstance(value, list):
+        return field(default_factory=list, metadata={"help": help, **cli})
+    return field(default=value, metadata={"help": help, **cli})
+
+
 @dataclass
 class EncodeOptions:
-    """Everything ``dnacnn encode`` can be told; defaults are the CLI's defaults."""
+    """Everything ``dnacnn encode`` can be told, in the order of its options; defaults are the CLI's."""
 
-    format: str = "auto"
-    labels: str | None = None  # a label table path, or "header"
-    label_value: float | None = None  # one constant label for every record
-    label_cols: list[str] = field(default_factory=list)
-    seq_col: str = "seq"
-    id_col: str | None = None
-    genome: str | None = None
-    length: int | None = None
-    phenotypes: str | None = None
-    traits: list[str] = field(default_factory=list)
-    genotype_scheme: str = "onehot"
-    maf: float = 0.0  # genotype QC (VCF, PLINK and matrix): see dnacnn.io.genotype_qc
-    max_missing: float = 1.0
-    max_sample_missing: float = 1.0
-    multiallelic: str = "skip"  # VCF records with several ALT alleles: skip or split
-    task: str = "auto"
-    negatives: str | None = None  # "shuffle", "genome" (BED input) or a FASTA/table of negatives
-    negatives_per_positive: int = 1
-    negative_flank: int | None = None  # genome negatives keep this far from peaks (default: --length)
-    targets: list[str] = field(default_factory=list)  # bigWig tracks -> regression labels (BED input)
-    target_stat: str = "mean"  # per window: mean, sum or max of each track
-    target_log1p: bool = False
-    split: str = "random"
-    valid_frac: float = 0.1
-    test_frac: float = 0.1
-    valid_chroms: list[str] = field(default_factory=list)
-    test_chroms: list[str] = field(default_factory=list)
-    split_col: str | None = None
-    folds: int = 10  # --split folds: seeded folds, or
-    fold_file: str | None = None  # one fold id per record, in input order (e.g. BGLR's wheat.sets)
-    seed: int = 0
-    progress: bool = True
+    format: str = option("auto", "auto, fasta, tabular, lines, bed, genotype (numeric matrix), vcf (VCF/BCF) or plink.")
+    labels: str | None = option(None, "Label table keyed by record ID (or one label per line), or 'header'.")
+    label_cols: list[str] = option([], "Label column name(s), comma-separated (multi-task).", cli_name="label_col")
+    label_value: float | None = option(None, "Give every record this label (e.g. 1 for peaks).")
+    seq_col: str = option("seq", "Sequence column of a tabular input.")
+    id_col: str | None = option(None, "ID column of a tabular input.")
+    genome: str | None = option(None, "Reference genome FASTA for BED input.", cli_type=Path)
+    length: int | None = option(None, "Centre-crop / N-pad every sequence to this length (BED: window width).")
+    phenotypes: str | None = option(None, "Phenotype table for a genotype matrix.", cli_type=Path)
+    traits: list[str] = option([], "Phenotype columns to use (names or 1-based numbers).")
+    genotype_scheme: str = option("onehot", "onehot (3 channels) or dosage (1 channel).", cli_name="genotype_encoding")
+    # genotype QC (VCF, PLINK and matrix): see dnacnn.io.genotype_qc
+    maf: float = option(0.0, "Genotypes: drop markers with minor-allele frequency below this.")
+    max_missing: float = option(1.0, "Genotypes: drop markers with more than this share of missing calls.")
+    max_sample_missing: float = option(1.0, "Genotypes: drop individuals with more than this share of missing calls.")
+    multiallelic: str = option("skip", "VCF records with several ALT alleles: skip or split.")
+    task: str = option("auto", "auto, binary, multiclass or regression.")
+    negatives: str | None = option(
+        None,
+        "'shuffle' (dinucleotide-shuffled positives), 'genome' (BED input: GC-matched genome windows "
+        "away from every peak) or a file of negatives.",
+    )
+    negatives_per_positive: int = option(1, "Shuffled or genome negatives per positive.")
+    negative_flank: int | None = option(
+        None, "Genome negatives stay this many bases away from peaks (default: --length)."
+    )
+    targets: list[str] = option(
+        [], "bigWig track(s), comma-separated: each window's signal as a regression label (BED input)."
+    )
+    target_stat: str = option("mean", "Per window and track: mean, sum or max.")
+    target_log1p: bool = option(False, "log(1 + x) of the track values.")
+    split: str = option("random", "random, chrom, column, folds, train or test.")
+    valid_frac: float = option(0.1, "Validation fraction (random split).")
+    test_frac: float = option(0.1, "Test fraction (random split).")
+    valid_chroms: list[str] = option([], "Validation chromosomes (chrom split), e.g. chr7.")
+    test_chroms: list[str] = option([], "Test chromosomes (chrom split), e.g. chr8,chr9.")
+    split_col: str | None = option(None, "Column holding train/valid/test (column split).")
+    # --split folds: seeded folds, or the fold file's (one id per record, in input order)
+    folds: int = option(10, "Number of seeded cross-validation folds (folds split).")
+    fold_file: str | None = option(
+        None, "One fold id (1..k) per record, e.g. BGLR's wheat.sets (folds split).", cli_type=Path
+    )
+    seed: int = option(0, "Seed for splits and shuffled negatives.")
+    progress: bool = option(True, "Show a progress bar.")
 
 
 def check_options(opts: EncodeOptions) -> None:

@@ -54,7 +54,7 @@ def evaluate(
     """Evaluate a model (or an ensemble: a list of model files) on a store; returns the metrics
     dict written to ``metrics.json``.  On a store with folds (``--split folds``) the split is that of
     ``fold``, by default the fold the model was trained for."""
-    from dnacnn.predict import _check_store_matches, load_predictor, model_paths
+    from dnacnn.predict import check_store_matches, load_predictor, model_paths
     from dnacnn.store import Store
 
     started = time.time()
@@ -62,12 +62,12 @@ def evaluate(
     store = Store.open(store_path)
     paths = model_paths(model_path)
     predictor = load_predictor(paths, device, rc_average)
-    _check_store_matches(predictor, store)
+    check_store_matches(predictor, store)
     meta = predictor.meta
-    trained_on = meta.get("store", {}).get("path")  # the baseline is fitted on it
+    trained_on = meta.trained_on  # the baseline is fitted on it
     inputs = [store.path, *map(Path, paths), *(Path(p) for p in (train_store, trained_on) if p)]
     _check_out_dir(out_dir, inputs)
-    fold = fold if fold is not None else (meta.get("store", {}).get("fold") if store.n_folds else None)
+    fold = fold if fold is not None else (meta.fold if store.n_folds else None)
     if fold is not None:
         store = store.for_fold(fold)
     run, codes = _score(predictor, store, _split_rows(store, split), split, threshold)
@@ -105,12 +105,6 @@ def _check_out_dir(out_dir: Path, inputs: list[Path]) -> None:
         )
 
 
-def _names(meta: dict) -> list[str]:
-    if meta["task"] == "multiclass":
-        return [str(c) for c in (meta.get("classes") or range(meta["n_outputs"]))]
-    return list(meta["label_names"])
-
-
 def _split_rows(store, split: str) -> np.ndarray:
     """The rows of ``split``; an empty split is an error that says what to give instead."""
     idx = store.indices(split)
@@ -133,8 +127,8 @@ def _score(predictor, store, idx: np.ndarray, split: str, threshold: float) -> t
     y = np.asarray(store.labels[idx])
     scores = predictor(codes)
     meta = predictor.meta
-    names = _names(meta)
-    metrics = compute_metrics(y, scores, meta["task"], names, threshold)
+    names = meta.task_names
+    metrics = compute_metrics(y, scores, meta.task, names, threshold)
     run = Evaluation(
         meta=meta,
         store=store,
@@ -156,7 +150,7 @@ def _score_baselines(run: Evaluation, codes: np.ndarray, source, threshold: floa
     from dnacnn.intervals import headline_intervals
     from dnacnn.metrics import compute_metrics
 
-    task, names, y = run.meta["task"], run.names, run.y
+    task, names, y = run.meta.task, run.names, run.y
     base = _fit_baseline(run.meta, source) if source is not None else None
     if base is not None:
         run.baseline = base
@@ -182,7 +176,7 @@ def _result(run: Evaluation, paths: list, fold: int | None) -> dict:
         model["models"] = [str(path) for path in paths]
     return {
         "run": {**model, "store": str(run.store.path), "split": run.split, "n": int(len(run.idx)), "fold": fold},
-        "task": run.meta["task"],
+        "task": run.meta.task,
         "main_metric": main_metric(run.metrics)[0],
         "cnn": run.metrics,
         "baseline_name": run.baseline.name if run.baseline is not None else None,
@@ -232,7 +226,7 @@ def _training_store(meta, store, train_store, fold: int | None):
     from dnacnn.store import Store
 
     source = None
-    candidates = (train_store,) if train_store else (meta.get("store", {}).get("path"), store.path)
+    candidates = (train_store,) if train_store else (meta.trained_on, store.path)
     for candidate in candidates:
         if candidate and Path(candidate, "manifest.json").is_file():
             s = Store.open(candidate)
@@ -253,16 +247,16 @@ def _fit_baseline(meta, source):
     from dnacnn.baselines import fit_baseline
 
     tr, va = source.indices("train"), source.indices("valid")
-    n_classes = len(meta.get("classes") or []) or None
+    n_classes = len(meta.classes or []) or None
     return fit_baseline(
         source.encoding.kind,
-        meta["task"],
+        meta.task,
         np.asarray(source.codes[tr]),
         np.asarray(source.labels[tr]),
         np.asarray(source.codes[va]) if len(va) else None,
         np.asarray(source.labels[va]) if len(va) else None,
         n_classes=n_classes,
-        seed=int(meta.get("settings", {}).get("seed", 0)),
+        seed=int(meta.seed or 0),
     )
 
 
@@ -277,11 +271,11 @@ def _fit_kernels(meta, source, codes) -> dict[str, np.ndarray]:
 
     from dnacnn.kernels import GBLUP, RKHS
 
-    if meta["task"] != "regression" or source.encoding.kind != "genotype":
+    if meta.task != "regression" or source.encoding.kind != "genotype":
         return {}
     rows = np.sort(np.concatenate([source.indices("train"), source.indices("valid")]))
     X, y = np.asarray(source.codes[rows]), np.asarray(source.labels[rows])
-    seed = int(meta.get("settings", {}).get("seed", 0))
+    seed = int(meta.seed or 0)
     models = {"GBLUP": GBLUP(), "RKHS": RKHS(seed=seed), "RKHS (kernel average)": RKHS(average=True, seed=seed)}
     # dozens of eigendecompositions of a few-hundred-line kernel: BLAS threads spin-wait on a busy
     # machine (RKHS on 480 wheat lines: 1.4 s with one thread, 14 s with two beside other work)
@@ -319,12 +313,12 @@ def _members(predictor) -> list[dict]:
         m = member.meta
         row = {
             "model file": str(member.path),
-            "model spec": str(m.get("spec", {}).get("name", "model")),
-            "seed": m.get("settings", {}).get("seed"),
-            "best epoch": m.get("best_epoch"),
+            "model spec": str(m.name),
+            "seed": m.seed,
+            "best epoch": m.best_epoch,
         }
-        if m.get("metric_name"):
-            row[f"validation {m['metric_name']}"] = m.get("best_val_metric")
+        if m.metric_name:
+            row[f"validation {m.metric_name}"] = m.best_val_metric
         rows.append(row)
     return rows
 
@@ -335,7 +329,7 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
 
     from dnacnn.train.settings import PROVENANCE_KEYS
 
-    settings = meta.get("settings", {})
+    settings = meta.settings
     # an ensemble: the training settings shown are the first member's; seeds, times and best
     # epochs are lists with one value per member
     metas = [member.meta for member in getattr(predictor, "members", [])] or [meta]
@@ -348,19 +342,17 @@ def _provenance(paths, store, meta, predictor, split, started) -> dict:
         **files,
         "evaluated store": f"{store.path} ({_rows_evaluated(store, split)})",
         "inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in store.manifest.get("inputs", [])],
-        "training inputs": [
-            f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.get("store", {}).get("inputs") or []
-        ],
-        "encoding": meta.get("encoding"),
-        "model spec": meta.get("spec", {}).get("name"),
+        "training inputs": [f"{i['path']} sha256:{i['sha256'][:16]}…" for i in meta.training_inputs or []],
+        "encoding": meta.encoding.to_dict(),
+        "model spec": meta.spec.get("name"),
         "training settings": {k: settings.get(k) for k in PROVENANCE_KEYS},
-        "seed": per_member(lambda m: m.get("settings", {}).get("seed")),
-        "training device": settings.get("device"),
-        "training time (s)": per_member(lambda m: m.get("seconds")),
-        "best epoch": per_member(lambda m: m.get("best_epoch")),
+        "seed": per_member(lambda m: m.seed),
+        "training device": meta.training_device,
+        "training time (s)": per_member(lambda m: m.seconds),
+        "best epoch": per_member(lambda m: m.best_epoch),
         "evaluation device": str(predictor.device),
         "evaluation time (s)": round(time.time() - started, 2),
-        "versions": f"dnacnn {__version__} (model made by {meta.get('dnacnn_version')}), torch {torch.__version__}, "
+        "versions": f"dnacnn {__version__} (model made by {meta.dnacnn_version}), torch {torch.__version__}, "
         f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, python {platform.python_version()}",
     }
 

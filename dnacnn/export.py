@@ -2,7 +2,8 @@
 
 The exported graph maps one-hot / genotype input ``X`` shape ``(batch, channels, length)``
 float32 to *scores* (probabilities, or regression values on the original scale), the same
-numbers ``dnacnn predict`` writes, so other tools need no knowledge of the output head.  The
+numbers ``dnacnn predict`` writes (:func:`dnacnn.models.heads.scores`), so other tools need no
+knowledge of the output head.  The
 batch dimension is dynamic.  A JSON sidecar (``OUT.json``) records the encoding, channel order,
 label names and dnacnn version.
 """
@@ -23,12 +24,12 @@ FORMATS = ("onnx", "torchscript")
 def _scoring_module(loaded):
     import torch
 
+    from dnacnn.models.heads import PROBABILITY_HEADS, probabilities, values
+
     meta = loaded.meta
-    head = meta["head"]
-    mean = torch.as_tensor(
-        np.asarray(meta.get("target_mean") if meta.get("target_mean") is not None else 0.0, np.float32)
-    )
-    std = torch.as_tensor(np.asarray(meta.get("target_std") if meta.get("target_std") is not None else 1.0, np.float32))
+    head = meta.head
+    mean = torch.as_tensor(np.asarray(meta.target_mean if meta.target_mean is not None else 0.0, np.float32))
+    std = torch.as_tensor(np.asarray(meta.target_std if meta.target_std is not None else 1.0, np.float32))
 
     class Scores(torch.nn.Module):
         def __init__(self, net):
@@ -39,13 +40,9 @@ def _scoring_module(loaded):
 
         def forward(self, X):
             logits = self.net(X)
-            if head == "sigmoid":
-                return torch.sigmoid(logits)
-            if head == "softmax2":
-                return torch.softmax(logits, dim=1)[:, 1:2]
-            if head == "softmax":
-                return torch.softmax(logits, dim=1)
-            return logits * self.std + self.mean
+            if head in PROBABILITY_HEADS:
+                return probabilities(logits, head)
+            return values(logits, self.mean, self.std)
 
     return Scores(loaded.module).eval()
 
@@ -93,8 +90,8 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
             "encoding": enc.to_dict(),
             "channel_order": "A,C,G,T" if enc.kind == "dna" else "genotype 0,1,2",
         },
-        "output": {"name": "scores", "columns": loaded.meta.get("label_names"), "task": loaded.meta["task"]},
-        "dnacnn_version": loaded.meta.get("dnacnn_version"),
+        "output": {"name": "scores", "columns": loaded.meta.label_names, "task": loaded.meta.task},
+        "dnacnn_version": loaded.meta.dnacnn_version,
     }
     out_path.with_name(out_path.name + ".json").write_text(json.dumps(sidecar, indent=2) + "\n")
     return out_path

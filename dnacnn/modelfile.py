@@ -2,8 +2,10 @@
 
 Weights are safetensors tensors; everything else (the layer spec, input encoding, task, label
 names, target scaling, training settings and history, store provenance, dnacnn version) is a
-JSON string under the safetensors metadata key ``dnacnn``.  Loading never unpickles anything:
-a file that is not safetensors, or lacks the metadata, is refused with one line.
+JSON string under the safetensors metadata key ``dnacnn``, read into a
+:class:`~dnacnn.models.meta.ModelMeta` (:func:`load_model`, :func:`read_model_meta`).  Loading
+never unpickles anything: a file that is not safetensors, or lacks the metadata, is refused with
+one line.
 
 Training checkpoints use the same container (model, optimiser and best weights as tensors, loop
 state as JSON), so ``--resume`` also never unpickles.
@@ -17,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dnacnn import __version__
+from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
+from dnacnn.models.meta import ModelMeta
 
 FORMAT = "dnacnn-model"
 FORMAT_VERSION = 1
@@ -26,16 +30,14 @@ META_KEY = "dnacnn"
 
 @dataclass
 class LoadedModel:
-    """A model ready for inference: ``module`` in eval mode plus its metadata dict."""
+    """A model ready for inference: ``module`` in eval mode plus its metadata."""
 
     module: object
-    meta: dict
+    meta: ModelMeta
 
     @property
-    def encoding(self):
-        from dnacnn.codes import Encoding
-
-        return Encoding.from_dict(self.meta["encoding"])
+    def encoding(self) -> Encoding:
+        return self.meta.encoding
 
 
 def save_tensors(path: str | os.PathLike, tensors: dict, meta: dict) -> None:
@@ -106,15 +108,10 @@ def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
     """Rebuild the network from the file's spec and load its weights (no pickle involved)."""
     from dnacnn.models import build_model
 
-    tensors, meta = read_tensors(path, "model")
-    if meta.get("format") != FORMAT:
-        raise DnacnnError(
-            f"{path}: not a dnacnn model (format {meta.get('format')!r}); give a model from 'dnacnn train'"
-        )
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise DnacnnError(f"{path}: model format {meta['format_version']} is newer than this dnacnn; upgrade dnacnn")
-    enc = meta["encoding"]
-    module = build_model(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"])
+    tensors, raw = read_tensors(path, "model")
+    meta = model_meta(path, raw)
+    enc = meta.encoding
+    module = build_model(meta.spec, enc.channels, enc.length, meta.n_outputs, meta.task)
     try:
         module.load_state_dict(tensors, strict=True)
     except RuntimeError as e:
@@ -123,6 +120,23 @@ def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
     if device is not None:
         module.to(device)
     return LoadedModel(module, meta)
+
+
+def read_model_meta(path: str | os.PathLike) -> ModelMeta:
+    """The metadata of the model file ``path``, its tensors unread."""
+    return model_meta(path, read_tensors(path, "model", with_tensors=False)[1])
+
+
+def model_meta(path, raw: dict) -> ModelMeta:
+    """The metadata dict ``raw`` of the file ``path`` as a :class:`ModelMeta`, refusing a file
+    that is not a dnacnn model (a checkpoint, another format) or is newer than this dnacnn."""
+    if raw.get("format") != FORMAT:
+        raise DnacnnError(
+            f"{path}: not a dnacnn model (format {raw.get('format')!r}); give a model from 'dnacnn train'"
+        )
+    if raw.get("format_version", 0) > FORMAT_VERSION:
+        raise DnacnnError(f"{path}: model format {raw['format_version']} is newer than this dnacnn; upgrade dnacnn")
+    return ModelMeta.from_dict(raw)
 
 
 def _umask() -> int:

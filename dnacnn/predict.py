@@ -1,6 +1,7 @@
 """``dnacnn predict``: score new sequences or genotypes with a trained model, streaming.
 
-Input is read chunk by chunk with the same readers as ``dnacnn encode``; each chunk is encoded,
+Input is read chunk by chunk by :func:`dnacnn.io.sequences.read_sequences` (the readers of
+``dnacnn encode``); each chunk is encoded,
 predicted in batches and written before the next is read, so memory stays flat for any number
 of records.  Output is a TSV: ``id`` then one column per task (probabilities for classification,
 values for regression, one column per class for multiclass).
@@ -18,35 +19,14 @@ and on the de-standardised value scale for regression.  :func:`load_predictor` g
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from dnacnn.errors import DnacnnError, InputError
+from dnacnn.errors import DnacnnError
 from dnacnn.io import atomic_text
 
 CHUNK_RECORDS = 65_536
-
-
-def scores_from_logits(logits, head: str, target_mean=None, target_std=None) -> np.ndarray:
-    """Logits ``(b, outputs)`` -> numpy scores: sigmoid / softmax probabilities, or regression
-    values back on the training targets' scale.  A 2-unit softmax head gives P(class 1)."""
-    import torch
-
-    logits = logits.float()
-    if head == "sigmoid":
-        out = torch.sigmoid(logits)
-    elif head == "softmax2":
-        out = torch.softmax(logits, dim=1)[:, 1:2]
-    elif head == "softmax":
-        out = torch.softmax(logits, dim=1)
-    else:
-        out = logits
-        if target_mean is not None:
-            out = out * torch.as_tensor(np.asarray(target_std), device=out.device) + torch.as_tensor(
-                np.asarray(target_mean), device=out.device
-            )
-    return out.detach().cpu().numpy().astype(np.float32)
 
 
 class Predictor:
@@ -67,10 +47,10 @@ class Predictor:
             reuse_freed_memory()
         self.loaded = load_model(model_path, self.device)
         self.meta = self.loaded.meta
-        self.encoding = self.loaded.encoding
+        self.encoding = self.meta.encoding
         if rc_average and self.encoding.kind != "dna":
             raise DnacnnError("--rc-average works on DNA models only; this model reads genotypes")
-        means = self.meta.get("marker_means")
+        means = self.meta.marker_means
         self.expand = Expander(self.encoding, None if means is None else np.asarray(means, np.float32), self.device)
         self.rc_average = rc_average
         self.batch_size = batch_size
@@ -78,9 +58,9 @@ class Predictor:
 
     @property
     def columns(self) -> list[str]:
-        if self.meta["task"] == "multiclass":
-            return [f"p_{c}" for c in (self.meta.get("classes") or range(self.meta["n_outputs"]))]
-        return list(self.meta["label_names"])
+        """The score columns: ``p_<class>`` per class of a multiclass model, else the label names."""
+        names = self.meta.task_names
+        return [f"p_{c}" for c in names] if self.meta.task == "multiclass" else names
 
     def __call__(self, codes: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -98,8 +78,10 @@ class Predictor:
         return np.concatenate(outs)
 
     def _scores(self, logits) -> np.ndarray:
+        from dnacnn.models.heads import scores
+
         m = self.meta
-        return scores_from_logits(logits, m["head"], m.get("target_mean"), m.get("target_std"))
+        return scores(logits, m.head, m.target_mean, m.target_std)
 
 
 class Ensemble:
@@ -152,7 +134,7 @@ class Ensemble:
 def _check_member(first: Predictor, member: Predictor) -> None:
     """One line naming ``member``'s file and the first thing in which it differs from ``first``."""
     a, b = first.encoding, member.encoding
-    ta, tb = first.meta["task"], member.meta["task"]
+    ta, tb = first.meta.task, member.meta.task
     if (a.kind, a.scheme, a.channels, a.length) != (b.kind, b.scheme, b.channels, b.length):
         problem = (
             f"reads {b.kind}/{b.scheme} x {b.length} ({b.channels} channels) but {first.path} reads "
@@ -198,7 +180,7 @@ def predict_store(model_path, store_path, split: str = "test", device: str = "au
 
     store = Store.open(store_path)
     predictor = load_predictor(model_path, device, rc_average)
-    _check_store_matches(predictor, store)
+    check_store_matches(predictor, store)
     idx = store.indices(split)
     scores = (
         predictor(np.asarray(store.codes[idx]))
@@ -209,7 +191,8 @@ def predict_store(model_path, store_path, split: str = "test", device: str = "au
     return [ids[i] for i in idx], np.asarray(store.labels[idx]), scores
 
 
-def _check_store_matches(predictor: Predictor | Ensemble, store) -> None:
+def check_store_matches(predictor: Predictor | Ensemble, store) -> None:
+    """A one-line error unless ``store`` holds the input (kind, scheme, length) the model reads."""
     want, have = predictor.encoding, store.encoding
     if (want.kind, want.scheme, want.length) != (have.kind, have.scheme, have.length):
         raise DnacnnError(
@@ -242,27 +225,20 @@ def predict(
     shared with other jobs, fewer threads than cores can be several times faster."""
     from contextlib import closing
 
-    from dnacnn.device import reuse_freed_memory
-    from dnacnn.io import check_readable, detect_format
-    from dnacnn.io.fasta import read_ahead
+    from tqdm import tqdm
 
-    if length_policy not in ("strict", "fit"):
-        raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
+    from dnacnn.device import reuse_freed_memory
+    from dnacnn.io.fasta import read_ahead
+    from dnacnn.io.sequences import check_length_policy, read_sequences
+
+    check_length_policy(length_policy)
     reuse_freed_memory()  # before the reader thread and the model allocate
     predictor = load_predictor(model_path, device, rc_average, batch_size)
     paths = model_paths(model_path)
     trained = f"{paths[0]} was" if len(paths) == 1 else f"the {len(paths)} models were"
-    if str(input_path) != "-":
-        check_readable(input_path)
-    fmt = (detect_format(input_path) if str(input_path) != "-" else "fasta") if fmt == "auto" else fmt
-    enc = predictor.encoding
-    if (fmt == "genotype") != (enc.kind == "genotype"):
-        raise DnacnnError(f"{input_path}: {fmt} input but the model reads {enc.kind} data; give matching input")
+    coded = read_sequences(input_path, predictor.encoding, fmt, seq_col, id_col, genome, length_policy, trained)
     n = 0
-    from tqdm import tqdm
-
     bar = tqdm(desc="predict", unit=" rec", unit_scale=True, disable=None if progress else True, leave=False)
-    coded = coded_chunks(input_path, fmt, enc, seq_col, id_col, genome, length_policy, trained)
     with atomic_text(out_path) as out, closing(read_ahead(coded)) as chunks:
         out.write("\t".join(["id", *predictor.columns]) + "\n")
         for ids, codes in chunks:
@@ -278,69 +254,3 @@ def _write_rows(out, ids: list[str], scores: np.ndarray) -> None:
     """``id<TAB>score...`` lines, scores as ``%.6g``: one %-format per row, 6x faster than np.char.mod."""
     row = "\t".join(["%s"] + ["%.6g"] * scores.shape[1]) + "\n"
     out.write("".join(map(row.__mod__, zip(ids, *scores.T.tolist()))))
-
-
-def coded_chunks(
-    path, fmt, enc, seq_col, id_col, genome, length_policy, trained
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Chunks ``(ids, codes (b, L))`` of an input file of format ``fmt``, checked against (or, with
-    ``length_policy="fit"``, fitted to) the length of ``enc``; ``trained`` names the model in errors."""
-    from dnacnn.codes import codes_from_strings as _codes_from_strings
-    from dnacnn.codes import fit_ragged as _fit_ragged
-
-    length = enc.length
-    if fmt == "genotype":
-        from dnacnn.io.genotype import read_genotypes
-
-        geno = read_genotypes(path)
-        if geno.codes.shape[1] != length:
-            raise InputError(
-                path,
-                None,
-                f"has {geno.codes.shape[1]} markers but the model was trained on {length}",
-                "give the same markers, in the same order",
-            )
-        yield list(geno.ids), geno.codes
-        return
-    fit = length if length_policy == "fit" else None
-    for chunk in _dna_chunks(path, fmt, seq_col, id_col, genome, length):
-        if fit is None:
-            # before the encoder's own check of mixed lengths, whose fix (encode's --length) is no
-            # option here: the first record of another length than the model's, and this command's fix
-            n = np.diff(chunk.offsets) if fmt == "fasta" else np.fromiter(map(len, chunk.seqs), np.int64)
-            other = np.flatnonzero(n != length)
-            if len(other):
-                i = int(other[0])
-                raise InputError(
-                    path,
-                    f"{chunk.lines[i]}",
-                    f"sequences are {n[i]} bp but {trained} trained on {length} bp",
-                    "use --length-policy fit to centre-crop / N-pad them",
-                )
-        if fmt == "fasta":
-            codes = _fit_ragged(path, chunk.codes, chunk.offsets, chunk.ids, chunk.lines, fit)
-        else:
-            codes = _codes_from_strings(path, chunk.seqs, chunk.ids, chunk.lines, fit)
-        yield list(chunk.ids), codes
-
-
-def _dna_chunks(path, fmt, seq_col, id_col, genome, length):
-    if fmt == "fasta":
-        from dnacnn.io.fasta import iter_fasta
-
-        return iter_fasta(path)
-    if fmt == "tabular":
-        from dnacnn.io.tabular import iter_tabular
-
-        return iter_tabular(path, seq_col, None, id_col)
-    if fmt == "lines":
-        from dnacnn.io.tabular import iter_lines
-
-        return iter_lines(path)
-    if fmt == "bed":
-        if not genome:
-            raise DnacnnError(f"{path}: BED input needs --genome FASTA")
-        from dnacnn.io.bed import read_bed_windows
-
-        return read_bed_windows(path, genome, length)
-    raise DnacnnError(f"unknown --format {fmt!r}; use fasta, tabular, lines, bed or genotype")

@@ -2,7 +2,7 @@
 
 Contract: for codes ``s`` of length ``L`` the result ``t`` has the same first and last code and the
 same count of every ordered pair ``(s[i], s[i+1])``, hence also the same letter counts.  Codes are
-0..4 (A, C, G, T, N; see :mod:`dnacnn.encoding`); N is shuffled as a fifth letter, so pairs that
+0..4 (A, C, G, T, N; see :mod:`dnacnn.codes`); N is shuffled as a fifth letter, so pairs that
 involve N are kept as well.  Each such sequence is equally likely (Altschul & Erickson 1985, the
 algorithm of DeepBind, MEME's ``fasta-shuffle-letters -kmer 2``, uShuffle and tangermeme).
 Results depend only on the input and the state of ``rng``: the same seed gives the same output.

@@ -5,7 +5,7 @@ A store is a directory (conventionally ``NAME.store``)::
     manifest.json      format, shape, encoding, task, label names, inputs with sha256, settings,
                        split counts, dnacnn version
     codes.u8           raw uint8 C-order array, shape (n, length): one code per base / marker
-                       (see dnacnn.encoding); memory-mapped, never loaded whole
+                       (see dnacnn.codes); memory-mapped, never loaded whole
     labels.f32         raw float32 array, shape (n, tasks); NaN = missing label
     split.u8           raw uint8 array, shape (n,): 0 train, 1 valid, 2 test
     ids.txt            one record id per line, in store order

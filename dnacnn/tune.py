@@ -274,19 +274,8 @@ def tune(
     """
     import optuna
 
-    from dnacnn.store import Store
-
     started = time.time()
-    if n_trials < 1:
-        raise DnacnnError(f"--trials must be at least 1, got {n_trials}")
-    if timeout_minutes is not None and timeout_minutes <= 0:
-        raise DnacnnError(f"--timeout-minutes must be a positive number, got {timeout_minutes}")
-    opened = Store.open(store)
-    if len(opened.indices("valid")) == 0:
-        raise DnacnnError(
-            f"{opened.path}: the store has no validation rows, which tuning scores trials on; "
-            "re-encode with --valid-frac > 0 (or a valid split)"
-        )
+    _check_study(store, n_trials, timeout_minutes)
     raw, source = read_raw_spec(spec)
     base, own_search = split_search(raw, source)
     space = search if search is not None else (own_search or DEFAULT_SEARCH)
@@ -296,51 +285,8 @@ def tune(
     trials_dir = out_dir / "trials"
     trials_dir.mkdir(parents=True, exist_ok=True)
     deadline = started + timeout_minutes * 60 if timeout_minutes else None
-    records: list[dict] = []
-    best = {"value": -math.inf, "model": None}
-
-    def objective(trial) -> float:
-        params = {key: dim.suggest(trial, key) for key, dim in dims.items()}
-        trial_spec = apply_params(base, params, source)
-        trial_spec["name"] = f"{base.get('name', 'model')}-trial{trial.number}"
-        spec_path = trials_dir / f"trial_{trial.number:03d}.yaml"
-        _write_yaml(spec_path, trial_spec)
-        model_path = trials_dir / f"trial_{trial.number:03d}.dnacnn"
-        t0 = time.time()
-        record = {
-            "number": trial.number,
-            "state": "COMPLETE",
-            "value": float("nan"),
-            "seconds": 0.0,
-            "best_epoch": 0,
-            **params,
-        }
-        try:
-            result = _train_trial(store, model_path, spec_path, seed, epochs, threads, device, progress, deadline)
-        except DnacnnError as exc:
-            # a sampled combination the spec cannot build (e.g. a sequence pooled to nothing)
-            record.update(state="FAIL", error=str(exc), seconds=round(time.time() - t0, 2))
-            records.append(record)
-            raise optuna.TrialPruned(str(exc)) from None
-        value = float(result.best_metric)
-        record.update(value=value, seconds=round(result.seconds, 2), best_epoch=result.best_epoch)
-        records.append(record)
-        trial.set_user_attr("metric", result.metric_name)
-        if math.isfinite(value) and value > best["value"]:
-            if best["model"] is not None:
-                Path(best["model"]).unlink(missing_ok=True)
-            best.update(
-                value=value,
-                model=model_path,
-                metric=result.metric_name,
-                spec=trial_spec,
-                number=trial.number,
-                params=params,
-            )
-        else:
-            model_path.unlink(missing_ok=True)
-        _history_of(model_path).unlink(missing_ok=True)
-        return value if math.isfinite(value) else -math.inf
+    training = {"seed": seed, "epochs": epochs, "threads": threads, "device": device, "progress": progress}
+    objective = Trials(store, trials_dir, base, source, dims, training, deadline)
 
     optuna.logging.set_verbosity(optuna.logging.INFO if progress else optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed)
@@ -353,7 +299,74 @@ def tune(
         gc_after_trial=True,
     )
 
-    return write_results(out_dir, records, list(dims), best, seed, epochs, started)
+    return write_results(out_dir, objective.records, list(dims), objective.best, seed, epochs, started)
+
+
+def _check_study(store, n_trials: int, timeout_minutes: float | None) -> None:
+    """The study's own settings, then the store: it must have the validation rows trials are scored on."""
+    from dnacnn.store import Store
+
+    if n_trials < 1:
+        raise DnacnnError(f"--trials must be at least 1, got {n_trials}")
+    if timeout_minutes is not None and timeout_minutes <= 0:
+        raise DnacnnError(f"--timeout-minutes must be a positive number, got {timeout_minutes}")
+    opened = Store.open(store)
+    if len(opened.indices("valid")) == 0:
+        raise DnacnnError(
+            f"{opened.path}: the store has no validation rows, which tuning scores trials on; "
+            "re-encode with --valid-frac > 0 (or a valid split)"
+        )
+
+
+class Trials:
+    """The objective Optuna maximizes: each call samples the search space, writes the trial's spec
+    to ``trials_dir``, trains it and returns its best validation metric.  ``records`` holds one row
+    per trial (for trials.tsv); ``best`` the best trial so far, whose model file alone is kept."""
+
+    def __init__(self, store, trials_dir: Path, base: dict, source: str, dims: dict, training: dict, deadline):
+        self.store, self.trials_dir, self.base, self.source, self.dims = store, trials_dir, base, source, dims
+        self.training, self.deadline = training, deadline  # seed, epochs, threads, device, progress
+        self.records: list[dict] = []
+        self.best: dict = {"value": -math.inf, "model": None}
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        params = {key: dim.suggest(trial, key) for key, dim in self.dims.items()}
+        trial_spec = apply_params(self.base, params, self.source)
+        trial_spec["name"] = f"{self.base.get('name', 'model')}-trial{trial.number}"
+        spec_path = self.trials_dir / f"trial_{trial.number:03d}.yaml"
+        _write_yaml(spec_path, trial_spec)
+        model_path = self.trials_dir / f"trial_{trial.number:03d}.dnacnn"
+        t0 = time.time()
+        record = {"number": trial.number, "state": "COMPLETE", "value": float("nan"), "seconds": 0.0, "best_epoch": 0}
+        record.update(params)
+        try:
+            result = _train_trial(self.store, model_path, spec_path, deadline=self.deadline, **self.training)
+        except DnacnnError as exc:
+            # a sampled combination the spec cannot build (e.g. a sequence pooled to nothing)
+            record.update(state="FAIL", error=str(exc), seconds=round(time.time() - t0, 2))
+            self.records.append(record)
+            raise optuna.TrialPruned(str(exc)) from None
+        value = float(result.best_metric)
+        record.update(value=value, seconds=round(result.seconds, 2), best_epoch=result.best_epoch)
+        self.records.append(record)
+        trial.set_user_attr("metric", result.metric_name)
+        if math.isfinite(value) and value > self.best["value"]:
+            if self.best["model"] is not None:
+                Path(self.best["model"]).unlink(missing_ok=True)
+            self.best.update(
+                value=value,
+                model=model_path,
+                metric=result.metric_name,
+                spec=trial_spec,
+                number=trial.number,
+                params=params,
+            )
+        else:
+            model_path.unlink(missing_ok=True)
+        _history_of(model_path).unlink(missing_ok=True)
+        return value if math.isfinite(value) else -math.inf
 
 
 def write_results(out_dir: Path, records: list[dict], keys: list[str], best: dict, seed: int, epochs, started) -> dict:
@@ -388,7 +401,7 @@ def write_results(out_dir: Path, records: list[dict], keys: list[str], best: dic
 
 
 def _train_trial(
-    store, model_path: Path, spec_path: Path, seed: int, epochs, threads, device, progress, deadline: float | None
+    store, model_path: Path, spec_path: Path, *, seed: int, epochs, threads, device, progress, deadline: float | None
 ):
     import contextlib
     import io

@@ -20,7 +20,7 @@ python3 - "$wheel" "$sdist" <<'PY'
 import sys, tarfile, zipfile
 wheel, sdist = sys.argv[1:]
 names = zipfile.ZipFile(wheel).namelist()
-need = ["dnacnn/models/presets/tfbind.yaml", "dnacnn/cli.py"]
+need = ["dnacnn/models/presets/tfbind.yaml", "dnacnn/cli/__init__.py"]
 missing = [n for n in need if n not in names]
 licence = [n for n in names if n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")]
 meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()

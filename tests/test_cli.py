@@ -96,6 +96,42 @@ def test_rich_formatting_stays_off_whatever_the_environment():
     assert "--negatives-per-positive" in result.stdout and "╭" not in result.stdout
 
 
+# --------------------------------------------------------------------------- options from a dataclass
+
+
+def test_encode_has_one_option_per_encode_options_field_in_its_order():
+    from dnacnn.cli.options import cli_fields, option_name
+    from dnacnn.encode_options import EncodeOptions
+
+    params = [p.name for p in COMMAND.commands["encode"].params]
+    assert params[:2] == ["input", "out"]
+    assert params[2:] == [option_name(f) for f, _ in cli_fields(EncodeOptions)]
+    assert {"label_col", "genotype_encoding"} <= set(params[2:])  # where the CLI name differs
+
+
+def test_encode_options_reach_the_encoder_as_encode_options(cli, monkeypatch):
+    """Comma-separated lists split and stripped, paths as text, switches and CLI names mapped back."""
+    import dnacnn.encode
+    from dnacnn.encode_options import EncodeOptions
+    from dnacnn.errors import DnacnnError
+
+    received = []
+
+    def stop(input, out, opts):
+        received.append((str(input), str(out), opts))
+        raise DnacnnError("stopped before reading")
+
+    monkeypatch.setattr(dnacnn.encode, "encode", stop)
+    args = ["encode", "in.tsv", "-o", "x.store", "--label-col", "A, B,,C", "--genotype-encoding", "dosage"]
+    args += ["--genome", "g.fa", "--fold-file", "sets.txt", "--test-chroms", "chr8,chr9", "--target-log1p"]
+    assert_one_line_error(cli(*args, "--no-progress", "--folds", "5"), "stopped before reading")
+    expected = EncodeOptions(
+        label_cols=["A", "B", "C"], genotype_scheme="dosage", genome="g.fa", fold_file="sets.txt",
+        test_chroms=["chr8", "chr9"], target_log1p=True, progress=False, folds=5,
+    )  # fmt: skip
+    assert received == [("in.tsv", "x.store", expected)]
+
+
 # --------------------------------------------------------------------------- presets
 
 

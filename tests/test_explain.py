@@ -153,7 +153,7 @@ def test_zou_attributions_peak_on_the_motif(zou, method):
     where = np.array([s.find(MOTIF) for s in ("".join("ACGTN"[c] for c in row) for row in codes)])
     assert (where >= 0).all() and len(codes) > 100
     X = torch.as_tensor(one_hot(codes, m.encoding))
-    attr = attribute(m.module, m.meta["head"], X, method, codes=codes)
+    attr = attribute(m.module, m.meta.head, X, method, codes=codes)
     start, _ = best_windows(position_scores(attr, codes, method), len(MOTIF))
     overlap = np.mean(np.abs(start - where) < len(MOTIF))
     exact = np.mean(start == where)

@@ -41,8 +41,8 @@ def _weights(path):
     return tensors
 
 
-def test_same_seed_same_weights_and_history(zou_store, tmp_path):
-    opts = dict(model="zou2019", epochs=2, seed=3, progress=False, threads=1)
+def test_same_seed_same_weights_and_history(zou_store, tmp_path, device):
+    opts = dict(model="zou2019", epochs=2, seed=3, progress=False, threads=1, device=device)
     a = train(zou_store, tmp_path / "a.dnacnn", TrainOptions(**opts))
     b = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts))
     wa, wb = _weights(a.model_path), _weights(b.model_path)
@@ -60,10 +60,10 @@ def test_history_and_metadata(zou_store, tmp_path):
     assert len(lines) == 4
     loaded = load_model(result.model_path)
     meta = loaded.meta
-    assert meta["format"] == "dnacnn-model" and meta["task"] == "binary"
-    assert meta["encoding"] == {"kind": "dna", "scheme": "onehot", "channels": 4, "length": 50}
-    assert meta["spec"]["name"] == "zou2019" and meta["label_names"] == ["label"]
-    assert meta["settings"]["batch_size"] == 32  # the preset's default
+    assert meta.format == "dnacnn-model" and meta.task == "binary"
+    assert meta.encoding.to_dict() == {"kind": "dna", "scheme": "onehot", "channels": 4, "length": 50}
+    assert meta.spec["name"] == "zou2019" and meta.label_names == ["label"]
+    assert meta.settings["batch_size"] == 32  # the preset's default
     assert sum(p.numel() for p in loaded.module.parameters()) == 6226
     assert not (tmp_path / "m.dnacnn.ckpt").exists()  # removed after a finished run
 
@@ -80,7 +80,7 @@ def test_fresh_negatives_auto_follows_how_the_store_was_made(zou_store, tmp_path
 
     def fresh(store, **extra):
         result = train(store, tmp_path / f"{len(list(tmp_path.iterdir()))}.dnacnn", TrainOptions(**base, **extra))
-        return load_model(result.model_path).meta["settings"]["fresh_negatives"]
+        return load_model(result.model_path).meta.settings["fresh_negatives"]
 
     assert fresh(shuffled) is True
     assert fresh(zou_store) is False
@@ -126,12 +126,13 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
     train(store_path, tmp_path / "k3.dnacnn", TrainOptions(**base, shuffles_per_positive=3))
     train(store_path, tmp_path / "k1.dnacnn", TrainOptions(**base))
     assert weights == [3.0, 1.0]
-    assert load_model(tmp_path / "k3.dnacnn").meta["settings"]["shuffles_per_positive"] == 3
+    assert load_model(tmp_path / "k3.dnacnn").meta.settings["shuffles_per_positive"] == 3
 
 
 @pytest.mark.parametrize(
     ("model", "extra"), [("zou2019", ["--ema", "0"]), ("tfbind", ["--ema", "0.99", "--max-shift", "3"])]
 )
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted(model, extra, zou_store, tmp_path):
     """Killed mid-run and resumed: the same weights and history; with --ema the checkpoint
     carries the moving average too, batch-norm statistics are re-estimated alike, and the random
@@ -333,6 +334,7 @@ def test_streamed_epochs_under_ddp_shard_blocks_and_run_equal_batch_counts(zou_s
     assert len(BlockShuffle(idx, 32, 0, 100_000)) == 32  # one rank: ceil(1000 / 32), as resident
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("model", "extra"), [("zou2019", {}), ("tfbind", {"ema": 0.99, "max_shift": 3})])
 def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
     model, extra, zou_store, tmp_path, monkeypatch
@@ -410,6 +412,7 @@ def test_refresh_batchnorm_estimates_statistics_of_the_current_weights():
     assert model[1].momentum == 0.1 and int(model[1].num_batches_tracked) == tracked and model.training
 
 
+@pytest.mark.slow
 def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tmp_path, monkeypatch, data_dir):
     """A net with batch norm is validated under statistics re-estimated on the epoch's first
     training rows, and saved under them without a validation split; a net without it is left alone."""
@@ -437,6 +440,7 @@ def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tm
     assert calls == [320]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["zou2019", "tfbind"])
 def test_ema_saves_the_averaged_weights_it_validated(model, zou_store, tmp_path):
     """With --ema the saved model is the average early stopping chose: scoring the validation
@@ -449,7 +453,7 @@ def test_ema_saves_the_averaged_weights_it_validated(model, zou_store, tmp_path)
     opts = dict(model=model, epochs=4, seed=2, progress=False, threads=1, precision="fp32")
     plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts, ema=0.0))
     averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainOptions(**opts, ema=0.99))
-    assert load_model(averaged.model_path).meta["settings"]["ema"] == 0.99
+    assert load_model(averaged.model_path).meta.settings["ema"] == 0.99
     _, y, scores = predict_store(averaged.model_path, zou_store, split="valid", device="cpu")
     assert roc_auc_score(y[:, 0], scores[:, 0]) == pytest.approx(averaged.best_metric, abs=1e-6)
     wa, wb = _weights(plain.model_path), _weights(averaged.model_path)
@@ -520,10 +524,11 @@ def test_regression_on_genotypes(tmp_path, data_dir):
     assert not (tmp_path / "w.dnacnn").exists()
     result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
-    assert meta["task"] == "regression" and meta["head"] == "linear"
-    assert len(meta["target_mean"]) == 1 and meta["target_std"][0] > 0
+    assert meta.task == "regression" and meta.head == "linear"
+    assert len(meta.target_mean) == 1 and meta.target_std[0] > 0
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_gloo(zou_store, tmp_path):
     out = tmp_path / "ddp.dnacnn"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -557,8 +562,8 @@ def test_ddp_two_processes_gloo(zou_store, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = load_model(out).meta
-    assert meta["settings"]["world_size"] == 2
-    assert len(meta["history"]) == 2
+    assert meta.settings["world_size"] == 2
+    assert len(meta.history) == 2
     # each rank saw half of the batches: 1600 train rows / 32 per batch / 2 ranks
     assert proc.stderr.count("epoch 1:") == 1  # rank 0 alone reports
 
@@ -601,8 +606,8 @@ def test_cuda_training_uses_amp(zou_store, tmp_path):
         pytest.skip("no CUDA device")
     result = train(zou_store, tmp_path / "g.dnacnn", TrainOptions(model="zou2019", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
-    assert meta["settings"]["device"].startswith("cuda")
-    assert meta["settings"]["precision"] in ("bf16", "fp16")
+    assert meta.settings["device"].startswith("cuda")
+    assert meta.settings["precision"] in ("bf16", "fp16")
     from dnacnn.predict import predict_store
 
     _, _, on_gpu = predict_store(result.model_path, zou_store, split="valid", device="cuda")
@@ -662,7 +667,7 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
     result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=3, progress=False, threads=1))
     loaded = load_model(result.model_path)
     model, meta = loaded.module, loaded.meta
-    assert meta["settings"]["additive_alpha"][0] in RIDGE_ALPHAS
+    assert meta.settings["additive_alpha"][0] in RIDGE_ALPHAS
 
     st = Store.open(store)
     train_idx, test_idx = st.indices("train"), st.indices("test")
@@ -673,7 +678,7 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
     y = np.asarray(st.labels[train_idx])[:, 0]
     mean, std = float(np.mean(y)), float(np.std(y))
     ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(flat(train_idx), (y - mean) / std)
-    assert meta["settings"]["additive_alpha"][0] == pytest.approx(ridge.alpha_)
+    assert meta.settings["additive_alpha"][0] == pytest.approx(ridge.alpha_)
     # three epochs of training left the additive path exactly as fitted
     np.testing.assert_allclose(model.additive.weight.numpy()[0], ridge.coef_, rtol=1e-4, atol=1e-6)
     X = torch.from_numpy(one_hot(np.asarray(st.codes[test_idx]), st.encoding))
@@ -746,6 +751,7 @@ def test_random_shifts_move_each_row_by_at_most_max_shift_and_fill_with_n():
     assert set(offsets) == set(range(-10, 11))  # every offset drawn, both ways
 
 
+@pytest.mark.slow
 def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     """With ``mutation_rate`` and ``max_shift`` every training batch is shifted and mutated before
     the forward pass, while the batch-norm refresh and validation see the sequences as stored;
@@ -796,7 +802,7 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     stored = {bytes(row) for row in np.asarray(store.codes)}
     rows = [bytes(row) for b in refreshed for row in b.cpu().numpy()]
     assert rows and sum(row in stored for row in rows) / len(rows) > 0.1  # ~1/5 positives, unmutated
-    settings = load_model(result.model_path).meta["settings"]
+    settings = load_model(result.model_path).meta.settings
     assert settings["mutation_rate"] == 0.1 and settings["max_shift"] == 3
 
 
@@ -931,8 +937,8 @@ def test_clip_norm_changes_training_with_a_huge_learning_rate(zou_store, tmp_pat
     clipped = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts, clip_norm=0.1))
     wa, wb = _weights(plain.model_path), _weights(clipped.model_path)
     assert not all(torch.equal(wa[k], wb[k]) for k in wa)
-    assert load_model(clipped.model_path).meta["settings"]["clip_norm"] == 0.1
-    assert load_model(plain.model_path).meta["settings"]["clip_norm"] is None
+    assert load_model(clipped.model_path).meta.settings["clip_norm"] == 0.1
+    assert load_model(plain.model_path).meta.settings["clip_norm"] is None
     with pytest.raises(DnacnnError, match=r"^--clip-norm must be positive, got -1$"):
         train(zou_store, tmp_path / "c.dnacnn", TrainOptions(**opts, clip_norm=-1))
 

@@ -215,11 +215,13 @@ def test_variant_type():
 
 
 def test_genotype_model_is_refused(tmp_path):
+    from dnacnn.codes import genotype_encoding
     from dnacnn.errors import DnacnnError
     from dnacnn.interpret.inputs import check_dna_model
     from dnacnn.modelfile import LoadedModel
+    from dnacnn.models.meta import ModelMeta
 
-    loaded = LoadedModel(None, {"encoding": {"kind": "genotype", "scheme": "onehot", "channels": 3, "length": 9}})
+    loaded = LoadedModel(None, ModelMeta({}, genotype_encoding(9), "regression", 1))
     with pytest.raises(DnacnnError, match="interpretation needs a DNA model"):
         check_dna_model(loaded, "g.dnacnn")
 

@@ -457,6 +457,7 @@ def test_folds_fan_out_one_training_per_fold_and_summarize_them(workdir):
     assert summary.startswith("dnacnn cv-summary results/wheat/snp-cnn/fold1/eval results/wheat/snp-cnn/fold2/eval")
 
 
+@pytest.mark.slow
 def test_folds_run_for_real_and_write_the_cv_page(workdir):
     write_config(workdir, lambda c: _wheat_folds(c, folds=2, only_wheat=True))
     result = snakemake(workdir, "--cores", "2")

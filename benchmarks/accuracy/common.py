@@ -36,12 +36,12 @@ def train_quiet(store, out, **options):
     import contextlib
     import io
 
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     options.setdefault("progress", False)
     options.setdefault("device", "cpu")
     with contextlib.redirect_stderr(io.StringIO()):
-        return train(store, out, TrainOptions(**options))
+        return train(store, out, TrainSettings(**options))
 
 
 def score_split(model_path, store_path, split: str = "test") -> tuple[np.ndarray, np.ndarray]:

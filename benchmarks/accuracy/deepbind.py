@@ -237,7 +237,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="training option for dnacnn.train.TrainOptions, e.g. fresh_negatives=false",
+        help="training option for dnacnn.train.TrainSettings, e.g. fresh_negatives=false",
     )
     parser.add_argument("--name", default="deepbind", help="result file name (results/NAME.md)")
     args = parser.parse_args()

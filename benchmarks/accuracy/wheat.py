@@ -247,7 +247,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="training option for dnacnn.train.TrainOptions, e.g. weight_decay=0.01",
+        help="training option for dnacnn.train.TrainSettings, e.g. weight_decay=0.01",
     )
     parser.add_argument("--name", default="wheat", help="result file name (results/NAME.md)")
     args = parser.parse_args()

@@ -22,7 +22,7 @@ Models (``--models``, comma-separated; default all):
                (REML, on the member's training split only), so the CNN learns what the kernel model
                leaves.  dnacnn has no such option yet: this is a prototype of the proposed
                ``additive: kernel`` spec key, run through ``dnacnn.train.train`` with
-               ``dnacnn.train._fit_additive`` replaced for the run (see KernelPath below).
+               ``dnacnn.train.loop.fit_additive`` replaced for the run (see KernelPath below).
   kernel-path-refit
                candidate: ``kernel-path`` with its kernel model refitted on all the fold's training lines
                after training (the training split and the 10% that early-stopped the CNN): the ``ka-reml``
@@ -176,10 +176,11 @@ class KernelPath:
 
 
 def _install_kernel_path(captured: dict):
-    """Replace ``dnacnn.train._fit_additive`` so that ``additive: ridge`` becomes the kernel path; the
-    patched function keeps the model so the test lines can be scored in memory (a saved file's
-    additive buffers do not match what ``build_model`` expects until the hook exists)."""
-    import dnacnn.train as train_module
+    """Replace ``dnacnn.train.loop.fit_additive`` (the name the training loop calls) so that
+    ``additive: ridge`` becomes the kernel path; the patched function keeps the model so the test
+    lines can be scored in memory (a saved file's additive buffers do not match what
+    ``build_model`` expects until the hook exists)."""
+    import dnacnn.train.loop as loop
     from dnacnn.kernels import KernelAverage
 
     def fit_kernel_path(model, store, train_idx, objective):
@@ -190,9 +191,9 @@ def _install_kernel_path(captured: dict):
         captured["model"], captured["objective"] = model, objective
         return [float(d) for d in fit.delta_]
 
-    original = train_module._fit_additive
-    train_module._fit_additive = fit_kernel_path
-    return lambda: setattr(train_module, "_fit_additive", original)
+    original = loop.fit_additive
+    loop.fit_additive = fit_kernel_path
+    return lambda: setattr(loop, "fit_additive", original)
 
 
 def _score_in_memory(model, objective, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,14 +201,14 @@ def _score_in_memory(model, objective, codes: np.ndarray) -> tuple[np.ndarray, n
     on the targets' scale (the network part without the target mean)."""
     import torch
 
-    from dnacnn.predict import scores_from_logits
+    from dnacnn.models.heads import scores
 
     X = torch.as_tensor(np.eye(3, dtype=np.float32)[np.minimum(codes, 2)] * (codes < 3)[..., None]).permute(0, 2, 1)
     model.eval()
     with torch.inference_mode():
         logits = model(X)
         network = logits - model.additive(X)
-    whole = scores_from_logits(logits, "linear", objective.target_mean, objective.target_std)[:, 0]
+    whole = scores(logits, "linear", objective.target_mean, objective.target_std)[:, 0]
     return whole, network.numpy()[:, 0] * objective.target_std[0]
 
 

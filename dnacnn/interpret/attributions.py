@@ -3,7 +3,7 @@
 Contract: :func:`attribute` maps one-hot ``X`` shape ``(n, 4, L)`` to attributions of the same
 shape on the model's *log-odds scale* (:func:`model_output`: the logit of a sigmoid task, the
 class-1 minus class-0 logit of a 2-unit softmax, the log-odds of one class of a multiclass model,
-the raw output of a regression).  Three methods:
+the raw output of a regression; :mod:`dnacnn.models.heads`).  Three methods:
 
 ``ism``
     In-silico saturation mutagenesis.  ``A[i, b, p]`` = output with base ``b`` at position ``p``
@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dnacnn.errors import DnacnnError
+
+if TYPE_CHECKING:
+    from dnacnn.models.meta import ModelMeta
 
 METHODS = ("ism", "gradxinput", "deeplift")
 BASES = "ACGT"
@@ -37,43 +41,36 @@ MAX_MUTANTS = 8192  # rows of one ISM forward pass: 3 * L * sequences per pass
 
 
 def model_output(module, head: str, target: int = 0) -> Callable:
-    """A function ``X (n, 4, L) -> (n,)`` giving the model's output on the log-odds scale.
+    """A function ``X (n, 4, L) -> (n,)`` giving the model's output on the log-odds scale
+    (:func:`dnacnn.models.heads.column_log_odds`).
 
     Parameters
     ----------
     module : torch.nn.Module
         ``LoadedModel.module``: ``X`` -> logits ``(n, outputs)``.
     head : str
-        ``meta["head"]``: ``sigmoid``, ``softmax2``, ``softmax`` or ``linear``.
+        ``ModelMeta.head``: ``sigmoid``, ``softmax2``, ``softmax`` or ``linear``.
     target : int
         Output column (task, or class of a multiclass model); a ``softmax2`` head has one.
     """
-    import torch
+    from dnacnn.models.heads import column_log_odds
 
-    def sigmoid(X):
-        return module(X)[:, target]
+    log_odds = column_log_odds(head, target)
 
-    def softmax2(X):
-        logits = module(X)
-        return logits[:, 1] - logits[:, 0]
+    def output(X):
+        return log_odds(module(X))
 
-    def softmax(X):
-        logits = module(X)
-        others = torch.cat([logits[:, :target], logits[:, target + 1 :]], dim=1)
-        return logits[:, target] - torch.logsumexp(others, dim=1)
-
-    functions = {"sigmoid": sigmoid, "softmax2": softmax2, "softmax": softmax, "linear": sigmoid}
-    if head not in functions:
-        raise DnacnnError(f"unknown model head {head!r}")
-    return functions[head]
+    return output
 
 
-def n_targets(meta: dict) -> int:
+def n_targets(meta: ModelMeta) -> int:
     """How many output columns :func:`model_output` can explain."""
-    return 1 if meta["head"] == "softmax2" else int(meta["n_outputs"])
+    from dnacnn.models.heads import n_columns
+
+    return n_columns(meta.head, meta.n_outputs)
 
 
-def check_target(meta: dict, target: int) -> None:
+def check_target(meta: ModelMeta, target: int) -> None:
     n = n_targets(meta)
     if not 0 <= target < n:
         raise DnacnnError(f"--target {target} is out of range: the model has {n} output(s), numbered 0..{n - 1}")
@@ -98,7 +95,7 @@ def attribute(
     module : torch.nn.Module
         The model in eval mode, on the device of ``X``.
     head : str
-        ``meta["head"]``.
+        ``ModelMeta.head``.
     X : torch.Tensor, shape=(n, 4, length)
         One-hot DNA (N = all zeros).
     method : str

@@ -111,17 +111,17 @@ def _attribute_batch(loaded, expand, device, codes, method, target, batch_size, 
     """``(predictions (b,) of column target, attributions (b, 4, L))`` of one batch of ``codes``."""
     import torch
 
-    from dnacnn.predict import scores_from_logits
+    from dnacnn.models.heads import scores
 
     meta = loaded.meta
     X = expand(torch.as_tensor(codes, device=device))
     with torch.inference_mode():
         logits = loaded.module(X)
-    pred = scores_from_logits(logits, meta["head"], meta.get("target_mean"), meta.get("target_std"))
+    pred = scores(logits, meta.head, meta.target_mean, meta.target_std)
     pred = pred[:, min(target, pred.shape[1] - 1)]
     attr = attribute(
         loaded.module,
-        meta["head"],
+        meta.head,
         X,
         method,
         target=target,

@@ -161,7 +161,7 @@ def filter_motifs(
     codes : np.ndarray, shape=(n, length), uint8
         Sequences to scan (typically the positives), as DNA codes.
     head : str
-        ``meta["head"]``, for the influence (log-odds scale, first output).
+        ``ModelMeta.head``, for the influence (log-odds scale, first output).
     threshold : float
         A window counts when its activation exceeds ``threshold * max activation`` of its filter.
     influence_sequences : int

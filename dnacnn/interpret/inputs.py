@@ -2,8 +2,9 @@
 
 Contract: :func:`load_dna_model` resolves ``device``, loads a model file and refuses a genotype
 model with one line (:func:`check_dna_model`); :func:`read_sequences` streams ``(ids, codes (b, L)
-uint8)`` chunks of a DNA input file fitted to the model's length, through the readers of ``dnacnn
-predict``.  ``explain``, ``motifs`` and ``variants`` share these instead of importing each other.
+uint8)`` chunks of a DNA input file fitted to the model's length, through the reader of ``dnacnn
+predict`` (:mod:`dnacnn.io.sequences`).  ``explain``, ``motifs`` and ``variants`` share these
+instead of importing each other.
 """
 
 from __future__ import annotations
@@ -49,14 +50,12 @@ def read_sequences(
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     """Chunks ``(ids, codes (b, L) uint8)`` of a DNA input file, fitted to the model's length.
 
-    Uses the readers of ``dnacnn predict`` (FASTA, tabular, one-per-line, BED + genome)."""
-    from dnacnn.io import check_readable, detect_format
-    from dnacnn.predict import coded_chunks
+    Reads through :func:`dnacnn.io.sequences.coded_chunks` (FASTA, tabular, one-per-line, BED +
+    genome), refusing genotype input."""
+    from dnacnn.io.sequences import check_length_policy, coded_chunks, input_format
 
-    if length_policy not in ("strict", "fit"):
-        raise DnacnnError(f"unknown --length-policy {length_policy!r}; use strict or fit")
-    check_readable(path)
-    fmt = detect_format(path) if fmt == "auto" else fmt
+    check_length_policy(length_policy)
+    fmt = input_format(path, fmt)
     if fmt == "genotype":
         raise DnacnnError(f"{path}: genotype input cannot be interpreted; give DNA sequences")
     yield from coded_chunks(path, fmt, encoding, seq_col, id_col, genome, length_policy, f"{model_path} was")

@@ -153,7 +153,7 @@ def find_patterns(
     module : torch.nn.Module
         A loaded DNA model in eval mode; its device is used for the attributions.
     head : str
-        ``meta["head"]``.
+        ``ModelMeta.head``.
     codes : np.ndarray, shape=(n, length), uint8
         DNA codes (typically the positives).
     attribution : str

@@ -115,7 +115,7 @@ def motifs(
     codes = _motif_sequences(
         loaded, store_or_input, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path
     )
-    module, head = loaded.module, loaded.meta["head"]
+    module, head = loaded.module, loaded.meta.head
     fm = mod = filters = db = None
     if method != "modisco":
         sample = _subset(codes, max_sequences, seed)

@@ -152,7 +152,7 @@ def score_variants(
     fasta = open_genome(genome)
     sizes = {name: len(rec) for name, rec in fasta.records.items()}
     tasks = _task_names(meta)
-    regression = meta["head"] == "linear"
+    regression = meta.head == "linear"
     per_task = ["ref", "alt", "diff"] + ([] if regression else ["log_odds_diff"])
     header = ["chrom", "pos", "id", "ref", "alt", "type", "status"] + [f"{k}_{t}" for t in tasks for k in per_task]
     summary = VariantSummary(Path(str(out_tsv)))
@@ -176,10 +176,8 @@ def score_variants(
     return summary
 
 
-def _task_names(meta: dict) -> list[str]:
-    if meta["task"] == "multiclass":
-        return [str(c) for c in (meta.get("classes") or range(meta["n_outputs"]))]
-    return [str(n) for n in meta["label_names"]]
+def _task_names(meta) -> list[str]:
+    return [str(n) for n in meta.task_names]
 
 
 def _flush(out, rows, loaded, device, regression: bool) -> None:
@@ -204,7 +202,7 @@ def _score_windows(loaded, ref_seqs: list[str], alt_seqs: list[str], device) -> 
     import torch
 
     from dnacnn.codes import DNA_LUT, reverse_complement_codes
-    from dnacnn.predict import scores_from_logits
+    from dnacnn.models.heads import log_odds, scores
 
     meta = loaded.meta
     b = len(ref_seqs)
@@ -213,30 +211,12 @@ def _score_windows(loaded, ref_seqs: list[str], alt_seqs: list[str], device) -> 
     table = torch.cat([torch.eye(4), torch.zeros(1, 4)]).to(device)
     X = table[torch.as_tensor(np.ascontiguousarray(both), device=device).long()].transpose(1, 2)
     logits = loaded.module(X).float()
-    scores = scores_from_logits(logits, meta["head"], meta.get("target_mean"), meta.get("target_std"))
-    scores = scores.reshape(2, 2, b, -1).mean(axis=0)  # strands averaged: (ref/alt, b, tasks)
-    lo = log_odds(logits, meta["head"]).reshape(2, 2, b, -1)
+    values = scores(logits, meta.head, meta.target_mean, meta.target_std)
+    values = values.reshape(2, 2, b, -1).mean(axis=0)  # strands averaged: (ref/alt, b, tasks)
+    lo = log_odds(logits, meta.head).double().cpu().numpy().reshape(2, 2, b, -1)
     lo_diff = (lo[:, 1] - lo[:, 0]).mean(axis=0)
-    ref, alt = scores[0], scores[1]
+    ref, alt = values[0], values[1]
     return np.stack([ref, alt, alt - ref, lo_diff], axis=2).astype(np.float64)
-
-
-def log_odds(logits, head: str) -> np.ndarray:
-    """Log-odds per task column ``(n, tasks)`` from logits (regression: the raw outputs)."""
-    import torch
-
-    if head == "softmax2":
-        lo = logits[:, 1:2] - logits[:, 0:1]
-    elif head == "softmax":
-        k = logits.shape[1]
-        cols = []
-        for c in range(k):
-            others = torch.cat([logits[:, :c], logits[:, c + 1 :]], dim=1)
-            cols.append(logits[:, c] - torch.logsumexp(others, dim=1))
-        lo = torch.stack(cols, dim=1)
-    else:
-        lo = logits
-    return lo.double().cpu().numpy()
 
 
 def _report(summary: VariantSummary, warn) -> None:

@@ -4,7 +4,7 @@ Biopython's parser yields one Python object per record, which caps throughput ne
 short records; here each multi-megabyte block is parsed with a handful of whole-block passes:
 newlines found with numpy, header lines gathered in one fancy index (their bytes, one ID per
 line, are the only text Python splits) and blanked, then one ``bytes.translate`` both maps bases
-through :data:`dnacnn.encoding.DNA_LUT` and deletes newlines (``\\n``, ``\\r``, spaces, tabs).  Record
+through :data:`dnacnn.codes.DNA_LUT` and deletes newlines (``\\n``, ``\\r``, spaces, tabs).  Record
 lengths come from the newline counts between headers.  The next block is read (and
 decompressed) in a background thread while the current one is parsed.
 

@@ -6,7 +6,9 @@ file); :func:`load_spec` validates it, :func:`build_model` turns it into a modul
 turns logits into predictions, and :func:`summarize` prints the Keras-style table with Keras
 parameter counts.  Modules: :mod:`~dnacnn.models.spec` (presets, validation; no torch),
 :mod:`~dnacnn.models.plan` (shape inference, parameter counts), :mod:`~dnacnn.models.layers`
-(the torch modules), :mod:`~dnacnn.models.build` (the network) and
+(the torch modules), :mod:`~dnacnn.models.build` (the network), :mod:`~dnacnn.models.heads`
+(what the logits mean: probabilities, scores, log-odds, loss), :mod:`~dnacnn.models.meta` (a
+model file's metadata, :class:`~dnacnn.models.meta.ModelMeta`; no torch) and
 :mod:`~dnacnn.models.summary`.
 
 The torch-backed names are imported on first use so that ``dnacnn.models.spec`` (presets,

@@ -2,11 +2,12 @@
 
 Contract: :func:`build_model` turns a spec (see :mod:`dnacnn.models.spec`) into a
 :class:`DnacnnModel` mapping ``X`` shape ``(batch, channels, length)`` to logits shape
-``(batch, n_out)`` with no final activation; ``model.head_activation`` says how to turn logits
-into probabilities and :func:`logits_to_prob` does it.  Output lengths, padding, flatten order,
-initialisation and parameter counts follow Keras, so a published Keras network has the same
-shapes and parameter count here.  Tensors stay channels-first ``(batch, channels, length)``
-inside the body; shapes are *reported* channels-last ``(length, channels)`` as Keras prints them.
+``(batch, n_out)`` with no final activation; ``model.head_activation`` names its head, whose
+meaning (probabilities, scores, log-odds, loss) :mod:`dnacnn.models.heads` holds.  Output
+lengths, padding, flatten order, initialisation and parameter counts follow Keras, so a
+published Keras network has the same shapes and parameter count here.  Tensors stay
+channels-first ``(batch, channels, length)`` inside the body; shapes are *reported*
+channels-last ``(length, channels)`` as Keras prints them.
 
 :func:`~dnacnn.models.plan.plan_model` does the shape inference and Keras parameter arithmetic
 without building anything (:mod:`dnacnn.models.plan`); :mod:`dnacnn.models.summary` prints it.
@@ -23,9 +24,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dnacnn.models.heads import probabilities
 from dnacnn.models.layers import ACTIVATION_MODULES, Additive, Conv1d, Dropout
 from dnacnn.models.plan import (
-    HEAD_ACTIVATIONS,
     LAYER_BUILDERS,
     ModelPlan,
     keras_length,
@@ -133,7 +134,7 @@ def keras_init(module: nn.Module) -> None:
 
 
 def logits_to_prob(logits: torch.Tensor, head_activation: str | DnacnnModel) -> torch.Tensor:
-    """Turn logits into what the task predicts.
+    """Turn logits into what the task predicts (:func:`dnacnn.models.heads.probabilities`).
 
     Parameters
     ----------
@@ -150,18 +151,8 @@ def logits_to_prob(logits: torch.Tensor, head_activation: str | DnacnnModel) -> 
     """
     if isinstance(head_activation, nn.Module):
         # DistributedDataParallel keeps the DnacnnModel in .module
-        name = getattr(head_activation, "module", head_activation).head_activation
-    else:
-        name = head_activation
-    if name == "sigmoid":
-        return torch.sigmoid(logits)
-    if name == "softmax":
-        return torch.softmax(logits, dim=1)
-    if name == "softmax2":
-        return torch.softmax(logits, dim=1)[:, 1:]
-    if name == "linear":
-        return logits
-    raise ValueError(f"unknown head activation {name!r}; expected one of {', '.join(HEAD_ACTIVATIONS)}")
+        head_activation = getattr(head_activation, "module", head_activation).head_activation
+    return probabilities(logits, head_activation)
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -24,9 +24,6 @@ from dnacnn.models.spec import layer_items, load_spec, validate_spec
 TASKS = ("binary", "multiclass", "regression")
 
 
-HEAD_ACTIVATIONS = ("sigmoid", "softmax", "softmax2", "linear")
-
-
 # Keras-style shape without the batch axis: (length, channels) for a sequence, (units,) after
 # flatten / global pooling / dense.
 Shape = tuple[int, ...]

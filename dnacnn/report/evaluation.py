@@ -13,12 +13,16 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dnacnn.errors import DnacnnError
 from dnacnn.report.context import ReportContext
 from dnacnn.report.run import write_report
+
+if TYPE_CHECKING:
+    from dnacnn.models.meta import ModelMeta
 
 
 @dataclass(kw_only=True)
@@ -27,7 +31,7 @@ class Evaluation:
 
     Attributes
     ----------
-    meta : dict
+    meta : dnacnn.models.meta.ModelMeta
         The model file's metadata (the first member's for an ensemble).
     store : dnacnn.store.Store
         The evaluated store (seen by the scored fold, if any).
@@ -106,18 +110,18 @@ def evaluation_context(run: Evaluation, title: str | None = None) -> ReportConte
     from dnacnn.models import summarize
 
     meta, base = run.meta, run.baseline
-    enc = meta["encoding"]
-    summary = summarize(meta["spec"], enc["channels"], enc["length"], meta["n_outputs"], meta["task"]).text
+    enc = meta.encoding
+    summary = summarize(meta.spec, enc.channels, enc.length, meta.n_outputs, meta.task).text
     dataset = _dataset(run)
     members = [dict(row) for row in run.members]
-    model_name, default_title = _model_names(meta.get("spec", {}).get("name", "model"), dataset["name"], members)
+    model_name, default_title = _model_names(meta.name, dataset["name"], members)
     return ReportContext(
         title=title or default_title,
-        task=meta["task"],
+        task=meta.task,
         label_names=run.names,
         dataset=dataset,
         model_summary_text=summary,
-        history=pd.DataFrame(meta["history"]) if meta.get("history") else None,
+        history=pd.DataFrame(meta.history) if meta.history else None,
         metrics=run.metrics,
         baseline_metrics=run.baseline_metrics,
         baseline_name=base.name if base is not None else "baseline",
@@ -127,31 +131,31 @@ def evaluation_context(run: Evaluation, title: str | None = None) -> ReportConte
         provenance=run.provenance,
         model_name=model_name,
         split=run.split,
-        val_metric_name=meta.get("metric_name"),
-        best_epoch=meta.get("best_epoch"),
-        max_epochs=meta.get("settings", {}).get("epochs"),
-        training_seconds=meta.get("seconds"),
+        val_metric_name=meta.metric_name,
+        best_epoch=meta.best_epoch,
+        max_epochs=meta.epochs,
+        training_seconds=meta.seconds,
         members=members,
         intervals=run.intervals,
         other_baselines=run.kernels,
         baseline_fit=getattr(base, "description", None),
-        examples=worst_examples(run.store, run.idx, run.y, run.scores, run.baseline_scores, meta["task"]),
+        examples=worst_examples(run.store, run.idx, run.y, run.scores, run.baseline_scores, meta.task),
     )
 
 
 def _dataset(run: Evaluation) -> dict:
     """The dataset facts: the training store's name and split counts, and what was scored here."""
     meta, store = run.meta, run.store
-    counts = meta.get("store", {}).get("split_counts") or {}
-    trained_on = meta.get("store", {}).get("path", store.path)
+    counts = meta.split_counts or {}
+    trained_on = meta.trained_on if meta.trained_on is not None else store.path
     same_store = Path(trained_on).resolve() == store.path.resolve()
     return {
         "name": dataset_name(trained_on),
         "n": counts,
         "evaluated on": f"{store.path} ({run.rows_evaluated})" + ("" if same_store else "; not the training store"),
-        "kind": meta["encoding"]["kind"],
-        "length": meta["encoding"]["length"],
-        "negatives": negatives(meta, store) if meta["task"] == "binary" else None,
+        "kind": meta.encoding.kind,
+        "length": meta.encoding.length,
+        "negatives": negatives(meta, store) if meta.task == "binary" else None,
         "external": not same_store,
     }
 
@@ -181,7 +185,7 @@ def dataset_name(store_path) -> str:
     return name
 
 
-def negatives(meta: dict, store) -> dict:
+def negatives(meta: ModelMeta, store) -> dict:
     """How the negatives of training and of the evaluated rows were made, as far as the files say."""
     from dnacnn.store import Store
 
@@ -191,8 +195,8 @@ def negatives(meta: dict, store) -> dict:
 
     trained = None
     with contextlib.suppress(DnacnnError, KeyError, TypeError, OSError):  # the training store may be gone
-        trained = made_by(Store.open(meta["store"]["path"]).manifest.get("settings", {}))
-    if meta.get("settings", {}).get("fresh_negatives"):
+        trained = made_by(Store.open(meta.trained_on).manifest.get("settings", {}))
+    if meta.fresh_negatives:
         trained = "shuffle"
     return {"training": trained, "evaluated": made_by(store.manifest.get("settings", {}))}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import FORMAT
+from dnacnn.models.meta import ModelMeta
 from dnacnn.store import Store
 from dnacnn.train.averaging import WeightAverage
 from dnacnn.train.settings import RECORDED_KEYS, RESUME_KEYS, builtin_default
@@ -81,32 +82,32 @@ def finished_run(
     (written after the store); None for an epoch checkpoint or a stale one."""
     if meta.get("format") != FORMAT:
         return None
+    model = ModelMeta.from_dict(meta)
 
     def chosen(values):  # not the device or what the data gave (additive_alpha): a retry may differ
         return as_json({k: values.get(k, builtin_default(k)) for k in RECORDED_KEYS})
 
-    saved_store = meta.get("store") or {}
     same = (
-        as_json(meta.get("spec")) == as_json(spec)
-        and chosen(meta.get("settings") or {}) == chosen(record)
-        and saved_store.get("path") == str(store.path)
-        and saved_store.get("inputs") == store.manifest.get("inputs")
-        and saved_store.get("split_counts") == store.manifest.get("split_counts")
-        and saved_store.get("fold") == store.manifest.get("fold")
+        as_json(model.spec) == as_json(spec)
+        and chosen(model.settings) == chosen(record)
+        and model.trained_on == str(store.path)
+        and model.training_inputs == store.manifest.get("inputs")
+        and model.split_counts == store.manifest.get("split_counts")
+        and model.fold == store.manifest.get("fold")
         and (store.path / "manifest.json").stat().st_mtime <= path.stat().st_mtime
     )
     if not same:
         return None
-    history = meta.get("history") or []
+    history = model.history
     result = TrainResult(
         out_path,
         history_path,
-        meta["best_epoch"],
-        meta["best_val_metric"],
-        meta["metric_name"],
+        model.best_epoch,
+        model.best_val_metric,
+        model.metric_name,
         history[-1]["epoch"] if history else 0,
-        meta.get("seconds", 0.0),
-        meta["settings"].get("device", "cpu"),
+        0.0 if model.seconds is None else model.seconds,
+        model.training_device or "cpu",
     )
     return history, result
 

@@ -2,7 +2,8 @@
 
 Contract: ``Objective(task, head, train_labels, pos_weight, device)``; ``loss(logits, y)`` is a
 scalar tensor (BCE with ``pos_weight``, cross-entropy, or squared error on standardised targets,
-NaN labels masked), ``scores(logits)`` the probabilities or values on the original scale, and
+NaN labels masked: :func:`dnacnn.models.heads.loss`), ``scores(logits)`` the probabilities or
+values on the original scale (:func:`dnacnn.models.heads.scores`), and
 ``metric(y, scores)`` the validation metric named ``metric_name`` (higher is better).
 """
 
@@ -27,6 +28,7 @@ class Objective:
         self.task, self.head = task, head
         self.metric_name = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "pearson_r"}[task]
         self.target_mean = self.target_std = None
+        self._mean = self._std = None
         self.pos_weight = None
         if task == "regression":
             self.target_mean = np.nanmean(train_labels, axis=0).astype(np.float32)
@@ -47,32 +49,16 @@ class Objective:
             self.pos_weight = torch.as_tensor(pw, device=device)
 
     def loss(self, logits, y):
-        import torch
-        import torch.nn.functional as F
+        """The training loss of ``logits`` against ``y`` (:func:`dnacnn.models.heads.loss`)."""
+        from dnacnn.models.heads import loss
 
-        logits = logits.float()
-        if self.head == "softmax2":
-            weight = (
-                None
-                if self.pos_weight is None
-                else torch.stack([torch.ones_like(self.pos_weight[0]), self.pos_weight[0]])
-            )
-            return F.cross_entropy(logits, y[:, 0].long(), weight=weight)
-        if self.head == "softmax":
-            return F.cross_entropy(logits, y[:, 0].long())
-        mask = torch.isfinite(y)
-        y = torch.nan_to_num(y)
-        if self.head == "linear":
-            err = (logits - (y - self._mean) / self._std) ** 2
-            return (err * mask).sum() / mask.sum().clamp(min=1)
-        losses = F.binary_cross_entropy_with_logits(logits, y, pos_weight=self.pos_weight, reduction="none")
-        return (losses * mask).sum() / mask.sum().clamp(min=1)
+        return loss(logits, y, self.head, self.pos_weight, self._mean, self._std)
 
     def scores(self, logits):
         """Logits -> probabilities (classification) or values on the original scale (regression)."""
-        from dnacnn.predict import scores_from_logits
+        from dnacnn.models.heads import scores
 
-        return scores_from_logits(logits, self.head, self.target_mean, self.target_std)
+        return scores(logits, self.head, self.target_mean, self.target_std)
 
     def metric(self, y: np.ndarray, scores: np.ndarray) -> float:
         """Validation metric (higher is better), macro over tasks."""

@@ -2,7 +2,7 @@
 
 Contract: each field carries its type, default, bounds or choices and help text in its
 ``metadata``; everything else is derived from them - the ``dnacnn train`` options
-(:mod:`dnacnn.cli_settings`), the keys a spec's ``train:`` block and ``dnacnn tune`` accept
+(:mod:`dnacnn.cli.options`), the keys a spec's ``train:`` block and ``dnacnn tune`` accept
 (:data:`SPEC_KEYS`), the settings a model file records and a finished run is matched on
 (:data:`RECORDED_KEYS`), the ones a checkpoint must share to be resumed (:data:`RESUME_KEYS`), the
 ones an evaluation report shows (:data:`PROVENANCE_KEYS`), and, through
