@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from predict_bench import run_command  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "stream_bench"
 CGROUP_V1 = Path("/sys/fs/cgroup/memory")
@@ -422,9 +425,9 @@ def bench_encode(args) -> str:
         bed = bed_path(n)
         store = OUT / f"windows_{n}.store"
         shutil.rmtree(store, ignore_errors=True)
-        cmd = [shutil.which("dnacnn") or "dnacnn", "encode", str(bed), "--genome", str(genome)]
-        cmd += ["--length", str(WINDOW), "--label-col", "4", "-o", str(store), "--no-progress"]
-        wall, rss, _, _ = run_measured(cmd)
+        args_ = [str(bed), "--genome", str(genome), "--length", str(WINDOW), "--label-col", "4"]
+        # the command's own VmHWM: a child's ru_maxrss would count this process's pages from before its exec
+        wall, _, rss = run_command("encode", [*args_, "-o", str(store), "--no-progress"])
         rows.append([f"{n:,}", f"{wall:.1f}", f"{n / wall:,.0f}", f"{n * WINDOW / wall / 1e6:.0f}", f"{rss:.0f}"])
         shutil.rmtree(store, ignore_errors=True)
     note = "`dnacnn encode BED --genome FA --length 200 --label-col 4` as a command (start-up included)."

@@ -51,9 +51,9 @@ def cross_validate(
     :func:`summarize_folds` table.  Each fold's model and evaluation go to ``out_dir/fold_K/``."""
     from dnacnn.evaluate import evaluate
     from dnacnn.store import Store
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
-    opts = opts or TrainOptions(model="snp-cnn")
+    opts = opts or TrainSettings(model="snp-cnn")
     store = Store.open(store_path)
     if not store.n_folds:
         raise DnacnnError(f"{store.path}: store has no folds; encode it with --split folds (--folds K or --fold-file)")

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from dnacnn.errors import DnacnnError
+from dnacnn.split import TASKS
 
-TASKS = ("auto", "binary", "multiclass", "regression")
-SPLITS = ("random", "chrom", "column", "folds", "train", "test")
+ENCODE_TASKS = ("auto", *TASKS)
+SPLIT_METHODS = ("random", "chrom", "column", "folds", "train", "test")
 
 
 def option(value: Any = None, help: str = "", **cli: Any) -> Any:  # noqa: A002  (the help of the option)
@@ -80,10 +81,10 @@ class EncodeOptions:
 
 
 def check_options(opts: EncodeOptions) -> None:
-    if opts.task not in TASKS:
-        raise DnacnnError(f"unknown --task {opts.task!r}; use one of {', '.join(TASKS)}")
-    if opts.split not in SPLITS:
-        raise DnacnnError(f"unknown --split {opts.split!r}; use one of {', '.join(SPLITS)}")
+    if opts.task not in ENCODE_TASKS:
+        raise DnacnnError(f"unknown --task {opts.task!r}; use one of {', '.join(ENCODE_TASKS)}")
+    if opts.split not in SPLIT_METHODS:
+        raise DnacnnError(f"unknown --split {opts.split!r}; use one of {', '.join(SPLIT_METHODS)}")
     if opts.split == "chrom" and not (opts.test_chroms or opts.valid_chroms):
         raise DnacnnError("--split chrom needs --test-chroms and/or --valid-chroms (e.g. --test-chroms chr8,chr9)")
     if opts.split == "column" and not opts.split_col:

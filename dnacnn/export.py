@@ -18,7 +18,7 @@ import numpy as np
 
 from dnacnn.errors import DnacnnError
 
-FORMATS = ("onnx", "torchscript")
+EXPORT_FORMATS = ("onnx", "torchscript")
 
 
 def _scoring_module(loaded):
@@ -53,7 +53,7 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
 
     from dnacnn.modelfile import load_model
 
-    if fmt not in FORMATS:
+    if fmt not in EXPORT_FORMATS:
         raise DnacnnError(f"unknown --format {fmt!r}; use onnx or torchscript")
     loaded = load_model(model_path, "cpu")
     enc = loaded.encoding

@@ -30,7 +30,7 @@ from dnacnn.metrics import HEADLINE_METRICS
 LEVEL = 0.95
 N_BOOT = 1000
 _Z = 1.959963984540054  # the 97.5% normal quantile
-_CHUNK = 2_000_000  # resamples x records held in memory at once
+_RESAMPLE_CHUNK = 2_000_000  # resamples x records held in memory at once
 
 
 def headline_intervals(
@@ -55,7 +55,7 @@ def headline_intervals(
     draws = {key: {m: [] for m in names} for key in models}
     rng = np.random.default_rng(seed)
     n = len(y)
-    per_chunk = max(1, min(n_boot, _CHUNK // max(n, 1)))
+    per_chunk = max(1, min(n_boot, _RESAMPLE_CHUNK // max(n, 1)))
     done = 0
     while done < n_boot:
         b = min(per_chunk, n_boot - done)

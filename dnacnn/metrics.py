@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-TASKS = ("binary", "multiclass", "regression")
+from dnacnn.split import TASKS
 
 # the headline metric of each task type (reports, summaries, model selection)
 MAIN_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "pearson_r"}

@@ -23,8 +23,8 @@ from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
 from dnacnn.models.meta import ModelMeta
 
-FORMAT = "dnacnn-model"
-FORMAT_VERSION = 1
+MODEL_FORMAT = "dnacnn-model"
+MODEL_FORMAT_VERSION = 1
 META_KEY = "dnacnn"
 
 
@@ -100,7 +100,7 @@ def read_tensors(path: str | os.PathLike, kind: str = "model", with_tensors: boo
 
 
 def save_model(path: str | os.PathLike, module, meta: dict) -> None:
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dnacnn_version": __version__, **meta}
+    meta = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "dnacnn_version": __version__, **meta}
     save_tensors(path, dict(module.state_dict()), meta)
 
 
@@ -130,11 +130,11 @@ def read_model_meta(path: str | os.PathLike) -> ModelMeta:
 def model_meta(path, raw: dict) -> ModelMeta:
     """The metadata dict ``raw`` of the file ``path`` as a :class:`ModelMeta`, refusing a file
     that is not a dnacnn model (a checkpoint, another format) or is newer than this dnacnn."""
-    if raw.get("format") != FORMAT:
+    if raw.get("format") != MODEL_FORMAT:
         raise DnacnnError(
             f"{path}: not a dnacnn model (format {raw.get('format')!r}); give a model from 'dnacnn train'"
         )
-    if raw.get("format_version", 0) > FORMAT_VERSION:
+    if raw.get("format_version", 0) > MODEL_FORMAT_VERSION:
         raise DnacnnError(f"{path}: model format {raw['format_version']} is newer than this dnacnn; upgrade dnacnn")
     return ModelMeta.from_dict(raw)
 

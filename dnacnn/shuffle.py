@@ -29,7 +29,7 @@ from dnacnn.codes import codes_to_dna
 from dnacnn.io import atomic_text
 
 N_LETTERS = 5  # A C G T N
-_CHUNK_ROWS = 8192  # bounds the temporaries (a few float64 copies of the chunk)
+_SHUFFLE_CHUNK_ROWS = 8192  # bounds the temporaries (a few float64 copies of the chunk)
 _SMALL_BATCH = 8  # below this, a plain-Python walk beats per-position numpy calls
 
 
@@ -83,8 +83,8 @@ def dinucleotide_shuffle_batch(codes: np.ndarray, rng: np.random.Generator, time
     out = codes.copy()
     if codes.shape[1] < 4:  # first, last and pair counts leave a single candidate
         return out
-    for start in range(0, len(codes), _CHUNK_ROWS):
-        out[start : start + _CHUNK_ROWS] = _shuffle_chunk(codes[start : start + _CHUNK_ROWS], rng)
+    for start in range(0, len(codes), _SHUFFLE_CHUNK_ROWS):
+        out[start : start + _SHUFFLE_CHUNK_ROWS] = _shuffle_chunk(codes[start : start + _SHUFFLE_CHUNK_ROWS], rng)
     return out
 
 

@@ -28,8 +28,8 @@ import pandas as pd
 from dnacnn.errors import DnacnnError, InputError
 
 TRAIN, VALID, TEST = 0, 1, 2
-TASKS = ("binary", "multiclass", "regression")
-CHUNK = 1 << 20  # rows per step of the searches over all rows: their temporaries stay small
+TASKS = ("binary", "multiclass", "regression")  # what a store's labels are, the one list
+SEARCH_CHUNK = 1 << 20  # rows per step of the searches over all rows: their temporaries stay small
 MAX_LABEL_COMBOS = 32  # multi-task binary: stratify by the label tuple up to this many tuples
 
 # Accepted id forms (the chromosome is group "chrom"; a bedtools getfasta ``-name`` prefix
@@ -135,8 +135,8 @@ def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray |
     if y.shape[1] == 1:  # 1-D unique: np.unique(axis=0) sorts rows as bytes, ~30x slower
         # the inverse of np.unique, as int32 by a search a chunk at a time (np.unique's own holds ~30 B a row)
         values, codes = np.unique(y[:, 0]), np.empty(len(y), np.int32)
-        for i in range(0, len(y), CHUNK):
-            codes[i : i + CHUNK] = np.searchsorted(values, y[i : i + CHUNK, 0])
+        for i in range(0, len(y), SEARCH_CHUNK):
+            codes[i : i + SEARCH_CHUNK] = np.searchsorted(values, y[i : i + SEARCH_CHUNK, 0])
         return codes
     combos, tuple_id = np.unique(y, axis=0, return_inverse=True)
     if len(combos) > MAX_LABEL_COMBOS:
@@ -203,7 +203,7 @@ def _counts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values + low, counts[values]
 
 
-def _positions(s: np.ndarray, value, chunk: int = CHUNK) -> np.ndarray:
+def _positions(s: np.ndarray, value, chunk: int = SEARCH_CHUNK) -> np.ndarray:
     """``np.flatnonzero(s == value)`` as int32, a chunk at a time (no int64 array of n)."""
     found = [np.flatnonzero(s[i : i + chunk] == value).astype(np.int32) + np.int32(i) for i in range(0, len(s), chunk)]
     return np.concatenate(found) if found else np.zeros(0, np.int32)

@@ -35,8 +35,8 @@ from dnacnn import __version__
 from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
 
-FORMAT = "dnacnn-store"
-FORMAT_VERSION = 1
+STORE_FORMAT = "dnacnn-store"
+STORE_FORMAT_VERSION = 1
 SPLITS = ("train", "valid", "test")
 SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
 
@@ -125,8 +125,8 @@ class StoreWriter:
             folds.tofile(self.tmp / "folds.u8")
             manifest = {**manifest, "n_folds": int(folds.max(initial=0))}
         manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format": STORE_FORMAT,
+            "format_version": STORE_FORMAT_VERSION,
             "dnacnn_version": __version__,
             "n": self.n,
             "length": self.length,
@@ -183,7 +183,7 @@ class Store:
             manifest = json.loads(manifest_path.read_text())
         except json.JSONDecodeError as e:
             raise DnacnnError(f"{manifest_path}: unreadable manifest ({e}); re-run 'dnacnn encode'") from None
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") != STORE_FORMAT:
             raise DnacnnError(f"{manifest_path}: not a dnacnn store manifest; re-run 'dnacnn encode'")
         n, length, tasks = manifest["n"], manifest["length"], manifest["n_tasks"]
 

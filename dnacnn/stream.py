@@ -5,7 +5,7 @@ rows ``indices`` (sorted store rows, e.g. the training split); :func:`stream_bat
 order's batches as tensors on a device, reading the store with plain sequential file reads.
 
 The order is a *block shuffle*, not a full permutation.  The rows are cut, in store order, into
-blocks of ``block_rows`` rows (about :data:`BLOCK_BYTES` of codes and labels, a multiple of the
+blocks of ``block_rows`` rows (about :data:`READ_BLOCK_BYTES` of codes and labels, a multiple of the
 batch size); the blocks are permuted, consecutive blocks of that order form windows of
 :data:`WINDOW_BLOCKS`, the rows of each window are permuted, and each window's rows are cut into
 batches of ``batch_size`` (one batch per epoch can be short: the last of the window holding the
@@ -34,7 +34,7 @@ import numpy as np
 
 from dnacnn.errors import DnacnnError
 
-BLOCK_BYTES = 16 * 1024**2  # one sequential read: codes and labels of about this many bytes
+READ_BLOCK_BYTES = 16 * 1024**2  # one sequential read: codes and labels of about this many bytes
 WINDOW_BLOCKS = 8  # blocks whose rows are shuffled together (and held in memory twice)
 
 
@@ -52,7 +52,9 @@ class BlockShuffle:
         self.rank, self.world = rank, world
         self.epoch = 0
         per_rank = math.ceil(len(indices) / world / batch_size) * batch_size  # every rank gets a block
-        self.block_rows = min(max(1, BLOCK_BYTES // row_bytes // batch_size) * batch_size, max(per_rank, batch_size))
+        self.block_rows = min(
+            max(1, READ_BLOCK_BYTES // row_bytes // batch_size) * batch_size, max(per_rank, batch_size)
+        )
         self.n_blocks = math.ceil(len(indices) / self.block_rows)
 
     def block(self, b: int) -> np.ndarray:
@@ -84,7 +86,7 @@ class BlockReader:
         self.path = Path(store_path)
         self.length, self.n_tasks = length, n_tasks
         # one slice buffer per reading thread, reused: a fresh 16 MiB buffer per block would stay
-        # with the thread's malloc arena once freed (dnacnn.cpu keeps freed heap for reuse)
+        # with the thread's malloc arena once freed (dnacnn.device keeps freed heap for reuse)
         self._buffers = threading.local()
 
     def read_into(self, rows: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> None:

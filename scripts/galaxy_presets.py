@@ -24,9 +24,9 @@ END = "    <!-- end of preset_options -->\n"
 
 def preset_macro() -> str:
     from dnacnn.models.spec import list_presets, load_spec
-    from dnacnn.train import TrainOptions
+    from dnacnn.train import TrainSettings
 
-    default = TrainOptions().model
+    default = TrainSettings().model
     lines = ['    <xml name="preset_options">\n']
     for name in list_presets():
         summary = re.split(r":\s", load_spec(name)["description"], maxsplit=1)[0].strip().rstrip(".")

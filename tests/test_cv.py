@@ -12,7 +12,7 @@ from dnacnn.cv import KERNEL_METHODS, cross_validate, summarize_folds
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import read_tensors
-from dnacnn.train import TrainOptions
+from dnacnn.train import TrainSettings
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,7 +25,7 @@ def wheat_cv(tmp_path_factory):
     opts = EncodeOptions(format="genotype", phenotypes=str(DATA / "wheat_slice.Y"), traits=["1"], split="folds",
                          fold_file=str(sets), progress=False)  # fmt: skip
     store = encode(DATA / "wheat_slice.X", tmp / "wheat.store", opts)
-    table = cross_validate(store, tmp / "cv", TrainOptions(model="snp-cnn", epochs=2), progress=False)
+    table = cross_validate(store, tmp / "cv", TrainSettings(model="snp-cnn", epochs=2), progress=False)
     return {"tmp": tmp, "store": store, "table": table, "out": tmp / "cv"}
 
 
@@ -74,7 +74,7 @@ def test_cv_needs_a_store_with_folds(tmp_path):
     opts = EncodeOptions(format="genotype", phenotypes=str(DATA / "wheat_slice.Y"), traits=["1"], progress=False)
     store = encode(DATA / "wheat_slice.X", tmp_path / "w.store", opts)
     with pytest.raises(DnacnnError, match="store has no folds; encode it with --split folds"):
-        cross_validate(store, tmp_path / "cv", TrainOptions(model="snp-cnn", epochs=1), progress=False)
+        cross_validate(store, tmp_path / "cv", TrainSettings(model="snp-cnn", epochs=1), progress=False)
     assert not (tmp_path / "cv").exists()
 
 

@@ -13,7 +13,7 @@ from dnacnn.encode import EncodeOptions, encode
 from dnacnn.evaluate import aggregate, evaluate
 from dnacnn.modelfile import read_tensors
 from dnacnn.report.text import fmt
-from dnacnn.train import TrainOptions, train
+from dnacnn.train import TrainSettings, train
 
 DATA = Path(__file__).parent / "data"
 
@@ -26,7 +26,9 @@ def rest_run(tmp_path_factory):
     cols = dict(seq_col="seq", id_col="EventID", label_cols=["Bound"], progress=False)
     store = encode(DATA / "rest_AC_slice.seq.gz", tmp / "REST" / "store", EncodeOptions(negatives="shuffle", **cols))
     test = encode(DATA / "rest_B_slice.seq.gz", tmp / "REST" / "test_store", EncodeOptions(split="test", **cols))
-    model = train(store, tmp / "REST" / "m.dnacnn", TrainOptions(model="deepbind", epochs=2, progress=False)).model_path
+    model = train(
+        store, tmp / "REST" / "m.dnacnn", TrainSettings(model="deepbind", epochs=2, progress=False)
+    ).model_path
     out = tmp / "REST" / "deepbind" / "eval"
     evaluate(model, test, out, split="all", progress=False)
     return {"tmp": tmp, "store": store, "model": model, "out": out}

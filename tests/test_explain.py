@@ -33,7 +33,7 @@ def trained_zou(tmp_path_factory) -> dict:
         return _ZOU
     from dnacnn.encode import EncodeOptions, encode
     from dnacnn.store import Store
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     tmp = tmp_path_factory.mktemp("zou")
     opts = EncodeOptions(format="lines", labels=str(DATA / "zou_labels.txt"), test_frac=0.25, progress=False)
@@ -42,7 +42,7 @@ def trained_zou(tmp_path_factory) -> dict:
         result = train(
             store,
             tmp / "zou.dnacnn",
-            TrainOptions(model="zou2019", epochs=10, batch_size=64, progress=False, device="cpu"),
+            TrainSettings(model="zou2019", epochs=10, batch_size=64, progress=False, device="cpu"),
         )
     s = Store.open(store)
     test = s.indices("test")

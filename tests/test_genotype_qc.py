@@ -121,7 +121,7 @@ def test_random_genotypes_agree_across_formats_chunks_and_spill(tmp_path, monkey
     qc = GenotypeQC(maf=0.02, max_missing=0.06, max_sample_missing=0.3)
     ref = read_genotype_input(matrix_to_text(tmp_path, codes, ids), "genotype", qc)
     assert ref.qc.markers_removed_maf > 0 and ref.qc.markers_removed_missing > 0 and ref.qc.removed_ids == ["line5"]
-    monkeypatch.setattr(genotype_qc, "_BLOCK_BYTES", 50)  # many blocks
+    monkeypatch.setattr(genotype_qc, "_MARKER_BLOCK_BYTES", 50)  # many blocks
     monkeypatch.setattr(genotype_qc, "_BAND_BYTES", 300)  # many bands
     vcf = matrix_to_vcf(tmp_path, codes, ids, rng)
     bed = matrix_to_plink(tmp_path, codes, ids)

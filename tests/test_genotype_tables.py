@@ -201,7 +201,7 @@ def test_small_blocks_give_the_same_matrix_and_line_numbers(tmp_path, monkeypatc
     lines = ["\r\n", "id\tm1\tm2\tm3\tm4\tm5\r\n"] + [f"i{r}\t" + "\t".join(t) + "\r\n" for r, t in enumerate(tokens)]
     lines.insert(5, "\r\n")  # a blank line inside the data
     path = write(tmp_path, "g.tsv", "".join(lines))
-    monkeypatch.setattr(genotype_matrix, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(genotype_matrix, "_TEXT_BLOCK_BYTES", block_bytes)
     g = read_genotypes(path)
     assert g.ids == [f"i{r}" for r in range(9)] and g.markers == ["m1", "m2", "m3", "m4", "m5"]
     np.testing.assert_array_equal(g.codes, codes)

@@ -32,13 +32,13 @@ def rest(tmp_path_factory):
     pytest.importorskip("memelite")
     pytest.importorskip("pyjaspar")
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     tmp = tmp_path_factory.mktemp("rest_modisco")
     opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle", progress=False)
     store = encode(DATA / "rest_AC_slice.seq.gz", tmp / "rest.store", opts)
     with contextlib.redirect_stderr(io.StringIO()):
-        opts = TrainOptions(model="deepbind", epochs=10, fresh_negatives=True, progress=False, device="cpu")
+        opts = TrainSettings(model="deepbind", epochs=10, fresh_negatives=True, progress=False, device="cpu")
         model = train(store, tmp / "rest.dnacnn", opts).model_path
     out = tmp / "motifs"
     run = Cli()("motifs", model, store, "-o", out, "--method", "both", "--device", "cpu")
@@ -117,12 +117,12 @@ def test_hypothetical_contributions_and_core():
 
 def test_cli_modisco_refuses_a_genotype_model(cli, tmp_path, data_dir):
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     opts = EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["1"], progress=False)
     store = encode(data_dir / "wheat_slice.X", tmp_path / "w.store", opts)
     with contextlib.redirect_stderr(io.StringIO()):
-        model = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=1, progress=False)).model_path
+        model = train(store, tmp_path / "w.dnacnn", TrainSettings(model="snp-cnn", epochs=1, progress=False)).model_path
     out = tmp_path / "m"
     bad = cli("motifs", model, store, "-o", out, "--method", "modisco", "--device", "cpu")
     assert_one_line_error(bad, "interpretation needs a DNA model; this one reads genotypes")

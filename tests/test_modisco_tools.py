@@ -19,7 +19,7 @@ from test_galaxy import GALAXY_DIR, load_tool
 from test_workflow import ROOT, dry_run_jobs, output, snakemake, write_config
 
 from dnacnn.interpret.modisco import ATTRIBUTIONS
-from dnacnn.interpret.motifs import METHODS
+from dnacnn.interpret.motifs import MOTIF_METHODS
 
 MOTIFS_XML = GALAXY_DIR / "dnacnn_motifs.xml"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -108,7 +108,7 @@ def test_bad_motifs_config_fails_with_one_line(workdir, motifs, message):
 
 def test_schema_offers_the_librarys_methods_and_attributions():
     motifs = yaml.safe_load(SCHEMA.read_text())["properties"]["motifs"]["properties"]
-    assert tuple(motifs["method"]["enum"]) == METHODS and motifs["method"]["default"] == "filters"
+    assert tuple(motifs["method"]["enum"]) == MOTIF_METHODS and motifs["method"]["default"] == "filters"
     assert tuple(motifs["attribution"]["enum"]) == ATTRIBUTIONS
 
 
@@ -123,7 +123,7 @@ def _select(root, argument: str) -> list[str]:
 
 def test_galaxy_tool_offers_the_librarys_methods_and_attributions():
     source, *_ = load_tool(MOTIFS_XML)
-    assert tuple(_select(source.root, "--method")) == METHODS
+    assert tuple(_select(source.root, "--method")) == MOTIF_METHODS
     assert tuple(_select(source.root, "--attribution")) == ATTRIBUTIONS
 
 
@@ -135,7 +135,7 @@ def test_galaxy_outputs_follow_the_method():
         "modisco": PATTERN_FILES,
         "both": {"filters.tsv"} | FILTER_FILES | PATTERN_FILES,
     }
-    for method in METHODS:
+    for method in MOTIF_METHODS:
         shown = set()
         for elem in outputs:
             condition = elem.findtext("filter")

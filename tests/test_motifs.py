@@ -242,7 +242,7 @@ def tf_motifs(shared_data: Path, tf: str, tmp: Path, n_rows: int = 1000, epochs:
     ``n_rows`` peaks of the AC file + dinucleotide shuffles, the deepbind preset with fresh
     negatives each epoch, then motifs matched to JASPAR 2024."""
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     src = next((shared_data / "deepbind-encode").glob(f"{tf}_*_AC.seq.gz"))
     table = tmp / f"{tf}.tsv"
@@ -250,7 +250,7 @@ def tf_motifs(shared_data: Path, tf: str, tmp: Path, n_rows: int = 1000, epochs:
     opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle", progress=False)
     store = encode(table, tmp / f"{tf}.store", opts)
     with contextlib.redirect_stderr(io.StringIO()):
-        model = train(store, tmp / f"{tf}.dnacnn", TrainOptions(model="deepbind", epochs=epochs,
+        model = train(store, tmp / f"{tf}.dnacnn", TrainSettings(model="deepbind", epochs=epochs,
                       fresh_negatives=True, progress=False, device="cpu")).model_path  # fmt: skip
     return motifs(model, store, tmp / f"{tf}_motifs", logos=False, device="cpu")
 
@@ -425,12 +425,12 @@ def test_calibration_planted_motifs_are_named_by_family(jaspar, name, tmp_path):
     run summary names (the most influential with a calibrated match).  GATA's WGATAR (6 bases, two
     of them two-fold, ~8 bits) is too little for any match against 879 matrices to reach q < 0.05
     (its best match is GATA5, q ~ 0.2-0.35), so there the summary may name nothing."""
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     motif, check = PLANTED[name]
     store = planted_store(tmp_path, motif)
     with contextlib.redirect_stderr(io.StringIO()):
-        opts = TrainOptions(model="deepbind", epochs=15, progress=False, device="cpu")
+        opts = TrainSettings(model="deepbind", epochs=15, progress=False, device="cpu")
         model = train(store, tmp_path / "planted.dnacnn", opts).model_path
     result = motifs(model, store, tmp_path / "motifs", logos=False, device="cpu")
     top = next(result.filters.itertuples())
@@ -467,14 +467,14 @@ def test_rest_workflow_model_filters_name_rest(tmp_path, jaspar):
     epochs with fresh negatives): >= 3 of the 5 most influential filters have REST as their best
     JASPAR match, and CTCF is the best match of no filter without a CTCF core."""
     from dnacnn.encode import EncodeOptions, encode
-    from dnacnn.train import TrainOptions, train
+    from dnacnn.train import TrainSettings, train
 
     data = Path(__file__).parents[1] / "data" / "deepbind" / "REST_GM12878_NRSF_HudsonAlpha_AC.top1500.seq.gz"
     opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle",
                          valid_frac=0.1, test_frac=0.0, progress=False)  # fmt: skip
     store = encode(data, tmp_path / "rest.store", opts)
     with contextlib.redirect_stderr(io.StringIO()):
-        topts = TrainOptions(model="tfbind", epochs=5, fresh_negatives=True, progress=False, device="cpu")
+        topts = TrainSettings(model="tfbind", epochs=5, fresh_negatives=True, progress=False, device="cpu")
         model = train(store, tmp_path / "rest.dnacnn", topts).model_path
     result = motifs(model, store, tmp_path / "motifs", logos=False, device="cpu", max_sequences=2000)
     t = result.filters

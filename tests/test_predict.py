@@ -13,7 +13,7 @@ from conftest import assert_one_line_error
 
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.predict import Predictor, predict_store
-from dnacnn.train import TrainOptions, train
+from dnacnn.train import TrainSettings, train
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,9 @@ def rest(tmp_path_factory):
     cols = dict(seq_col="seq", id_col="EventID", label_cols=["Bound"], progress=False)
     train_store = encode(data / "rest_AC_slice.seq.gz", tmp / "ac.store", EncodeOptions(negatives="shuffle", **cols))
     test_store = encode(data / "rest_B_slice.seq.gz", tmp / "b.store", EncodeOptions(split="test", **cols))
-    model = train(train_store, tmp / "rest.dnacnn", TrainOptions(model="deepbind", epochs=3, progress=False)).model_path
+    model = train(
+        train_store, tmp / "rest.dnacnn", TrainSettings(model="deepbind", epochs=3, progress=False)
+    ).model_path
     return {"train": train_store, "test": test_store, "model": model, "tmp": tmp, "data": data}
 
 
@@ -190,7 +192,7 @@ def wheat(tmp_path_factory):
     t2, t1 = store("2"), store("1")
 
     def fit(st, name, seed):
-        return train(st, tmp / name, TrainOptions(model="snp-cnn", epochs=2, seed=seed, progress=False)).model_path
+        return train(st, tmp / name, TrainSettings(model="snp-cnn", epochs=2, seed=seed, progress=False)).model_path
 
     return {
         "store": t2,
@@ -216,7 +218,7 @@ def test_genotype_predict(wheat, tmp_path, cli):
 @pytest.fixture(scope="module")
 def rest_seed1(rest):
     """A second REST model (seed 1) beside the fixture's seed-0 one: a two-model ensemble."""
-    opts = TrainOptions(model="deepbind", epochs=1, seed=1, progress=False)
+    opts = TrainSettings(model="deepbind", epochs=1, seed=1, progress=False)
     return train(rest["train"], rest["tmp"] / "rest_seed1.dnacnn", opts).model_path
 
 

@@ -274,7 +274,7 @@ def test_workflow_scans_datasets_with_a_genome_only_when_enabled(genome, tmp_pat
         "datasets": [
             {
                 "name": "peaks",
-                "kind": "bed",
+                "format": "bed",
                 "input": "peaks.bed",
                 "genome": "genome.fa",
                 "length": 21,

@@ -24,7 +24,7 @@ import dnacnn.train.loop as loop
 from dnacnn.encode import EncodeOptions, encode
 from dnacnn.errors import DnacnnError
 from dnacnn.modelfile import load_model, read_tensors
-from dnacnn.train import TrainOptions, WeightAverage, refresh_batchnorm, train
+from dnacnn.train import TrainSettings, WeightAverage, refresh_batchnorm, train
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +43,18 @@ def _weights(path):
 
 def test_same_seed_same_weights_and_history(zou_store, tmp_path, device):
     opts = dict(model="zou2019", epochs=2, seed=3, progress=False, threads=1, device=device)
-    a = train(zou_store, tmp_path / "a.dnacnn", TrainOptions(**opts))
-    b = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts))
+    a = train(zou_store, tmp_path / "a.dnacnn", TrainSettings(**opts))
+    b = train(zou_store, tmp_path / "b.dnacnn", TrainSettings(**opts))
     wa, wb = _weights(a.model_path), _weights(b.model_path)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert a.best_metric == b.best_metric
-    c = train(zou_store, tmp_path / "c.dnacnn", TrainOptions(**{**opts, "seed": 4}))
+    c = train(zou_store, tmp_path / "c.dnacnn", TrainSettings(**{**opts, "seed": 4}))
     wc = _weights(c.model_path)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
 
 def test_history_and_metadata(zou_store, tmp_path):
-    result = train(zou_store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=3, progress=False))
+    result = train(zou_store, tmp_path / "m.dnacnn", TrainSettings(model="zou2019", epochs=3, progress=False))
     lines = result.history_path.read_text().splitlines()
     assert lines[0].split("\t") == ["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]
     assert len(lines) == 4
@@ -79,7 +79,7 @@ def test_fresh_negatives_auto_follows_how_the_store_was_made(zou_store, tmp_path
     base = dict(model="deepbind", epochs=1, progress=False, threads=1)
 
     def fresh(store, **extra):
-        result = train(store, tmp_path / f"{len(list(tmp_path.iterdir()))}.dnacnn", TrainOptions(**base, **extra))
+        result = train(store, tmp_path / f"{len(list(tmp_path.iterdir()))}.dnacnn", TrainSettings(**base, **extra))
         return load_model(result.model_path).meta.settings["fresh_negatives"]
 
     assert fresh(shuffled) is True
@@ -123,8 +123,8 @@ def test_shuffles_per_positive_draws_k_shuffles_and_balances_the_loss(tmp_path, 
 
     monkeypatch.setattr(loop, "Objective", spy)
     base = dict(model="deepbind", epochs=1, progress=False, threads=1)
-    train(store_path, tmp_path / "k3.dnacnn", TrainOptions(**base, shuffles_per_positive=3))
-    train(store_path, tmp_path / "k1.dnacnn", TrainOptions(**base))
+    train(store_path, tmp_path / "k3.dnacnn", TrainSettings(**base, shuffles_per_positive=3))
+    train(store_path, tmp_path / "k1.dnacnn", TrainSettings(**base))
     assert weights == [3.0, 1.0]
     assert load_model(tmp_path / "k3.dnacnn").meta.settings["shuffles_per_positive"] == 3
 
@@ -196,11 +196,11 @@ def test_resume_refuses_a_checkpoint_made_with_other_augmentation(zou_store, tmp
 
     monkeypatch.setattr(epoch_module, "save_checkpoint", save_and_keep)
     base = dict(model="deepbind", progress=False, threads=1)
-    train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=1, mutation_rate=0.05))
+    train(zou_store, tmp_path / "m.dnacnn", TrainSettings(**base, epochs=1, mutation_rate=0.05))
     shutil.copy(kept, tmp_path / "m.dnacnn.ckpt")
     with pytest.raises(DnacnnError, match="checkpoint was made with different mutation_rate"):
-        train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=2, resume=True))
-    result = train(zou_store, tmp_path / "m.dnacnn", TrainOptions(**base, epochs=2, mutation_rate=0.05, resume=True))
+        train(zou_store, tmp_path / "m.dnacnn", TrainSettings(**base, epochs=2, resume=True))
+    result = train(zou_store, tmp_path / "m.dnacnn", TrainSettings(**base, epochs=2, mutation_rate=0.05, resume=True))
     assert result.epochs_run == 2
 
 
@@ -212,7 +212,7 @@ def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_stor
 
     out, ckpt = tmp_path / "m.dnacnn", tmp_path / "m.dnacnn.ckpt"
     opts = dict(model="zou2019", epochs=3, seed=2, progress=False, threads=1, resume=True)
-    first = train(zou_store, out, TrainOptions(**opts))
+    first = train(zou_store, out, TrainSettings(**opts))
     assert ckpt.samefile(out) or ckpt.read_bytes() == out.read_bytes()  # a link to the finished model
     model_bytes, history = out.read_bytes(), first.history_path.read_text()
     out.unlink()
@@ -223,13 +223,13 @@ def test_resume_after_a_kill_during_wrap_up_re_saves_the_finished_model(zou_stor
 
     monkeypatch.setattr(epoch_module, "save_checkpoint", no_training)
     capsys.readouterr()
-    again = train(zou_store, out, TrainOptions(**opts))
+    again = train(zou_store, out, TrainSettings(**opts))
     assert f"{ckpt} holds this run, finished after epoch 3; writing the model again" in capsys.readouterr().err
     assert out.read_bytes() == model_bytes and again.history_path.read_text() == history
     assert (again.best_epoch, again.best_metric, again.epochs_run) == (first.best_epoch, first.best_metric, 3)
 
     monkeypatch.undo()
-    other = train(zou_store, out, TrainOptions(**{**opts, "seed": 5}))  # e.g. a changed config: trains afresh
+    other = train(zou_store, out, TrainSettings(**{**opts, "seed": 5}))  # e.g. a changed config: trains afresh
     assert "a finished run with other settings or another store; starting afresh" in capsys.readouterr().err
     assert other.epochs_run == 3 and out.read_bytes() != model_bytes
     assert ckpt.read_bytes() == out.read_bytes()
@@ -250,16 +250,16 @@ def test_an_interrupted_checkpoint_without_resume_is_named_and_replaced(zou_stor
 
     monkeypatch.setattr(epoch_module, "save_checkpoint", save_and_keep)
     opts = dict(model="zou2019", epochs=2, seed=1, progress=False, threads=1)
-    train(zou_store, out, TrainOptions(**opts))
+    train(zou_store, out, TrainSettings(**opts))
     shutil.copyfile(kept, ckpt)
     capsys.readouterr()
-    result = train(zou_store, out, TrainOptions(**opts))
+    result = train(zou_store, out, TrainSettings(**opts))
     err = capsys.readouterr().err
     assert f"note: {ckpt} holds an interrupted run (after epoch 1); starting afresh" in err
     assert "add --resume to continue it instead" in err and result.epochs_run == 2
     assert not ckpt.exists()  # replaced, then removed at the end as always without --resume
     ckpt.write_bytes(b"not a checkpoint")  # an unreadable leftover: replaced as well, no error
-    assert train(zou_store, out, TrainOptions(**opts)).epochs_run == 2 and not ckpt.exists()
+    assert train(zou_store, out, TrainSettings(**opts)).epochs_run == 2 and not ckpt.exists()
 
 
 ZOU_ROW_BYTES = 54  # 50 codes + one float32 label
@@ -279,7 +279,7 @@ def test_streamed_epochs_use_every_row_once_in_seeded_block_shuffles(zou_store, 
     import dnacnn.stream as stream
     from dnacnn.store import Store
 
-    monkeypatch.setattr(stream, "BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # blocks of 60 rows at batch 30
+    monkeypatch.setattr(stream, "READ_BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # blocks of 60 rows at batch 30
     store = Store.open(zou_store)
     idx = store.indices("train")
     reader = stream.BlockReader(store.path, 50, 1)
@@ -344,14 +344,14 @@ def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
     import dnacnn.stream as stream
 
     monkeypatch.setattr(batches, "PRELOAD_BYTES", 0)
-    monkeypatch.setattr(stream, "BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # several blocks and windows
+    monkeypatch.setattr(stream, "READ_BLOCK_BYTES", 64 * ZOU_ROW_BYTES)  # several blocks and windows
     streamed = []
     real_stream = batches.stream_batches
     monkeypatch.setattr(batches, "stream_batches", lambda *a: streamed.append(1) or real_stream(*a))
     opts = dict(model=model, epochs=4, seed=1, progress=False, threads=1, num_workers=2, **extra)
-    full = train(zou_store, tmp_path / "full.dnacnn", TrainOptions(**opts))
+    full = train(zou_store, tmp_path / "full.dnacnn", TrainSettings(**opts))
     assert len(streamed) == 4
-    again = train(zou_store, tmp_path / "again.dnacnn", TrainOptions(**opts))
+    again = train(zou_store, tmp_path / "again.dnacnn", TrainSettings(**opts))
     wa, wb = _weights(full.model_path), _weights(again.model_path)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
@@ -368,9 +368,9 @@ def test_streamed_training_is_seeded_and_resumes_like_an_uninterrupted_run(
     monkeypatch.setattr(epoch_module, "save_checkpoint", save_then_die)
     out = tmp_path / "killed.dnacnn"
     with pytest.raises(Killed):
-        train(zou_store, out, TrainOptions(**opts))
+        train(zou_store, out, TrainSettings(**opts))
     monkeypatch.setattr(epoch_module, "save_checkpoint", real_save)
-    resumed = train(zou_store, out, TrainOptions(**opts, resume=True))
+    resumed = train(zou_store, out, TrainSettings(**opts, resume=True))
     assert resumed.epochs_run == 4
     wc = _weights(out)
     assert all(torch.equal(wa[k], wc[k]) for k in wa)
@@ -424,10 +424,10 @@ def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tm
     )
     monkeypatch.setattr(averaging, "BN_REFRESH_ROWS", 300)
     opts = dict(epochs=3, patience=10, progress=False, threads=1)
-    train(zou_store, tmp_path / "bn.dnacnn", TrainOptions(model="tfbind", **opts))
+    train(zou_store, tmp_path / "bn.dnacnn", TrainSettings(model="tfbind", **opts))
     assert calls == [320] * 3  # batches of 64 until 300 rows are reached
     calls.clear()
-    train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(model="zou2019", **opts))
+    train(zou_store, tmp_path / "plain.dnacnn", TrainSettings(model="zou2019", **opts))
     assert calls == [0] * 3
     # no validation split: once, for the last epoch's weights that are saved
     calls.clear()
@@ -436,7 +436,7 @@ def test_batchnorm_statistics_are_refreshed_before_each_validation(zou_store, tm
         tmp_path / "novalid.store",
         EncodeOptions(labels=str(data_dir / "zou_labels.txt"), valid_frac=0, progress=False),
     )
-    train(no_valid, tmp_path / "novalid.dnacnn", TrainOptions(model="tfbind", **opts))
+    train(no_valid, tmp_path / "novalid.dnacnn", TrainSettings(model="tfbind", **opts))
     assert calls == [320]
 
 
@@ -451,8 +451,8 @@ def test_ema_saves_the_averaged_weights_it_validated(model, zou_store, tmp_path)
     from dnacnn.predict import predict_store
 
     opts = dict(model=model, epochs=4, seed=2, progress=False, threads=1, precision="fp32")
-    plain = train(zou_store, tmp_path / "plain.dnacnn", TrainOptions(**opts, ema=0.0))
-    averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainOptions(**opts, ema=0.99))
+    plain = train(zou_store, tmp_path / "plain.dnacnn", TrainSettings(**opts, ema=0.0))
+    averaged = train(zou_store, tmp_path / "ema.dnacnn", TrainSettings(**opts, ema=0.99))
     assert load_model(averaged.model_path).meta.settings["ema"] == 0.99
     _, y, scores = predict_store(averaged.model_path, zou_store, split="valid", device="cpu")
     assert roc_auc_score(y[:, 0], scores[:, 0]) == pytest.approx(averaged.best_metric, abs=1e-6)
@@ -476,7 +476,7 @@ def test_untrusted_files_are_refused_without_running_code(kind, zou_store, tmp_p
     elif kind == "torch_save":
         torch.save({"x": _Evil()}, bad)
     else:
-        good = train(zou_store, tmp_path / "good.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False))
+        good = train(zou_store, tmp_path / "good.dnacnn", TrainSettings(model="zou2019", epochs=1, progress=False))
         raw = good.model_path.read_bytes()
         bad.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(DnacnnError, match="not a dnacnn model file"):
@@ -520,9 +520,11 @@ def test_regression_on_genotypes(tmp_path, data_dir):
     )
     for augmentation in ({"mutation_rate": 0.05}, {"max_shift": 5}):
         with pytest.raises(DnacnnError, match="works on DNA only"):
-            train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False, **augmentation))
+            train(
+                store, tmp_path / "w.dnacnn", TrainSettings(model="snp-cnn", epochs=2, progress=False, **augmentation)
+            )
     assert not (tmp_path / "w.dnacnn").exists()
-    result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=2, progress=False))
+    result = train(store, tmp_path / "w.dnacnn", TrainSettings(model="snp-cnn", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
     assert meta.task == "regression" and meta.head == "linear"
     assert len(meta.target_mean) == 1 and meta.target_std[0] > 0
@@ -604,7 +606,7 @@ def test_ddp_ranks_share_refreshed_batchnorm_statistics(tmp_path):
 def test_cuda_training_uses_amp(zou_store, tmp_path):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    result = train(zou_store, tmp_path / "g.dnacnn", TrainOptions(model="zou2019", epochs=2, progress=False))
+    result = train(zou_store, tmp_path / "g.dnacnn", TrainSettings(model="zou2019", epochs=2, progress=False))
     meta = load_model(result.model_path).meta
     assert meta.settings["device"].startswith("cuda")
     assert meta.settings["precision"] in ("bf16", "fp16")
@@ -664,7 +666,7 @@ def test_additive_ridge_is_fitted_on_training_rows_and_stays_frozen(tmp_path, da
         tmp_path / "w.store",
         EncodeOptions(format="genotype", phenotypes=str(data_dir / "wheat_slice.Y"), traits=["2"], progress=False),
     )
-    result = train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=3, progress=False, threads=1))
+    result = train(store, tmp_path / "w.dnacnn", TrainSettings(model="snp-cnn", epochs=3, progress=False, threads=1))
     loaded = load_model(result.model_path)
     model, meta = loaded.module, loaded.meta
     assert meta.settings["additive_alpha"][0] in RIDGE_ALPHAS
@@ -699,7 +701,7 @@ def test_additive_ridge_too_large_is_one_clear_error(tmp_path, data_dir, monkeyp
     )
     monkeypatch.setattr(additive, "ADDITIVE_MAX_VALUES", 1000)
     with pytest.raises(DnacnnError, match=r"additive: ridge needs the training rows as one 120 x 3,837 matrix"):
-        train(store, tmp_path / "w.dnacnn", TrainOptions(model="snp-cnn", epochs=1, progress=False, threads=1))
+        train(store, tmp_path / "w.dnacnn", TrainSettings(model="snp-cnn", epochs=1, progress=False, threads=1))
     assert not (tmp_path / "w.dnacnn").exists()
 
 
@@ -791,7 +793,7 @@ def test_augmentations_perturb_training_batches_only(tmp_path, monkeypatch):
     result = train(
         store_path,
         tmp_path / "m.dnacnn",
-        TrainOptions(model="tfbind", epochs=1, mutation_rate=0.1, max_shift=3, progress=False),
+        TrainSettings(model="tfbind", epochs=1, mutation_rate=0.1, max_shift=3, progress=False),
     )
     assert calls and all(rate == 0.1 and changed for rate, changed in calls)
     assert shifts == [3] * len(calls)
@@ -815,7 +817,7 @@ def test_a_banner_comes_before_the_first_epoch(zou_store, tmp_path, capsys):
     train(
         zou_store,
         tmp_path / "m.dnacnn",
-        TrainOptions(model="zou2019", epochs=1, progress=False, threads=1, device="cpu", precision="fp32"),
+        TrainSettings(model="zou2019", epochs=1, progress=False, threads=1, device="cpu", precision="fp32"),
     )
     lines = capsys.readouterr().err.splitlines()
     first_epoch = next(i for i, line in enumerate(lines) if line.startswith("epoch 1:"))
@@ -833,7 +835,7 @@ def test_a_tiny_validation_split_is_warned_about(tmp_path, data_dir, capsys):
     (tmp_path / "l.txt").write_text("\n".join(labels) + "\n")
     opts = EncodeOptions(labels=str(tmp_path / "l.txt"), valid_frac=0.05, progress=False)
     store = encode(tmp_path / "s.txt", tmp_path / "small.store", opts)
-    train(store, tmp_path / "m.dnacnn", TrainOptions(model="zou2019", epochs=1, progress=False, threads=1))
+    train(store, tmp_path / "m.dnacnn", TrainSettings(model="zou2019", epochs=1, progress=False, threads=1))
     warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warning == [
         "warning: the validation split has 10 rows: early stopping and the best epoch will be noisy; "
@@ -883,21 +885,21 @@ def test_ctrl_c_names_the_checkpoint_and_the_command_that_resumes(cli, zou_store
 
 def test_an_unknown_key_in_the_specs_train_block_is_an_error():
     from dnacnn.errors import DnacnnError
-    from dnacnn.train import TrainOptions, resolve_settings
+    from dnacnn.train import TrainSettings, resolve_settings
 
     spec = {"name": "mine", "train": {"epoch": 50, "lr": 0.01}}
     with pytest.raises(
         DnacnnError, match=r"model 'mine': unknown key 'epoch' in its train: block; use one of epochs, batch_size"
     ):
-        resolve_settings(spec, TrainOptions())
-    assert resolve_settings({"name": "ok", "train": {"epochs": 50}}, TrainOptions())["epochs"] == 50
+        resolve_settings(spec, TrainSettings())
+    assert resolve_settings({"name": "ok", "train": {"epochs": 50}}, TrainSettings())["epochs"] == 50
 
 
 def test_a_large_validation_split_is_read_in_chunks_with_the_same_result(zou_store, tmp_path, monkeypatch):
     """Over VALID_PRELOAD_BYTES the validation split is read chunk by chunk each epoch (bounded
     memory for stores bigger than RAM); the losses and metrics are those of the preloaded split."""
 
-    opts = TrainOptions(model="zou2019", epochs=2, seed=1, progress=False, threads=1, device="cpu")
+    opts = TrainSettings(model="zou2019", epochs=2, seed=1, progress=False, threads=1, device="cpu")
     whole = train(zou_store, tmp_path / "a.dnacnn", opts)
     reads = []
     real = batches.preload
@@ -933,14 +935,14 @@ def test_clip_norm_changes_training_with_a_huge_learning_rate(zou_store, tmp_pat
     """--clip-norm reaches the loop: with lr 1 clipped and unclipped runs train different weights,
     and the model file records the bound."""
     opts = dict(model="zou2019", epochs=1, lr=1.0, seed=0, progress=False, threads=1, device="cpu", precision="fp32")
-    plain = train(zou_store, tmp_path / "a.dnacnn", TrainOptions(**opts))
-    clipped = train(zou_store, tmp_path / "b.dnacnn", TrainOptions(**opts, clip_norm=0.1))
+    plain = train(zou_store, tmp_path / "a.dnacnn", TrainSettings(**opts))
+    clipped = train(zou_store, tmp_path / "b.dnacnn", TrainSettings(**opts, clip_norm=0.1))
     wa, wb = _weights(plain.model_path), _weights(clipped.model_path)
     assert not all(torch.equal(wa[k], wb[k]) for k in wa)
     assert load_model(clipped.model_path).meta.settings["clip_norm"] == 0.1
     assert load_model(plain.model_path).meta.settings["clip_norm"] is None
     with pytest.raises(DnacnnError, match=r"^--clip-norm must be positive, got -1$"):
-        train(zou_store, tmp_path / "c.dnacnn", TrainOptions(**opts, clip_norm=-1))
+        train(zou_store, tmp_path / "c.dnacnn", TrainSettings(**opts, clip_norm=-1))
 
 
 def test_every_setting_is_a_train_option_and_a_spec_key(cli):
@@ -949,5 +951,5 @@ def test_every_setting_is_a_train_option_and_a_spec_key(cli):
 
     help_text = cli("train", "--help").stdout
     assert all(flag(name) in help_text for name in CLI_KEYS if name != "model") and "--clip-norm" in help_text
-    spec = {"name": "s", "train": {key: resolve_settings({}, TrainOptions())[key] for key in SPEC_KEYS}}
-    assert set(resolve_settings(spec, TrainOptions())) >= set(SPEC_KEYS)
+    spec = {"name": "s", "train": {key: resolve_settings({}, TrainSettings())[key] for key in SPEC_KEYS}}
+    assert set(resolve_settings(spec, TrainSettings())) >= set(SPEC_KEYS)

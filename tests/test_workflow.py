@@ -399,6 +399,10 @@ def _missing_track(c):
     c["datasets"][1]["targets"] = ["data/nope.bw"]
 
 
+def _old_kind_key(c):
+    c["datasets"][1]["kind"] = c["datasets"][1].pop("format")
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -415,9 +419,14 @@ def _missing_track(c):
         (_tune_missing_search, "invalid config: tune -> search: no such file 'config/nope.yaml'"),
         (
             _genome_negatives_without_peaks,
-            "invalid config: datasets (name: rest): negatives 'genome' and targets need kind bed (peaks + genome)",
+            "invalid config: datasets (name: rest): negatives 'genome' and targets need format bed (peaks + genome)",
         ),
         (_missing_track, "invalid config: datasets (name: rest) -> targets[0]: no such file 'data/nope.bw'"),
+        (
+            _old_kind_key,
+            "invalid config: datasets[1] (name: rest) -> kind: this key is now called format "
+            "(what dnacnn encode --format takes); rename it",
+        ),
     ],
 )
 def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):
@@ -484,7 +493,7 @@ def _peaks_dataset(workdir: Path, targets: bool) -> None:
             fa.write(f">chr{c}\n" + "".join(rng.choice(list("ACGT"), 20_000)) + "\n")
             for s in range(2_000, 18_000, 1_600):
                 bed.write(f"chr{c}\t{s}\t{s + 200}\n")
-    entry = {"name": "peaks", "kind": "bed", "input": "data/peaks.bed", "genome": "data/genome.fa", "length": 100}
+    entry = {"name": "peaks", "format": "bed", "input": "data/peaks.bed", "genome": "data/genome.fa", "length": 100}
     entry["negatives"] = "genome"
     entry["negatives_per_positive"] = 2
     if targets:

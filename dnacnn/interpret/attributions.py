@@ -35,8 +35,7 @@ from dnacnn.errors import DnacnnError
 if TYPE_CHECKING:
     from dnacnn.models.meta import ModelMeta
 
-METHODS = ("ism", "gradxinput", "deeplift")
-BASES = "ACGT"
+ATTRIBUTION_METHODS = ("ism", "gradxinput", "deeplift")
 MAX_MUTANTS = 8192  # rows of one ISM forward pass: 3 * L * sequences per pass
 
 
@@ -115,8 +114,8 @@ def attribute(
     -------
     np.ndarray, shape=(n, 4, length), float32
     """
-    if method not in METHODS:
-        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in ATTRIBUTION_METHODS:
+        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(ATTRIBUTION_METHODS)}")
     if codes is None:
         codes = codes_from_one_hot(X)
     fn = model_output(module, head, target)

@@ -15,8 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from dnacnn.codes import DNA_ALPHABET
 from dnacnn.errors import DnacnnError
-from dnacnn.interpret.attributions import BASES, METHODS, attribute, best_windows, check_target, position_scores
+from dnacnn.interpret.attributions import (
+    ATTRIBUTION_METHODS,
+    attribute,
+    best_windows,
+    check_target,
+    position_scores,
+)
 from dnacnn.interpret.inputs import load_dna_model, read_sequences
 from dnacnn.interpret.logos import draw_logo, save_png
 
@@ -73,8 +80,8 @@ def explain(
     from dnacnn.codes import Expander
     from dnacnn.io import atomic_text
 
-    if method not in METHODS:
-        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in ATTRIBUTION_METHODS:
+        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(ATTRIBUTION_METHODS)}")
     dev, loaded = load_dna_model(model_path, device)
     check_target(loaded.meta, target)
     window = window or _first_kernel(loaded.module) or 12
@@ -83,7 +90,7 @@ def explain(
     out_dir.mkdir(parents=True, exist_ok=True)
     top: list = []  # heap of (prediction, order, id, codes, position scores, attributions)
     n = 0
-    head = ["id", "position", "base", "score"] + ([f"delta_{b}" for b in BASES] if method == "ism" else [])
+    head = ["id", "position", "base", "score"] + ([f"delta_{b}" for b in DNA_ALPHABET] if method == "ism" else [])
     chunks = read_sequences(input_path, loaded.encoding, fmt, seq_col, id_col, genome, length_policy, model_path)
     with atomic_text(out_dir / "attributions.tsv") as att, atomic_text(out_dir / "sequences.tsv") as seqs:
         att.write("\t".join(head) + "\n")
@@ -161,7 +168,7 @@ def _first_kernel(module) -> int | None:
 
 def _write_attributions(f, ids, codes, pos, ism_effects) -> None:
     n, length = codes.shape
-    bases = np.array(list(BASES + "N"))[codes]
+    bases = np.array(list(DNA_ALPHABET + "N"))[codes]
     position = np.char.mod("%d", np.arange(1, length + 1))
     score = np.char.mod("%.5g", pos)
     columns = [np.repeat(np.asarray(ids, dtype=object), length), np.tile(position, n), bases.ravel(), score.ravel()]
@@ -198,6 +205,6 @@ def draw_attribution_logos(items, method: str, path) -> None:
             hx = axes[i * 2 + 1]
             lim = float(np.abs(attr).max()) or 1.0
             hx.imshow(attr, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-            hx.set_yticks(range(4), list(BASES))
+            hx.set_yticks(range(4), list(DNA_ALPHABET))
             hx.set_xlabel("position; colour: substitution effect alt - ref (blue: lowers the output)")
     save_png(fig, path)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dnacnn.interpret.pwm import BASES, ic_heights
+from dnacnn.codes import DNA_ALPHABET
+from dnacnn.interpret.pwm import ic_heights
 
 if TYPE_CHECKING:
     from dnacnn.interpret.tomtom import MotifDatabase
@@ -43,7 +44,7 @@ def _glyph(letter: str):
     return _GLYPHS[letter]
 
 
-def draw_logo(ax, heights: np.ndarray, letters: str = BASES, width: float = 0.9) -> None:
+def draw_logo(ax, heights: np.ndarray, letters: str = DNA_ALPHABET, width: float = 0.9) -> None:
     """Draw a sequence logo on ``ax``: ``heights`` shape ``(length, 4)``, one stack per position,
     the tallest letter on top; negative heights stack downwards from 0.
 

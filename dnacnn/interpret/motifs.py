@@ -37,7 +37,7 @@ from dnacnn.interpret.motif_files import filter_table, write_filters, write_patt
 from dnacnn.interpret.motif_report import best_matched, write_motifs_html
 from dnacnn.interpret.tomtom import DEFAULT_DATABASE, load_database
 
-METHODS = ("filters", "modisco", "both")
+MOTIF_METHODS = ("filters", "modisco", "both")
 
 
 @dataclass
@@ -133,8 +133,8 @@ def motifs(
 
 def _check_method(method: str, attribution: str, modisco_sequences: int) -> None:
     """Refuse an unknown ``method`` and, for TF-MoDISco, a missing modisco-lite or bad options."""
-    if method not in METHODS:
-        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in MOTIF_METHODS:
+        raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(MOTIF_METHODS)}")
     if method != "filters":
         require_modiscolite()
         check_attribution(attribution)

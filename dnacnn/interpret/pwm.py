@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-BASES = "ACGT"
+from dnacnn.codes import DNA_ALPHABET
 
 
 def information_content(ppm: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def trim(ppm: np.ndarray, min_ic: float) -> tuple[np.ndarray, int]:
 def consensus(ppm: np.ndarray, min_ic: float = 0.5) -> str:
     """Most likely base per column, lowercase below ``min_ic`` bits... ``n`` below 0.25 bits."""
     ic = information_content(ppm)
-    bases = np.array(list(BASES))[ppm.argmax(axis=0)]
+    bases = np.array(list(DNA_ALPHABET))[ppm.argmax(axis=0)]
     return "".join(b if i >= min_ic else (b.lower() if i >= 0.25 else "n") for b, i in zip(bases, ic))
 
 

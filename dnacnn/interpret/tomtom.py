@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dnacnn.codes import DNA_ALPHABET
 from dnacnn.errors import DnacnnError
-from dnacnn.interpret.pwm import BASES
 from dnacnn.io.meme import read_meme
 
 DEFAULT_DATABASE = "JASPAR2024"
@@ -59,7 +59,7 @@ def load_database(
         raise DnacnnError(f"{database}: no {collection} motifs for tax group {tax_group!r}")
     ppms = []
     for m in found:
-        c = np.array([m.counts[b] for b in BASES], dtype=np.float64)
+        c = np.array([m.counts[b] for b in DNA_ALPHABET], dtype=np.float64)
         ppms.append((c + pseudocount / 4) / (c.sum(axis=0, keepdims=True) + pseudocount))
     return MotifDatabase(
         f"{database} {collection} {tax_group}",

@@ -18,7 +18,7 @@ from pathlib import Path
 from dnacnn.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
-FORMATS = ("fasta", "tabular", "lines", "bed", "genotype")
+INPUT_FORMATS = ("fasta", "tabular", "lines", "bed", "genotype")
 
 _EXTENSIONS = {
     ".fa": "fasta",

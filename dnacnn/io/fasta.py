@@ -30,7 +30,9 @@ from dnacnn.codes import DNA_LUT, INVALID
 from dnacnn.errors import InputError
 from dnacnn.io import open_binary
 
-BLOCK_BYTES = 1 << 20  # ~1 MB: the whole working set stays in cache; measured fastest (benchmarks/encode_bench.py)
+PARSE_BLOCK_BYTES = (
+    1 << 20
+)  # ~1 MB: the whole working set stays in cache; measured fastest (benchmarks/encode_bench.py)
 _NL, _CR, _GT, _SP, _TAB = 10, 13, ord(">"), 32, 9
 _LUT = DNA_LUT.tobytes()
 _SEQ_SPACE = b"\n\r \t"  # dropped from sequence lines
@@ -60,7 +62,7 @@ class FastaChunk:
         return len(self.ids)
 
 
-def iter_fasta(path: str | os.PathLike, block_bytes: int = BLOCK_BYTES) -> Iterator[FastaChunk]:
+def iter_fasta(path: str | os.PathLike, block_bytes: int = PARSE_BLOCK_BYTES) -> Iterator[FastaChunk]:
     """Yield :class:`FastaChunk` s of complete records from a FASTA file (plain, gzip or ``-``).
 
     Raises InputError (file and line) for a file without a ``>`` header, a record without an ID

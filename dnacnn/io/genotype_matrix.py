@@ -23,7 +23,7 @@ from dnacnn.io import check_readable, open_binary
 from dnacnn.io.genotype_qc import Genotypes  # defined beside the collector that builds it
 from dnacnn.io.table_layout import TableLayout, check_field_count, is_missing, sniff_layout
 
-_BLOCK_BYTES = 16 << 20  # text parsed at a time; temporaries are ~30x this
+_TEXT_BLOCK_BYTES = 16 << 20  # text parsed at a time; temporaries are ~30x this
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -81,11 +81,11 @@ def read_genotypes(
 
 def _blocks(path, first_line: int) -> Iterator[tuple[int, bytes]]:
     """``(lineno, block)``: whole lines (each ending in ``\\n``) from line ``first_line`` on, about
-    :data:`_BLOCK_BYTES` at a time; ``lineno`` is the 1-based number of the block's first line."""
+    :data:`_TEXT_BLOCK_BYTES` at a time; ``lineno`` is the 1-based number of the block's first line."""
     lineno, rest = 1, b""
     with open_binary(path) as f:
         while True:
-            data = f.read(_BLOCK_BYTES)
+            data = f.read(_TEXT_BLOCK_BYTES)
             buf = rest + data
             if lineno == 1 and not rest:
                 buf = buf.removeprefix(_BOM)

@@ -20,7 +20,7 @@ given), and :meth:`Collector.finish` assembles the ``(individuals, markers)`` ui
 kept individuals and each marker's mean dosage.  In memory, kept markers wait in ~32 MB blocks on
 anonymous memory maps, which go back to the system the moment they are copied into the output
 (whatever ``malloc``'s settings: the CLI makes glibc keep freed blocks below 64 MB, see
-:mod:`dnacnn.cpu`), so peak use is the output plus ~60 MB.  With a spill file it is ~60 MB
+:mod:`dnacnn.device`), so peak use is the output plus ~60 MB.  With a spill file it is ~60 MB
 whatever the size, and the result is a read-only ``numpy.memmap`` over an unlinked temporary file
 in ``spill_dir``.
 """
@@ -37,7 +37,7 @@ from dnacnn.codes import GENOTYPE_MISSING
 from dnacnn.errors import DnacnnError, InputError
 
 CHUNK_BYTES = 2 << 20  # codes per marker chunk (VCF alleles take 6x this while a chunk is decoded)
-_BLOCK_BYTES = 32 << 20  # kept markers are gathered into blocks of about this size (memory or spill file)
+_MARKER_BLOCK_BYTES = 32 << 20  # kept markers are gathered into blocks of about this size (memory or spill file)
 _BAND_BYTES = 8 << 20  # rows of a matrix handled at a time (means, assembly from the spill file)
 
 
@@ -256,7 +256,7 @@ class Collector:
 
     ``add`` takes codes ``(markers, n)`` (``marker_major=True``, as VCF records come) or
     ``(n, markers)`` (as PLINK reads come), with the chunk's marker names and counted alleles.
-    Kept markers go straight into an ``(n, K)`` block of about :data:`_BLOCK_BYTES`; a full block
+    Kept markers go straight into an ``(n, K)`` block of about :data:`_MARKER_BLOCK_BYTES`; a full block
     is kept (in memory) or written to the spill file, whose block buffer is then reused.
     Call :meth:`finish` for the result, or :meth:`close` to drop everything (a reader's error).
     """
@@ -285,7 +285,7 @@ class Collector:
         if self._block is None or self._used + k > self._block.shape[1]:
             self._flush()
             if self._block is None or k > self._block.shape[1]:
-                self._block = _anonymous((self.n, max(k, _BLOCK_BYTES // max(self.n, 1))))
+                self._block = _anonymous((self.n, max(k, _MARKER_BLOCK_BYTES // max(self.n, 1))))
         dest = self._block[:, self._used : self._used + k]
         if marker_major:
             dest[...] = (codes if k == len(keep) else codes[keep]).T

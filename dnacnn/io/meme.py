@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dnacnn.codes import DNA_ALPHABET
 from dnacnn.errors import DnacnnError
-from dnacnn.interpret.pwm import BASES, consensus
+from dnacnn.interpret.pwm import consensus
 from dnacnn.io import write_text_atomic
 
 
@@ -29,7 +30,7 @@ def write_meme(
         "strands: + -",
         "",
         "Background letter frequencies",
-        " ".join(f"{b} {f:.3f}" for b, f in zip(BASES, background)),
+        " ".join(f"{b} {f:.3f}" for b, f in zip(DNA_ALPHABET, background)),
         "",
     ]
     for name, ppm, sites in zip(names, ppms, n_sites):

@@ -23,7 +23,7 @@ import pandas as pd
 from dnacnn.errors import InputError
 from dnacnn.io import check_readable, open_binary, read_head
 
-CHUNK_ROWS = 200_000
+TABLE_CHUNK_ROWS = 200_000
 
 
 @dataclass
@@ -65,7 +65,7 @@ def iter_tabular(
     seq_col: str,
     label_cols: list[str] | None = None,
     id_col: str | None = None,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = TABLE_CHUNK_ROWS,
 ) -> Iterator[TextChunk]:
     """Yield :class:`TextChunk` s from a table with a header row."""
     check_readable(path)
@@ -93,7 +93,7 @@ def iter_tabular(
         raise InputError(path, None, f"malformed table ({str(e).strip()})", "fix the table") from None
 
 
-def iter_lines(path: str | os.PathLike, chunk_rows: int = CHUNK_ROWS) -> Iterator[TextChunk]:
+def iter_lines(path: str | os.PathLike, chunk_rows: int = TABLE_CHUNK_ROWS) -> Iterator[TextChunk]:
     """Yield chunks of a one-sequence-per-line file (blank lines skipped)."""
     with open_binary(path) as f:
         ids, seqs, lines = [], [], []

@@ -20,9 +20,7 @@ from torch import nn
 from dnacnn.errors import DnacnnError
 from dnacnn.models.layers import Additive, Conv1d, Dense, Dropout, Flatten, GlobalPool1d, Pool1d, make_activation
 from dnacnn.models.spec import layer_items, load_spec, validate_spec
-
-TASKS = ("binary", "multiclass", "regression")
-
+from dnacnn.split import TASKS
 
 # Keras-style shape without the batch axis: (length, channels) for a sequence, (units,) after
 # flatten / global pooling / dense.

@@ -8,8 +8,7 @@ The package is one module per job: :mod:`~dnacnn.train.settings` (every training
 :mod:`~dnacnn.train.checkpoint`, :mod:`~dnacnn.train.distributed`, :mod:`~dnacnn.train.console`
 (banner, epoch lines, history), :mod:`~dnacnn.train.epoch` and :mod:`~dnacnn.train.loop`.  The
 names below are loaded on first use, so that ``dnacnn --help`` and the settings module (which the
-CLI reads to build its options) import neither numpy nor torch.  ``TrainOptions`` is the former
-name of :class:`~dnacnn.train.settings.TrainSettings`.
+CLI reads to build its options) import neither numpy nor torch.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import importlib
 _HOMES = {
     "train": "loop",
     "TrainSettings": "settings",
-    "TrainOptions": "settings",
     "SPEC_KEYS": "settings",
     "SPEC_DEFAULTS": "settings",
     "resolve_settings": "settings",

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from dnacnn.errors import DnacnnError
-from dnacnn.modelfile import FORMAT
+from dnacnn.modelfile import MODEL_FORMAT
 from dnacnn.models.meta import ModelMeta
 from dnacnn.store import Store
 from dnacnn.train.averaging import WeightAverage
@@ -80,7 +80,7 @@ def finished_run(
     """``(history rows, result)`` of the finished run that ``path`` (metadata ``meta``) holds when
     it is a model of exactly this spec, these settings (:data:`RECORDED_KEYS`) and this store
     (written after the store); None for an epoch checkpoint or a stale one."""
-    if meta.get("format") != FORMAT:
+    if meta.get("format") != MODEL_FORMAT:
         return None
     model = ModelMeta.from_dict(meta)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from dnacnn.device import cpu_has_bf16, resolve_device, resolve_precision, reuse_freed_memory, set_threads
 from dnacnn.errors import DnacnnError
-from dnacnn.modelfile import FORMAT
+from dnacnn.modelfile import MODEL_FORMAT
 from dnacnn.store import Store
 from dnacnn.train import distributed
 from dnacnn.train.additive import fit_additive
@@ -191,7 +191,7 @@ def start_or_resume(run: Run) -> LoopState | TrainResult:
     itself when the checkpoint is this run, finished (its model is written again)."""
     resume, ckpt_path, rank = run.settings.resume, run.ckpt_path, run.rank
     ckpt_meta = checkpoint_meta(ckpt_path, strict=resume)
-    finished_record = ckpt_meta is not None and ckpt_meta.get("format") == FORMAT
+    finished_record = ckpt_meta is not None and ckpt_meta.get("format") == MODEL_FORMAT
     if not resume and ckpt_meta is not None and not finished_record:
         epoch = ckpt_meta.get("loop", {}).get("epoch", "?")
         log(rank, f"note: {ckpt_path} holds an interrupted run (after epoch {epoch}); starting afresh and "

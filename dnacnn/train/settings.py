@@ -239,6 +239,3 @@ def bound_message(name: str) -> str:
     if "high" in meta:
         return f"{option} must be in [{meta['low']}, {meta['high']}], got " + "{value}"
     return f"{option} must be at least {meta['low']}, got " + "{value}"
-
-
-TrainOptions = TrainSettings  # the former name, still imported by callers

@@ -69,12 +69,12 @@ def dataset_problems(d):
         yield from file_problems(f"{where} -> negatives", d["negatives"])
     for i, track in enumerate(d["targets"]):
         yield from file_problems(f"{where} -> targets[{i}]", track)
-    if (d["negatives"] == "genome" or d["targets"]) and d["kind"] != "bed":
-        yield f"{where}: negatives 'genome' and targets need kind bed (peaks + genome)"
-    if d["kind"] == "bed" and not d["genome"]:
-        yield f"{where}: kind bed needs a genome FASTA (genome: path/to/genome.fa)"
-    if d["kind"] == "genotype" and not d["phenotypes"]:
-        yield f"{where}: kind genotype needs a phenotype table (phenotypes: path)"
+    if (d["negatives"] == "genome" or d["targets"]) and d["format"] != "bed":
+        yield f"{where}: negatives 'genome' and targets need format bed (peaks + genome)"
+    if d["format"] == "bed" and not d["genome"]:
+        yield f"{where}: format bed needs a genome FASTA (genome: path/to/genome.fa)"
+    if d["format"] == "genotype" and not d["phenotypes"]:
+        yield f"{where}: format genotype needs a phenotype table (phenotypes: path)"
     if d["test_input"] and d["split"]["method"] == "random" and d["split"]["test_frac"] > 0:
         yield f"{where} -> split -> test_frac: set it to 0 when a test_input is given (the test split would be unused)"
     if d["split"]["method"] == "train" and not d["test_input"]:
@@ -143,7 +143,11 @@ def config_problems():
     for kind, schema in (("datasets", "../schemas/dataset.schema.yaml"), ("models", "../schemas/model.schema.yaml")):
         for i, entry in enumerate(config[kind]):
             name = entry.get("name")
-            yield from schema_problems(entry, schema, f"{kind}[{i}]" + (f" (name: {name})" if name else ""))
+            where = f"{kind}[{i}]" + (f" (name: {name})" if name else "")
+            if kind == "datasets" and "kind" in entry:  # the key's name before 0.2
+                yield f"{where} -> kind: this key is now called format (what dnacnn encode --format takes); rename it"
+                continue
+            yield from schema_problems(entry, schema, where)
         yield from unique_problems(kind)
     for d in config["datasets"]:
         yield from dataset_problems(d)
@@ -202,17 +206,17 @@ def switch(flag, value):
 def encode_options(d, test):
     """Options shared by the training and the external-test encodings of dataset ``d``."""
     return {
-        "--format": d["kind"],
+        "--format": d["format"],
         "--labels": (d["test_labels"] or d["labels"]) if test else d["labels"],
         "--label-col": d["label_col"],
         "--label-value": d["label_value"],
-        "--seq-col": d["seq_col"] if d["kind"] == "tabular" else None,
+        "--seq-col": d["seq_col"] if d["format"] == "tabular" else None,
         "--id-col": d["id_col"],
         "--genome": d["genome"],
         "--length": d["length"],
         "--phenotypes": (d["test_phenotypes"] or d["phenotypes"]) if test else d["phenotypes"],
         "--traits": d["traits"],
-        "--genotype-encoding": d["genotype_encoding"] if d["kind"] == "genotype" else None,
+        "--genotype-encoding": d["genotype_encoding"] if d["format"] == "genotype" else None,
         "--task": d["task"],
         "--targets": ",".join(d["targets"]),
         "--target-stat": d["target_stat"] if d["targets"] else None,
@@ -475,7 +479,7 @@ def interpretations():
     """Motif and attribution outputs of every DNA run when `interpret: true`."""
     if not config["interpret"]:
         return []
-    dna = [(d, m) for d, m in RUNS if DATASETS[d]["kind"] != "genotype"]
+    dna = [(d, m) for d, m in RUNS if DATASETS[d]["format"] != "genotype"]
     return [f"results/{d}/{m}/{kind}" for d, m in dna for kind in ("motifs/motifs.html", "explain/attributions.tsv")]
 
 

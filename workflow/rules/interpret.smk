@@ -63,7 +63,7 @@ rule explain:
         outdir=lambda wildcards, output: os.path.dirname(output.attributions),
         args=lambda wildcards: cli_args(
             {
-                "--format": DATASETS[wildcards.dataset]["kind"],
+                "--format": DATASETS[wildcards.dataset]["format"],
                 "--seq-col": DATASETS[wildcards.dataset]["seq_col"],
                 "--id-col": DATASETS[wildcards.dataset]["id_col"],
             }

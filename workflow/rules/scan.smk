@@ -1,5 +1,5 @@
 # Optional genome scan of trained DNA models: `scan: enabled: true` in the config adds, for every
-# run on a dataset with a genome (kind bed), a bigWig track of the model's scores along the genome
+# run on a dataset with a genome (format bed), a bigWig track of the model's scores along the genome
 # (or scan.chroms / scan.regions): results/{dataset}/{model}/scan/scores.bw, or scores.{task}.bw
 # per task of a multi-task model. One target alone: snakemake --cores 2 results/peaks/deepbind/scan
 
