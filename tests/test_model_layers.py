@@ -8,22 +8,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from model_specs import GMP, seed, spec_of  # noqa: F401  (seed: an autouse fixture)
 
 from dnacnn.models import build_model, summarize, validate_spec
 from dnacnn.models.layers import Dropout
 from dnacnn.models.plan import keras_length, same_padding
-
-
-def spec_of(*layers: dict, **top) -> dict:
-    return {"name": "t", "layers": list(layers), **top}
-
-
-GMP = {"globalmaxpool1d": {}}
-
-
-@pytest.fixture(autouse=True)
-def seed() -> None:
-    torch.manual_seed(0)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+from model_specs import GMP, seed, spec_of  # noqa: F401  (seed: an autouse fixture)
 
 from dnacnn.errors import DnacnnError
 from dnacnn.models import (
@@ -30,18 +31,6 @@ from dnacnn.models.summary import KERAS_NAMES
 PRESETS = ["basset", "deepbind", "keras-1d", "snp-cnn", "tfbind", "zou2019"]
 # the input each preset is meant for: (channels, length, task)
 PRESET_INPUTS = {name: (4, 101, "binary") for name in PRESETS} | {"snp-cnn": (3, 1279, "regression")}
-
-
-def spec_of(*layers: dict, **top) -> dict:
-    return {"name": "t", "layers": list(layers), **top}
-
-
-GMP = {"globalmaxpool1d": {}}
-
-
-@pytest.fixture(autouse=True)
-def seed() -> None:
-    torch.manual_seed(0)
 
 
 def test_list_presets():
