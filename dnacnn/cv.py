@@ -33,7 +33,7 @@ import pandas as pd
 
 from dnacnn.errors import DnacnnError
 from dnacnn.evaluate import KERNEL_BASELINES
-from dnacnn.io import write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
 from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS, compute_metrics
 
 KERNEL_METHODS = tuple(KERNEL_BASELINES)

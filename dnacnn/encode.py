@@ -27,7 +27,8 @@ from dnacnn.encode_options import EncodeOptions, check_options
 from dnacnn.encode_split import make_folds, make_split
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io import check_readable, detect_format
-from dnacnn.store import StoreWriter, id_lines
+from dnacnn.io.outputs import refuse_inputs
+from dnacnn.store import StoreWriter, check_replaceable, id_lines
 
 __all__ = ["EncodeOptions", "encode", "sha256"]
 
@@ -36,6 +37,7 @@ def encode(input_path: str | os.PathLike, out: str | os.PathLike, opts: EncodeOp
     """Encode ``input_path`` into a tensor store at ``out`` and return its path."""
     opts = opts or EncodeOptions()
     check_options(opts)
+    check_store_out(Path(out), input_path, opts)
     input_path = check_readable(input_path)
     fmt = opts.format
     if fmt == "auto":
@@ -45,6 +47,22 @@ def encode(input_path: str | os.PathLike, out: str | os.PathLike, opts: EncodeOp
     if fmt in ("genotype", "vcf", "plink"):
         return _encode_genotypes(input_path, fmt, Path(out), opts)
     return _encode_dna(input_path, fmt, Path(out), opts)
+
+
+def check_store_out(out: Path, input_path, opts: EncodeOptions) -> None:
+    """One line, before anything is read or written, if the store ``out`` would replace one of the
+    inputs (or a folder holding one), or something that is not a store."""
+    inputs = [input_path, opts.phenotypes, opts.fold_file, *opts.targets]
+    if opts.labels and opts.labels != "header":
+        inputs.append(opts.labels)
+    if opts.genome:
+        inputs += [opts.genome, f"{opts.genome}.fai"]
+    if opts.negatives not in (None, "shuffle", "genome"):
+        inputs.append(opts.negatives)
+    if Path(input_path).suffix.lower() == ".bed":  # perhaps a PLINK fileset: its other two files
+        inputs += [Path(input_path).with_suffix(suffix) for suffix in (".bim", ".fam")]
+    refuse_inputs(out, inputs, fix="give a new store path, e.g. data.store")
+    check_replaceable(out)
 
 
 def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:

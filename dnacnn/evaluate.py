@@ -86,17 +86,16 @@ EVALUATION_FILES = ("metrics.json", "metrics.tsv", "predictions.tsv", "report.ht
 def _check_out_dir(out_dir: Path, inputs: list[Path]) -> None:
     """``out_dir`` is replaced as a whole, so it must be new or an earlier evaluation, and must not
     hold, or lie inside, an input (``-o`` pointed at the store or the model's folder deleted them)."""
-    out = out_dir.resolve()
-    for path in inputs:
-        path = path.resolve()
-        if out == path or out in path.parents or path in out.parents:
-            raise DnacnnError(
-                f"{out_dir}: --out would replace {'a folder holding ' if out in path.parents else ''}the input "
-                f"{path}; give a new folder, e.g. {out_dir.name}_eval"
-            )
+    from dnacnn.io.outputs import check_output_folder
+
+    check_output_folder(out_dir, inputs, fix=f"give a new folder, e.g. {out_dir.name}_eval")
+    _check_replaceable(out_dir)
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """A new folder, an empty one or an earlier evaluation (all or some of its files) is replaced."""
     if out_dir.exists() and not out_dir.is_dir():
         raise DnacnnError(f"{out_dir}: exists and is a file; --out takes a folder, give a new one")
-    # a new folder, an empty one or an earlier evaluation (all or some of its files) is replaced
     extra = sorted(p.name for p in out_dir.iterdir() if p.name not in EVALUATION_FILES) if out_dir.is_dir() else []
     if extra:
         raise DnacnnError(
@@ -189,23 +188,14 @@ def _result(run: Evaluation, paths: list, fold: int | None) -> dict:
 
 def _write_outputs(out_dir: Path, result: dict, run: Evaluation, title, motifs_dir) -> None:
     """Write the four evaluation files into a temporary folder, then replace ``out_dir`` with it."""
-    import shutil
-
+    from dnacnn.io.outputs import output_dir
     from dnacnn.report.evaluation import write_evaluation_report
 
-    tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    try:
+    with output_dir(out_dir, _check_replaceable) as tmp_dir:
         (tmp_dir / "metrics.json").write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
         _metrics_table(run).to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
         _predictions_table(run).to_csv(tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
         write_evaluation_report(tmp_dir / "report.html", run, title, motifs_dir)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp_dir, out_dir)
-    finally:
-        if tmp_dir.exists():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def _metrics_table(run: Evaluation):
@@ -431,6 +421,6 @@ def _run_names(d: Path, m: dict, name: str | None) -> tuple[str, str]:
 
 
 def _write_atomic_tsv(table, path: Path) -> None:
-    from dnacnn.io import write_text_atomic
+    from dnacnn.io.outputs import write_text_atomic
 
     write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.4f"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn.errors import DnacnnError
+from dnacnn.io.outputs import check_output_file, output_file, write_text_atomic
 
 EXPORT_FORMATS = ("onnx", "torchscript")
 
@@ -55,14 +56,15 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
 
     if fmt not in EXPORT_FORMATS:
         raise DnacnnError(f"unknown --format {fmt!r}; use onnx or torchscript")
+    out_path = Path(out_path)
+    sidecar_path = out_path.with_name(out_path.name + ".json")
+    for path in (out_path, sidecar_path):
+        check_output_file(path, [model_path])
     loaded = load_model(model_path, "cpu")
     enc = loaded.encoding
     module = _scoring_module(loaded)
     example = torch.zeros(2, enc.channels, enc.length)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")
-    try:
+    with output_file(out_path) as tmp:
         if fmt == "onnx":
             try:
                 import onnx  # noqa: F401
@@ -80,9 +82,6 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
             )
         else:
             torch.jit.save(torch.jit.trace(module, example), str(tmp))
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     sidecar = {
         "input": {
             "name": "X",
@@ -93,5 +92,5 @@ def export(model_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str 
         "output": {"name": "scores", "columns": loaded.meta.label_names, "task": loaded.meta.task},
         "dnacnn_version": loaded.meta.dnacnn_version,
     }
-    out_path.with_name(out_path.name + ".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    write_text_atomic(sidecar_path, json.dumps(sidecar, indent=2) + "\n")
     return out_path

@@ -21,6 +21,7 @@ from pathlib import Path
 from dnacnn import __version__
 from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
+from dnacnn.io.outputs import output_file
 from dnacnn.models.meta import ModelMeta
 
 MODEL_FORMAT = "dnacnn-model"
@@ -44,17 +45,11 @@ def save_tensors(path: str | os.PathLike, tensors: dict, meta: dict) -> None:
     """Write ``tensors`` and ``meta`` atomically (temp file + rename)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    try:
+    with output_file(path) as tmp:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=_json_default)})
         _end_header_with_brace(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _end_header_with_brace(path: Path) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dnacnn.errors import DnacnnError
-from dnacnn.io import atomic_text
+from dnacnn.io.outputs import atomic_text, check_output_file
 
 CHUNK_RECORDS = 65_536
 
@@ -232,6 +232,7 @@ def predict(
     from dnacnn.io.sequences import check_length_policy, read_sequences
 
     check_length_policy(length_policy)
+    check_output_file(out_path, [*model_paths(model_path), input_path, genome, genome and f"{genome}.fai"])
     reuse_freed_memory()  # before the reader thread and the model allocate
     predictor = load_predictor(model_path, device, rc_average, batch_size)
     paths = model_paths(model_path)

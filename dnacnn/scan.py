@@ -35,13 +35,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.io.outputs import check_output_file, output_files
 
 CHUNK_WINDOWS = 32_768
 MAX_N = 0.5
@@ -111,13 +112,14 @@ def scan(
     columns = _columns(predictor.columns, task, model_path)
     model_name = Path(model_paths(model_path)[0]).stem
     tracks, bedgraphs = output_paths(out, [predictor.columns[j] for j in columns], bedgraph, model_name)
-    _refuse_inputs(tracks + bedgraphs, [*model_paths(model_path), genome_path, f"{genome_path}.fai", regions])
+    for path in tracks + bedgraphs:
+        check_output_file(path, [*model_paths(model_path), genome_path, f"{genome_path}.fai", regions])
     summary = ScanSummary(tracks, bedgraphs)
     bar = tqdm(desc="scan", total=total * stride, unit="bp", unit_scale=True, disable=None if progress else True)
     header = list(sizes.items())
     chunks = _chunks(genome, plan, length, stride, max_n)
     with (
-        _atomic_paths(tracks + bedgraphs) as tmps,
+        output_files(tracks + bedgraphs) as tmps,
         _Tracks(tmps, len(tracks), header, stride) as writer,
         closing(read_ahead(chunks)) as ready,
     ):
@@ -210,16 +212,6 @@ def _selected_intervals(sizes: dict[str, int], genome_path, regions, chroms) -> 
     return {chrom: found[chrom] for chrom in sizes if chrom in wanted and chrom in found}
 
 
-def _refuse_inputs(outputs: list[Path], inputs: list) -> None:
-    """One line if an output would replace an input file or is a directory."""
-    taken = {Path(p).resolve() for p in inputs if p is not None}
-    for path in outputs:
-        if path.resolve() in taken:
-            raise DnacnnError(f"{path}: is an input of this scan; give -o another name")
-        if path.is_dir():
-            raise DnacnnError(f"{path}: is a directory; give -o another file name")
-
-
 def _chunks(genome, plan: dict, length: int, stride: int, max_n: float):
     """``(chrom, bin starts (n,), codes (n, length) uint8, windows in the chunk)`` for the windows
     of at most :data:`CHUNK_WINDOWS` consecutive indices with few enough N bases."""
@@ -244,22 +236,6 @@ def _chunks(genome, plan: dict, length: int, stride: int, max_n: float):
                     yield chrom, bins, windows, b - a
                 else:
                     yield chrom, bins[keep], windows[keep], b - a
-
-
-@contextmanager
-def _atomic_paths(paths: list[Path]) -> Iterator[list[Path]]:
-    """Temporary paths beside ``paths``, renamed onto them if the block succeeds and removed
-    whatever happens (error, Ctrl-C)."""
-    tmps = [p.with_name(f".{p.name}.tmp-{os.getpid()}") for p in paths]
-    for p in paths:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield tmps
-        for tmp, path in zip(tmps, paths):
-            os.replace(tmp, path)
-    finally:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
 
 
 class _Tracks:

@@ -26,7 +26,7 @@ import os
 import numpy as np
 
 from dnacnn.codes import codes_to_dna
-from dnacnn.io import atomic_text
+from dnacnn.io.outputs import atomic_text, check_output_file
 
 N_LETTERS = 5  # A C G T N
 _SHUFFLE_CHUNK_ROWS = 8192  # bounds the temporaries (a few float64 copies of the chunk)
@@ -234,6 +234,7 @@ def shuffle_fasta(
 
     if times < 1:
         raise ValueError(f"times must be >= 1, got {times}")
+    check_output_file(out, [input])
     rng = np.random.default_rng(seed)
     n = 0
     with atomic_text(out) as f:

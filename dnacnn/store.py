@@ -15,7 +15,8 @@ A store is a directory (conventionally ``NAME.store``)::
 
 Raw arrays plus shapes in the manifest let the writer stream records to disk in chunks, so
 encoding uses bounded memory whatever the input size; readers use ``numpy.memmap``.  A store is
-written under a temporary name and renamed into place when complete.
+written under a temporary name and renamed into place when complete (:mod:`dnacnn.io.outputs`); an
+existing path is replaced only if it is a store (:func:`check_replaceable`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import numpy as np
 from dnacnn import __version__
 from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
+from dnacnn.io.outputs import commit_dir, discard, new_temp_dir
 
 STORE_FORMAT = "dnacnn-store"
 STORE_FORMAT_VERSION = 1
@@ -53,11 +53,7 @@ class StoreWriter:
         self.length = int(length)
         self.n_tasks = int(n_tasks)
         self.n = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=self.path.name + ".tmp-", dir=self.path.parent))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(self.tmp, 0o777 & ~mask)  # mkdtemp makes 0700; a store is shared like any output
+        self.tmp = new_temp_dir(self.path)
         self._codes = open(self.tmp / "codes.u8", "wb")
         self._labels = open(self.tmp / "labels.f32", "wb")
         self._ids = open(self.tmp / "ids.txt", "wb")
@@ -135,15 +131,36 @@ class StoreWriter:
             **manifest,
         }
         (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if self.path.exists():
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        os.replace(self.tmp, self.path)
-        return self.path
+        return commit_dir(self.tmp, self.path, check_replaceable)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):  # a failed write may be why we abort; that error is raised
             self.close_streams()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        discard(self.tmp)
+
+
+def check_replaceable(path: str | os.PathLike) -> None:
+    """One line unless ``path`` is new, an empty folder or a store (which ``dnacnn encode``
+    replaces): a folder or file dnacnn did not write is never removed."""
+    path = Path(path)
+    if not os.path.lexists(path) or is_store(path) or (path.is_dir() and not any(path.iterdir())):
+        return
+    kind = "folder" if path.is_dir() else "file"
+    raise DnacnnError(
+        f"{path}: exists and is not a dnacnn store (a {kind} without a store manifest); "
+        "give --out a new path, or move it away"
+    )
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder with a dnacnn store manifest."""
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        return False
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("format") == STORE_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def id_lines(ids) -> bytes:

@@ -45,6 +45,7 @@ import numpy as np
 import yaml
 
 from dnacnn.errors import DnacnnError
+from dnacnn.io.outputs import output_file, write_text_atomic
 from dnacnn.train.settings import SPEC_KEYS
 
 DEFAULT_SEARCH = {
@@ -431,9 +432,7 @@ def _history_of(model_path: Path) -> Path:
 
 
 def _write_yaml(path: Path, data: dict, header: str = "") -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + yaml.safe_dump(_plain(data), sort_keys=False, default_flow_style=None), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, header + yaml.safe_dump(_plain(data), sort_keys=False, default_flow_style=None))
 
 
 def _plain(value):
@@ -453,6 +452,5 @@ def _write_trials(path: Path, records: list[dict], keys: list[str]) -> None:
     columns = ["number", "state", "value", "seconds", "best_epoch", *keys]
     if any("error" in r for r in records):
         columns.append("error")
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(records, columns=columns).to_csv(tmp, sep="\t", index=False)  # full precision: exact values
-    os.replace(tmp, path)
+    with output_file(path) as tmp:
+        pd.DataFrame(records, columns=columns).to_csv(tmp, sep="\t", index=False)  # full precision: exact values

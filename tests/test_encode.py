@@ -16,7 +16,7 @@ from dnacnn.store import Store
 
 
 def _no_leftovers(directory):
-    return [p.name for p in directory.iterdir() if ".tmp-" in p.name]
+    return [p.name for p in directory.iterdir() if ".tmp-" in p.name or "dnacnn-tmp-" in p.name]
 
 
 # --------------------------------------------------------------------------- encodings
@@ -433,6 +433,6 @@ def test_split_folds_refuses_a_fold_file_of_the_wrong_length(tmp_path, data_dir)
     )
     with pytest.raises(DnacnnError, match=r"wheat.sets: 2 fold ids for 150 records; give one fold id per record"):
         encode(data_dir / "wheat_slice.X", tmp_path / "f.store", opts)
-    assert not (tmp_path / "f.store").exists() and not list(tmp_path.glob("f.store.tmp-*"))
+    assert not (tmp_path / "f.store").exists() and not list(tmp_path.glob("*f.store*tmp-*"))
     with pytest.raises(DnacnnError, match="--fold-file needs --split folds"):
         encode(data_dir / "wheat_slice.X", tmp_path / "g.store", EncodeOptions(fold_file=str(sets)))

@@ -78,10 +78,11 @@ def explain(
         Width of the best window reported per sequence [the first conv layer's kernel size].
     """
     from dnacnn.codes import Expander
-    from dnacnn.io import atomic_text
+    from dnacnn.io.outputs import atomic_text, check_output_folder
 
     if method not in ATTRIBUTION_METHODS:
         raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(ATTRIBUTION_METHODS)}")
+    check_output_folder(out_dir, [model_path, input_path, genome, genome and f"{genome}.fai"])
     dev, loaded = load_dna_model(model_path, device)
     check_target(loaded.meta, target)
     window = window or _first_kernel(loaded.module) or 12

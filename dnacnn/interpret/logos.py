@@ -9,7 +9,6 @@ folder's PNGs, and :func:`save_png` writes any figure atomically.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from dnacnn.codes import DNA_ALPHABET
 from dnacnn.interpret.pwm import ic_heights
+from dnacnn.io.outputs import output_file
 
 if TYPE_CHECKING:
     from dnacnn.interpret.tomtom import MotifDatabase
@@ -198,10 +198,5 @@ def draw_match_alignments(
 
 def save_png(fig, path) -> None:
     """Write ``fig`` to ``path`` as PNG atomically (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with output_file(path) as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -18,8 +18,8 @@ from dnacnn.interpret.logos import cwm_figure, draw_filter_logos, draw_match_ali
 from dnacnn.interpret.modisco import ModiscoResult
 from dnacnn.interpret.pwm import consensus, information_content, pattern_ppm, trim
 from dnacnn.interpret.tomtom import tomtom_matches, with_best_match
-from dnacnn.io import write_text_atomic
 from dnacnn.io.meme import write_meme
+from dnacnn.io.outputs import write_text_atomic
 
 
 def filter_table(fm: FilterMotifs, pseudocount: float, min_ic: float):

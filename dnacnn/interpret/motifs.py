@@ -36,6 +36,7 @@ from dnacnn.interpret.modisco import (
 from dnacnn.interpret.motif_files import filter_table, write_filters, write_patterns
 from dnacnn.interpret.motif_report import best_matched, write_motifs_html
 from dnacnn.interpret.tomtom import DEFAULT_DATABASE, load_database
+from dnacnn.io.outputs import check_output_folder
 
 MOTIF_METHODS = ("filters", "modisco", "both")
 
@@ -111,6 +112,8 @@ def motifs(
     Everything is computed (and every error raised) before ``out_dir`` is created or written.
     """
     _check_method(method, attribution, modisco_sequences)
+    inputs = [model_path, store_or_input, genome, genome and f"{genome}.fai", database]
+    check_output_folder(out_dir, [p for p in inputs if p and Path(p).exists()])
     _, loaded = load_dna_model(model_path, device)
     codes = _motif_sequences(
         loaded, store_or_input, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path

@@ -142,9 +142,10 @@ def score_variants(
     """
     import torch
 
-    from dnacnn.io import atomic_text
     from dnacnn.io.bed import open_genome
+    from dnacnn.io.outputs import atomic_text, check_output_file
 
+    check_output_file(out_tsv, [model_path, vcf, genome, f"{genome}.fai"])
     dev, loaded = load_dna_model(model_path, device)
     meta = loaded.meta
     length = loaded.encoding.length

@@ -1,7 +1,8 @@
 """Readers for what users bring: FASTA(.gz), tabular sequences, BED + genome, genotype matrices.
 
 Every reader turns file problems into one-line :class:`dnacnn.errors.InputError` messages.
-Compression is detected from the file's magic bytes, not its name.
+Compression is detected from the file's magic bytes, not its name.  What dnacnn writes goes
+through :mod:`dnacnn.io.outputs`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,27 +73,6 @@ def open_binary(path: str | os.PathLike) -> Iterator[io.BufferedIOBase]:
         f.close()
 
 
-@contextmanager
-def atomic_text(path: str | os.PathLike) -> Iterator[io.TextIOBase]:
-    """Write text to ``path`` via a temporary file renamed into place on success (``-`` = stdout),
-    so a killed run never leaves a half-written output."""
-    if str(path) == "-":
-        import sys
-
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", buffering=1 << 20) as f:
-            yield f
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def read_head(path: str | os.PathLike, n: int = 4096) -> bytes:
     """First ``n`` decompressed bytes of a file (for format sniffing)."""
     with open_binary(path) as f:
@@ -115,20 +94,3 @@ def detect_format(path: str | os.PathLike) -> str:
     if first and all(c in b"012 \t,.-NA9" for c in first):
         return "genotype"
     return "tabular"
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it, then rename: a killed
-    run leaves the previous file or none, never half of one.  Parent folders are made; the file is
-    0644 (mkstemp's 0600 would hide a shared report)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,7 +15,7 @@ import numpy as np
 from dnacnn.codes import DNA_ALPHABET
 from dnacnn.errors import DnacnnError
 from dnacnn.interpret.pwm import consensus
-from dnacnn.io import write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
 
 
 def write_meme(

@@ -3,7 +3,7 @@
 Contract: a report is ONE ``.html`` file that opens offline in any browser: inline CSS, no
 JavaScript, every figure a base64 PNG drawn with matplotlib's Agg renderer (no pyplot, so no
 global figure state and no display is needed), and no ``http(s)`` resource link.  It is written
-atomically (:func:`dnacnn.io.write_text_atomic`), so a killed run leaves either the previous report
+atomically (:func:`dnacnn.io.outputs.write_text_atomic`), so a killed run leaves either the previous report
 or none.  The caller gathers everything into a :class:`ReportContext`; the package computes nothing
 a user would need elsewhere (metrics come from :mod:`dnacnn.metrics`).  Figures show at most
 :data:`MAX_PLOT_TASKS` tasks (or classes); tables list them all.  The CNN is always drawn in

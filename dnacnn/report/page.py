@@ -1,7 +1,7 @@
 """The page shell: one self-contained HTML page in the house style, and figures embedded in it.
 
 :func:`render_page` wraps trusted HTML in the page (inline CSS, no JavaScript, no ``http(s)``
-resource); :func:`write_page` writes it atomically (:func:`dnacnn.io.write_text_atomic`).
+resource); :func:`write_page` writes it atomically (:func:`dnacnn.io.outputs.write_text_atomic`).
 :func:`figure_html` draws a matplotlib figure (Agg, no pyplot state) under the house style and
 embeds it as a base64 PNG; :func:`new_figure` makes the figure.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 
 from dnacnn import __version__
-from dnacnn.io import write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
 from dnacnn.report.style import BASELINE_COLOR, CNN_COLOR, DPI, INK, MUTED, RC
 from dnacnn.report.text import escape
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dnacnn.io import write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
 from dnacnn.metrics import HEADLINE_METRICS, LOWER_IS_BETTER, MAIN_METRIC, METRIC_LABELS
 from dnacnn.report.context import ReportContext, interval_text, n_labelled
 from dnacnn.report.figures.classification import (

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dnacnn import __version__
-from dnacnn.io import write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
 from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS
 from dnacnn.report.page import figure_html, new_figure, render_page
 from dnacnn.report.style import BASELINE_COLOR, CNN_COLOR, INK, MUTED

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from dnacnn.errors import DnacnnError
+from dnacnn.io.outputs import output_file
 from dnacnn.modelfile import MODEL_FORMAT
 from dnacnn.models.meta import ModelMeta
 from dnacnn.store import Store
@@ -131,17 +132,12 @@ def link_or_copy(src: Path, dst: Path) -> None:
     system has none."""
     import shutil
 
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
+    with output_file(dst) as tmp:
         try:
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
             shutil.copymode(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path, model, optimizer, scheduler, record: dict, average: WeightAverage | None) -> LoopState:

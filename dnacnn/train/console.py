@@ -9,9 +9,10 @@ epoch's tqdm bar; :func:`write_history` writes the per-epoch history TSV atomica
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
+
+from dnacnn.io.outputs import output_file
 
 MIN_VALID_ROWS = 20  # fewer validation rows: one warning that early stopping will be noisy
 
@@ -87,8 +88,7 @@ def write_history(path: Path, rows: list[dict]) -> None:
     """The history TSV, one row per epoch, written atomically."""
     import pandas as pd
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]).to_csv(
-        tmp, sep="\t", index=False, float_format="%.6g"
-    )
-    os.replace(tmp, path)
+    with output_file(path) as tmp:
+        pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]).to_csv(
+            tmp, sep="\t", index=False, float_format="%.6g"
+        )
