@@ -20,9 +20,9 @@ from dnacnn.baselines.task_models import (
     TaskModels,
     as_labels,
     fit_task_models,
-    internal_split,
     task_scores,
     validation_score,
+    with_validation,
 )
 from dnacnn.codes import GENOTYPE_MISSING
 
@@ -194,13 +194,9 @@ def dosage_logistic(
     from sklearn.linear_model import LogisticRegression
 
     y_train = as_labels(y_train, len(train_X))
-    if valid_X is None or len(valid_X) == 0:
-        fit_rows, valid_rows = internal_split(len(train_X), seed)
-        valid_X, y_valid = train_X[valid_rows], y_train[valid_rows]
-        train_X, y_train = train_X[fit_rows], y_train[fit_rows]
-    y_valid = as_labels(y_valid, len(valid_X))
-    if task == "multiclass" and n_classes is None:
-        n_classes = int(np.nanmax(np.concatenate([y_train[:, 0], y_valid[:, 0]]))) + 1
+    train_X, y_train, valid_X, y_valid, n_classes = with_validation(
+        train_X, y_train, valid_X, y_valid, seed, task, n_classes
+    )
     means = marker_dosage_means(train_X)
     X = dosage_matrix(train_X, means)
     # liblinear's coordinate descent is ~20x faster than lbfgs on dense (n < markers) binary problems;

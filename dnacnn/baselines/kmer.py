@@ -19,9 +19,9 @@ from dnacnn.baselines.task_models import (
     TaskModels,
     as_labels,
     fit_task_models,
-    internal_split,
     subsample,
     validation_score,
+    with_validation,
 )
 from dnacnn.codes import COMPLEMENT, DNA_N
 
@@ -210,13 +210,9 @@ def kmer_logistic(
     train_codes, y_train = subsample(train_codes, y_train, max_rows, seed)
     if valid_codes is not None:
         valid_codes, y_valid = subsample(valid_codes, as_labels(y_valid, len(valid_codes)), max_rows, seed + 1)
-    if valid_codes is None or len(valid_codes) == 0:
-        fit_rows, valid_rows = internal_split(len(train_codes), seed)
-        valid_codes, y_valid = train_codes[valid_rows], y_train[valid_rows]
-        train_codes, y_train = train_codes[fit_rows], y_train[fit_rows]
-    y_valid = as_labels(y_valid, len(valid_codes))
-    if task == "multiclass" and n_classes is None:
-        n_classes = int(np.nanmax(np.concatenate([y_train[:, 0], y_valid[:, 0]]))) + 1
+    train_codes, y_train, valid_codes, y_valid, n_classes = with_validation(
+        train_codes, y_train, valid_codes, y_valid, seed, task, n_classes
+    )
 
     def make_model():
         if task == "regression":

@@ -4,7 +4,7 @@ Contract: :func:`fit_task_models` fits one sklearn model per task on the labelle
 ``(n, tasks)`` (NaN = missing; a constant where the labels allow no fit) and returns
 :class:`TaskModels`, whose ``predict(features)`` has the CNN's output shape and meaning;
 :func:`validation_score` and :func:`task_scores` score predictions with :mod:`dnacnn.metrics`;
-:func:`as_labels`, :func:`subsample` and :func:`internal_split` shape and pick rows.
+:func:`as_labels`, :func:`subsample`, :func:`internal_split` and :func:`with_validation` shape and pick rows.
 """
 
 from __future__ import annotations
@@ -35,6 +35,20 @@ def internal_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
     cut = max(1, n // 5)
     return np.sort(order[cut:]), np.sort(order[:cut])
+
+
+def with_validation(train, y_train: np.ndarray, valid, y_valid, seed: int, task: str, n_classes: int | None):
+    """``(train, y_train, valid, y_valid, n_classes)`` for choosing hyper-parameters: the validation rows
+    given, or (without any) :func:`internal_split`'s 20% of the training rows; ``n_classes`` of a
+    multiclass task from the labels when not given."""
+    if valid is None or len(valid) == 0:
+        fit_rows, valid_rows = internal_split(len(train), seed)
+        valid, y_valid = train[valid_rows], y_train[valid_rows]
+        train, y_train = train[fit_rows], y_train[fit_rows]
+    y_valid = as_labels(y_valid, len(valid))
+    if task == "multiclass" and n_classes is None:
+        n_classes = int(np.nanmax(np.concatenate([y_train[:, 0], y_valid[:, 0]]))) + 1
+    return train, y_train, valid, y_valid, n_classes
 
 
 def _mean_defined(values: list) -> float:
