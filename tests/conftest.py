@@ -61,3 +61,29 @@ def assert_one_line_error(result, *fragments: str, code: int = 1) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch) -> Path:
+    """The hostile-input suite's folder (``tests/hostile``), made current: a model (``m.dnacnn``,
+    24 bp, scores a motif; copied as ``m.bw``), 200 Zou sequences (``seqs.txt``) with labels
+    (``labels.txt``), 20 of them as FASTA (``seqs.fa``), an indexed genome (``genome.fa`` +
+    ``.fai``) and a VCF (``calls.vcf``)."""
+    import shutil
+
+    from test_variants import motif_model
+
+    from dnacnn.io.bed import open_genome
+
+    lines = (DATA / "zou_sequences.txt").read_text().splitlines()[:200]
+    labels = (DATA / "zou_labels.txt").read_text().splitlines()[:200]
+    (tmp_path / "seqs.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n")
+    (tmp_path / "seqs.fa").write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(lines[:20])))
+    shutil.copy(DATA / "interp_genome.fa", tmp_path / "genome.fa")
+    shutil.copy(DATA / "vcf_small.vcf", tmp_path / "calls.vcf")
+    open_genome(tmp_path / "genome.fa").close()  # the .fai exists before any snapshot
+    motif_model(tmp_path / "m.dnacnn")
+    shutil.copy(tmp_path / "m.dnacnn", tmp_path / "m.bw")  # scan's -o m.bw names the track m.bw
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -8,16 +8,13 @@ killed run left.  Each refusal is checked against a snapshot of the folder befor
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, assert_one_line_error
-from test_variants import motif_model
+from harness import refused
 
 from dnacnn.errors import DnacnnError
 from dnacnn.io.outputs import (
@@ -33,50 +30,8 @@ from dnacnn.io.outputs import (
 )
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every path under ``folder`` with its kind and content hash (links as their target)."""
-    state = {}
-    for path in sorted(folder.rglob("*")):
-        key = str(path.relative_to(folder))
-        if path.is_symlink():
-            state[key] = "link:" + os.readlink(path)
-        elif path.is_dir():
-            state[key] = "dir"
-        else:
-            state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return state
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch) -> Path:
-    """A folder holding a model, 200 Zou sequences with labels, a genome (indexed) and a VCF; the
-    current directory."""
-    lines = (DATA / "zou_sequences.txt").read_text().splitlines()[:200]
-    labels = (DATA / "zou_labels.txt").read_text().splitlines()[:200]
-    (tmp_path / "seqs.txt").write_text("\n".join(lines) + "\n")
-    (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n")
-    (tmp_path / "seqs.fa").write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(lines[:20])))
-    shutil.copy(DATA / "interp_genome.fa", tmp_path / "genome.fa")
-    shutil.copy(DATA / "vcf_small.vcf", tmp_path / "calls.vcf")
-    from dnacnn.io.bed import open_genome
-
-    open_genome(tmp_path / "genome.fa").close()  # the .fai exists before any snapshot
-    motif_model(tmp_path / "m.dnacnn")
-    shutil.copy(tmp_path / "m.dnacnn", tmp_path / "m.bw")  # scan's -o m.bw names the track m.bw
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def encode_args(out) -> list:
     return ["encode", "seqs.txt", "--format", "lines", "--labels", "labels.txt", "--no-progress", "-o", out]
-
-
-def refused(cli, folder: Path, args: list, *fragments: str) -> str:
-    """Run ``args``: exit 1, one stderr line holding ``fragments``, ``folder`` unchanged."""
-    before = snapshot(folder)
-    line = assert_one_line_error(cli(*args), *fragments)
-    assert snapshot(folder) == before
-    return line
 
 
 @pytest.mark.parametrize(
