@@ -418,20 +418,32 @@ def bed_path(n: int) -> Path:
     return path
 
 
+SPLITS = {
+    "random": [],
+    "chrom": ["--split", "chrom", "--valid-chroms", "chr3", "--test-chroms", "chr4"],
+}
+
+
 def bench_encode(args) -> str:
     genome = genome_path()
     rows = []
     for n in args.encode_n:
         bed = bed_path(n)
         store = OUT / f"windows_{n}.store"
-        shutil.rmtree(store, ignore_errors=True)
-        args_ = [str(bed), "--genome", str(genome), "--length", str(WINDOW), "--label-col", "4"]
-        # the command's own VmHWM: a child's ru_maxrss would count this process's pages from before its exec
-        wall, _, rss = run_command("encode", [*args_, "-o", str(store), "--no-progress"])
-        rows.append([f"{n:,}", f"{wall:.1f}", f"{n / wall:,.0f}", f"{n * WINDOW / wall / 1e6:.0f}", f"{rss:.0f}"])
-        shutil.rmtree(store, ignore_errors=True)
-    note = "`dnacnn encode BED --genome FA --length 200 --label-col 4` as a command (start-up included)."
-    return note + "\n\n" + table(rows, ["records", "wall s", "records/s", "MB of sequence/s", "peak RSS MB"])
+        for split, split_args in SPLITS.items():
+            shutil.rmtree(store, ignore_errors=True)
+            args_ = [str(bed), "--genome", str(genome), "--length", str(WINDOW), "--label-col", "4", *split_args]
+            # the command's own VmHWM: a child's ru_maxrss would count this process's pages from before its exec
+            wall, _, rss = run_command("encode", [*args_, "-o", str(store), "--no-progress"])
+            rows.append(
+                [f"{n:,}", split, f"{wall:.1f}", f"{n / wall:,.0f}", f"{n * WINDOW / wall / 1e6:.0f}", f"{rss:.0f}"]
+            )
+            shutil.rmtree(store, ignore_errors=True)
+    note = (
+        "`dnacnn encode BED --genome FA --length 200 --label-col 4` as a command (start-up included), with "
+        "the default random split and with `--split chrom --valid-chroms chr3 --test-chroms chr4`."
+    )
+    return note + "\n\n" + table(rows, ["records", "split", "wall s", "records/s", "MB of sequence/s", "peak RSS MB"])
 
 
 # --------------------------------------------------------------------------- report

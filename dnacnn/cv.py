@@ -31,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dnacnn.errors import DnacnnError
+from dnacnn.errors import DnacnnError, InputError
 from dnacnn.evaluate import KERNEL_BASELINES
+from dnacnn.ids import shown
 from dnacnn.io.outputs import write_text_atomic
+from dnacnn.io.tsv import write_table
 from dnacnn.metrics import MAIN_METRIC, METRIC_LABELS, compute_metrics
 
 KERNEL_METHODS = tuple(KERNEL_BASELINES)
@@ -92,19 +94,39 @@ def summarize_folds(eval_dirs: list[str | os.PathLike], out_dir: str | os.PathLi
 
 
 def _read_fold(d: Path) -> dict:
-    path = d / "metrics.json"
-    if not path.is_file():
-        raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate --fold K' into it first")
-    m = json.loads(path.read_text())
+    from dnacnn.evaluate import read_metrics
+
+    m = read_metrics(d)
     fold = m["run"].get("fold")
     if fold is None:
         raise DnacnnError(f"{d}: not the evaluation of a fold; evaluate a model trained with --fold")
-    predictions = pd.read_csv(d / "predictions.tsv", sep="\t", dtype={"id": str}, keep_default_na=False,
-                              na_values=[""])  # fmt: skip
     names = list(m["cnn"]["label_names"])
     return {"store": m["run"]["store"], "fold": int(fold), "task": m["task"], "names": names,
             "baseline_name": m.get("baseline_name"), "model": m["run"]["model"],
-            "predictions": predictions}  # fmt: skip
+            "predictions": _read_predictions(d, names, m["task"])}  # fmt: skip
+
+
+def _read_predictions(d: Path, names: list[str], task: str) -> pd.DataFrame:
+    """The fold's ``predictions.tsv`` (its own regular file), with the id, observed and CNN columns
+    of every label and nothing but numbers in the others."""
+    from dnacnn.store_files import open_result_file
+
+    path, fix = d / "predictions.tsv", "re-run 'dnacnn evaluate' into the folder"
+    try:
+        with open_result_file(d, "predictions.tsv", "dnacnn evaluate") as f:
+            table = pd.read_csv(f, sep="\t", dtype={"id": str}, keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:  # EmptyDataError is a ValueError
+        raise InputError(path, None, f"is not a table dnacnn writes ({shown(str(e))[:120]})", fix) from None
+    needed = ["id", *(f"observed_{n}" for n in names), *(f"cnn_{n}" for n in names if task != "multiclass")]
+    missing = [c for c in needed if c not in table.columns]
+    if not missing and not any(str(c).startswith("cnn_") for c in table.columns):
+        missing = ["cnn_..."]
+    if missing:
+        raise InputError(path, None, f"has no column '{shown(missing[0])}' (for the labels of metrics.json)", fix)
+    for column in table.columns:
+        if column != "id" and not pd.api.types.is_numeric_dtype(table[column]):
+            raise InputError(path, None, f"column '{shown(str(column))}' holds values that are not numbers", fix)
+    return table
 
 
 def _methods(predictions: pd.DataFrame, names: list[str], run: dict) -> dict[str, str]:
@@ -157,11 +179,9 @@ def _write(out_dir: Path, table, predictions, per_fold, methods, runs, task) -> 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     metric = MAIN_METRIC[task]
-    write_text_atomic(out_dir / "cv.tsv", table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    write_table(out_dir / "cv.tsv", table, "%.4f")
     columns = ["fold", *[c for c in predictions.columns if c != "fold"]]
-    write_text_atomic(
-        out_dir / "predictions.tsv", predictions[columns].to_csv(sep="\t", index=False, float_format="%.6g")
-    )
+    write_table(out_dir / "predictions.tsv", predictions[columns], "%.6g")
     summary = {
         "task": task,
         "metric": metric,

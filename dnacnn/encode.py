@@ -5,9 +5,11 @@ genotype matrix, VCF/BCF or PLINK) as :class:`~dnacnn.encode_options.EncodeOptio
 writes a store (:mod:`dnacnn.store`), returning its path; every bad input is a one-line error.
 One path for every DNA input kind: :func:`dnacnn.encode_batches.dna_batches` turns reader chunks
 into fixed-length code arrays with labels, optional negatives (shuffled, genome windows or a
-file) are added per chunk, and a :class:`dnacnn.store.StoreWriter` streams them to disk.  Only
-per-record scalars (an 8-byte ID hash, labels, split) are held in memory, so peak memory stays
-flat as inputs grow.  Splits are computed at the end (:mod:`dnacnn.encode_split`); shuffled
+file) are added per chunk, and a :class:`dnacnn.store.StoreWriter` streams them to disk.  The
+duplicate-ID check spills its hashes to disk (:mod:`dnacnn.unique_ids`) and ``--split chrom`` is
+decided per chunk, so a chrom-split encode's memory is flat in the record count; a random split
+draws scikit-learn's rows from the stored labels (~16 B a row at its peak).  Splits are made at
+the end (:mod:`dnacnn.encode_split`); shuffled
 negatives share their positive's split so no shuffle of a test sequence is trained on.  Not to
 be confused with :mod:`dnacnn.codes`, the code tables.
 """
@@ -24,13 +26,16 @@ from dnacnn.encode_batches import Batch, check_length, dna_batches, shuffled_neg
 from dnacnn.encode_labels import LabelInfo, class_names, resolve_task
 from dnacnn.encode_manifest import build_manifest, in_background, sha256
 from dnacnn.encode_options import EncodeOptions, check_options
-from dnacnn.encode_split import make_folds, make_split
+from dnacnn.encode_split import SplitRows, make_folds, make_split
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io import check_readable, detect_format
 from dnacnn.io.outputs import refuse_inputs
 from dnacnn.store import StoreWriter, check_replaceable, id_lines
+from dnacnn.unique_ids import UniqueIds
 
 __all__ = ["EncodeOptions", "encode", "sha256"]
+
+LABEL_VALUES = 256  # distinct label values kept to resolve the task
 
 
 def encode(input_path: str | os.PathLike, out: str | os.PathLike, opts: EncodeOptions | None = None) -> Path:
@@ -76,22 +81,18 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
     length = first.codes.shape[1]
     n_tasks = first.labels.shape[1]
     rng = np.random.default_rng(opts.seed)
-    hashes, split_values = [], []
-    # the group id of each stored row, per append, where negatives are made from positives (they
-    # share their positive's split); otherwise every row is its own group and nothing is kept
-    groups = [] if opts.negatives in ("shuffle", "genome") else None
     n_groups = 0
     inputs = [path, *(Path(t) for t in opts.targets)]
     background = _genome_background(path, fmt, opts, length) if opts.negatives == "genome" else None
     with StoreWriter(out, length, n_tasks) as writer, _progress(opts, path) as bar:
+        rows = _Rows(opts, writer)
         for batch in _chain(first, batches):
             check_length(path, batch, length)
             own = np.arange(n_groups, n_groups + len(batch.ids))
-            _append(writer, batch, hashes, groups, own, split_values)
+            rows.append(batch, own)
             if opts.negatives == "shuffle":
                 k = opts.negatives_per_positive
-                negatives = shuffled_negatives(batch, rng, k)
-                _append(writer, negatives, hashes, groups, np.repeat(own, k), split_values)
+                rows.append(shuffled_negatives(batch, rng, k), np.repeat(own, k))
             if background is not None:
                 background.add(batch.ids, batch.codes, own, batch.lines)
             n_groups += len(batch.ids)
@@ -99,8 +100,7 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
         if background is not None:
             for block in background.negatives(rng):
                 labels = targets.values(block.ids) if targets else np.zeros((len(block.ids), n_tasks), np.float32)
-                negatives = Batch(block.ids, block.codes, labels, block.lines)
-                _append(writer, negatives, hashes, groups, block.groups, split_values)
+                rows.append(Batch(block.ids, block.codes, labels, block.lines), block.groups)
                 bar.update(len(block.ids))
         if opts.negatives and opts.negatives not in ("shuffle", "genome"):
             neg_path = check_readable(opts.negatives)
@@ -111,15 +111,15 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
             )
             for batch in dna_batches(neg_path, detect_format(neg_path), neg_opts, LabelInfo()):
                 check_length(neg_path, batch, length)
-                own = np.arange(n_groups, n_groups + len(batch.ids))
-                _append(writer, batch, hashes, groups, own, split_values)
+                rows.append(batch, np.arange(n_groups, n_groups + len(batch.ids)))
                 n_groups += len(batch.ids)
                 bar.update(len(batch.ids))
-        _check_unique_ids(writer, hashes, path)
-        labels = np.asarray(writer.labels())
-        task = resolve_task("regression" if targets else opts.task, labels, path)
-        split = make_split(opts, labels, task, groups, writer, split_values)
-        folds = make_folds(opts, labels, task, groups)
+        writer.flush()
+        rows.unique.check(writer.tmp / "ids.txt", path)
+        labels = np.asarray(writer.labels())  # memory-mapped: read where a split or the classes need it
+        task = resolve_task("regression" if targets else opts.task, rows.label_values(), path)
+        split = make_split(opts, labels, task, rows.split)
+        folds = make_folds(opts, labels, task, rows.split)
         manifest = build_manifest(inputs, opts, dna_encoding(length), task, info.names or ["label"], digests)
         if task == "multiclass":
             manifest["classes"] = class_names(info, labels)
@@ -162,42 +162,28 @@ def _chain(first, rest):
     yield from rest
 
 
-def _append(writer, batch: Batch, hashes, groups, group_ids: np.ndarray, split_values) -> None:
-    id_bytes = batch.id_bytes if batch.id_bytes is not None else id_lines(batch.ids)
-    writer.append(batch.codes, batch.labels, id_bytes)
-    hashes.append(np.fromiter(map(hash, batch.ids), dtype=np.int64, count=len(batch.ids)))
-    if groups is not None:
-        groups.append(np.asarray(group_ids, dtype=np.int32))  # fewer than 2**31 records; 4 B a row
-    if batch.split_values is not None:
-        split_values.extend(batch.split_values)
+class _Rows:
+    """Each stored row written, and what encode keeps of it while records stream in: its ID's
+    hash (the duplicate check), what the split needs, and the distinct label values (the task)."""
 
+    def __init__(self, opts: EncodeOptions, writer: StoreWriter) -> None:
+        self.writer = writer
+        self.unique = UniqueIds(writer.tmp / "id-hashes")  # removed by the check, before the store is final
+        self.split = SplitRows(opts)
+        self._values = np.zeros(0, np.float32)
 
-def _check_unique_ids(writer: StoreWriter, hashes: list[np.ndarray], path) -> None:
-    """Duplicate IDs via sorted 64-bit hashes; the slow exact pass runs only on a hash match.
+    def append(self, batch: Batch, group_ids: np.ndarray) -> None:
+        id_bytes = batch.id_bytes if batch.id_bytes is not None else id_lines(batch.ids)
+        self.writer.append(batch.codes, batch.labels, id_bytes)
+        self.unique.add(batch.ids)
+        self.split.add(batch.ids, group_ids, batch.split_values)
+        if len(self._values) <= LABEL_VALUES:  # enough to tell binary from regression and name a bad label
+            finite = batch.labels[np.isfinite(batch.labels)]
+            self._values = np.union1d(self._values, finite)[: LABEL_VALUES + 1]
 
-    Moves the per-batch ``hashes`` into one array (emptying the list), so the check needs no more
-    than the 8 bytes per record already held."""
-    flat = np.empty(sum(map(len, hashes)), dtype=np.int64)
-    start = 0
-    while hashes:
-        h = hashes.pop(0)
-        flat[start : start + len(h)] = h
-        start += len(h)
-    flat.sort()
-    if not (flat[1:] == flat[:-1]).any():
-        return
-    writer.flush()
-    ids = (writer.tmp / "ids.txt").read_text().splitlines()
-    seen: dict[str, int] = {}
-    for i, rid in enumerate(ids):
-        if rid in seen:
-            raise InputError(
-                path,
-                f"record {i + 1}",
-                f"duplicated ID '{rid}' (also record {seen[rid] + 1})",
-                "give each record a unique ID",
-            )
-        seen[rid] = i
+    def label_values(self) -> np.ndarray:
+        """Distinct finite labels (the smallest few hundred where there are more)."""
+        return self._values
 
 
 def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
@@ -229,7 +215,7 @@ def _encode_genotypes(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> P
     task = resolve_task("regression" if opts.task == "auto" else opts.task, values, opts.phenotypes)
     with StoreWriter(out, codes.shape[1], values.shape[1]) as writer:
         _append_in_bands(writer, codes, values, geno.ids)
-        split = make_split(opts, values, task, None, writer, [])
+        split = make_split(opts, values, task, None)
         folds = make_folds(opts, values, task, None)
         encoding = genotype_encoding(codes.shape[1], opts.genotype_scheme)
         manifest = build_manifest([path, Path(opts.phenotypes)], opts, encoding, task, pheno.names)

@@ -3,9 +3,11 @@
 Contract: :func:`dna_batches` reads any DNA input (FASTA, table, one-sequence-per-line, BED +
 genome) a chunk at a time and yields :class:`Batch` es of codes ``(b, length)`` uint8 (see
 :mod:`dnacnn.codes`), labels ``(b, tasks)`` float32, source lines and (``--split column``) split
-values; :func:`shuffled_negatives` makes the dinucleotide-shuffled label-0 copies of a batch and
-:func:`check_length` rejects a batch whose length differs from the store's.  Every bad input is a
-one-line error naming the file and line; nothing here holds more than one chunk.
+values; every record ID is checked (:func:`dnacnn.ids.check_ids`) before anything else is done with
+the chunk, so an ID is one line of the store's ``ids.txt``.  :func:`shuffled_negatives` makes the
+dinucleotide-shuffled label-0 copies of a batch and :func:`check_length` rejects a batch whose
+length differs from the store's.  An infinite label is refused.  Every bad input is a one-line
+error naming the file and line; nothing here holds more than one chunk.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dnacnn.codes import codes_from_strings, fit_ragged
 from dnacnn.encode_labels import LabelInfo, numeric_labels
 from dnacnn.encode_options import EncodeOptions
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.ids import check_ids
 
 
 @dataclass
@@ -32,7 +35,7 @@ class Batch:
     labels: np.ndarray
     lines: np.ndarray
     split_values: list[str] | None = None
-    id_bytes: bytes | None = None  # ``ids`` as newline-terminated UTF-8, when the reader has them
+    id_bytes: bytes | None = None  # ``ids`` as newline-terminated UTF-8 (checked: one line each)
 
 
 def check_length(path, batch: Batch, length: int) -> None:
@@ -58,7 +61,11 @@ def dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo, targ
         info.names = list(opts.label_cols)
     if targets is not None:
         info.names = list(targets.names)
+    n_records = 0
     for chunk in _read_chunks(path, fmt, opts):
+        encoded = getattr(chunk, "id_bytes", None)  # FASTA made them already
+        id_bytes = check_ids(chunk.ids, path, chunk.lines, n_records + 1, encoded=encoded)  # before a message names one
+        n_records += len(chunk.ids)
         if fmt == "fasta":
             codes = fit_ragged(path, chunk.codes, chunk.offsets, chunk.ids, chunk.lines, opts.length)
             header_labels = chunk.descriptions if opts.labels == "header" else None
@@ -74,14 +81,37 @@ def dna_batches(path: Path, fmt: str, opts: EncodeOptions, info: LabelInfo, targ
         if targets is not None:
             labels = targets.values(chunk.ids)
         else:
-            labels = numeric_labels(path, chunk, table_labels, header_labels, opts, label_table, info)
+            with np.errstate(over="ignore"):  # past float32's range: inf, refused just below
+                labels = numeric_labels(path, chunk, table_labels, header_labels, opts, label_table, info)
+            _check_finite(path, chunk, labels, label_table)
         split_values = None
         if opts.split == "column":
             split_values = _split_column(path, chunk, opts.split_col)
-        id_bytes = getattr(chunk, "id_bytes", None)
         yield Batch(list(chunk.ids), codes, labels, np.asarray(chunk.lines), split_values, id_bytes)
     if label_table is not None:
         label_table.check_all_used(path)
+
+
+def _check_finite(path, chunk, labels: np.ndarray, label_table) -> None:
+    """An infinite label (``inf``, ``1e999``, or past float32's range) would train on inf or NaN
+    losses: refused, naming the file and line it came from (NaN is a missing label, kept)."""
+    bad = np.isinf(labels)
+    if not bad.any():
+        return
+    i, j = map(int, np.argwhere(bad)[0])
+    where, line = path, chunk.lines[i]
+    if label_table is not None:
+        where = label_table.path
+        if label_table.index is not None:
+            line = int(label_table.index.get_loc(chunk.ids[i])) + 2
+        else:
+            line = label_table.next_row - len(chunk.ids) + i + 1
+    raise InputError(
+        where,
+        f"{line}",
+        f"label {j + 1} of '{chunk.ids[i]}' is {labels[i, j]:g}, not a finite number",
+        "give finite labels (NA for a missing one)",
+    )
 
 
 def _read_chunks(path: Path, fmt: str, opts: EncodeOptions):

@@ -17,6 +17,8 @@ import pandas as pd
 
 from dnacnn.errors import DnacnnError, InputError
 
+MISSING = ("", "NA", "NAN", ".")  # a missing label, in any case (pandas reads an empty cell as NaN)
+
 
 @dataclass
 class LabelInfo:
@@ -56,7 +58,7 @@ def numeric_labels(path, chunk, table, header, opts, label_table, info: LabelInf
         return _class_labels(table, info)
     values = table.apply(pd.to_numeric, errors="coerce")
     raw = table.astype(str).apply(lambda c: c.str.strip().str.upper())
-    na = raw.isin(["", "NA", "NAN", "."])
+    na = raw.isin(MISSING)
     bad = values.isna().to_numpy() & ~na.to_numpy()
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
@@ -77,11 +79,17 @@ def numeric_labels(path, chunk, table, header, opts, label_table, info: LabelInf
 
 
 def _class_labels(table: pd.DataFrame, info: LabelInfo) -> np.ndarray:
-    """Multiclass labels: integer class ids as they are, other names numbered by first appearance."""
+    """Multiclass labels: integer class ids as they are, other names numbered by first appearance,
+    a missing label (NA, nan, ., empty) NaN, never a class of its own."""
     col = table.iloc[:, 0].astype(str).str.strip()
     classes = info.classes
-    codes = [int(v) if v.isdigit() else classes.setdefault(v, len(classes)) for v in col]
-    return np.asarray(codes, dtype=np.float32)[:, None]
+
+    def code(v: str) -> float:
+        if v.upper() in MISSING:
+            return np.nan
+        return int(v) if v.isdigit() else classes.setdefault(v, len(classes))
+
+    return np.asarray([code(v) for v in col], dtype=np.float32)[:, None]
 
 
 def class_names(info: LabelInfo, labels: np.ndarray) -> list[str]:

@@ -11,6 +11,7 @@ any input is read.  No numpy, no I/O.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from dnacnn.errors import DnacnnError
 from dnacnn.split import TASKS
 
 ENCODE_TASKS = ("auto", *TASKS)
+MAX_NEGATIVES_PER_POSITIVE = 1000  # each is a shuffled copy of a whole batch, held in memory
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding (and torch's) takes no more
 SPLIT_METHODS = ("random", "chrom", "column", "folds", "train", "test")
 
 
@@ -89,14 +92,28 @@ def check_options(opts: EncodeOptions) -> None:
         raise DnacnnError("--split chrom needs --test-chroms and/or --valid-chroms (e.g. --test-chroms chr8,chr9)")
     if opts.split == "column" and not opts.split_col:
         raise DnacnnError("--split column needs --split-col NAME (a column holding train/valid/test)")
+    for flag, frac in (("--valid-frac", opts.valid_frac), ("--test-frac", opts.test_frac)):
+        if not 0 <= frac < 1:
+            raise DnacnnError(f"{flag} must be a fraction in [0, 1), got {frac}")
+    if opts.split == "random" and opts.valid_frac + opts.test_frac >= 1:
+        raise DnacnnError(
+            f"--valid-frac + --test-frac = {opts.valid_frac + opts.test_frac:g} leaves no training data; "
+            "make their sum < 1"
+        )
     if opts.fold_file and opts.split != "folds":
         raise DnacnnError("--fold-file needs --split folds")
     if opts.length is not None and opts.length < 1:
         raise DnacnnError(f"--length must be a positive number of bases, got {opts.length}")
     if opts.negatives == "shuffle" and opts.task in ("multiclass", "regression"):
         raise DnacnnError("--negatives shuffle makes label-0 sequences, so it needs a binary task")
-    if opts.negatives_per_positive < 1:
-        raise DnacnnError(f"--negatives-per-positive must be at least 1, got {opts.negatives_per_positive}")
+    if not 1 <= opts.negatives_per_positive <= MAX_NEGATIVES_PER_POSITIVE:
+        raise DnacnnError(
+            f"--negatives-per-positive must be 1 to {MAX_NEGATIVES_PER_POSITIVE}, got {opts.negatives_per_positive}"
+        )
+    if not 0 <= opts.seed <= MAX_SEED:
+        raise DnacnnError(f"--seed must be 0 to {MAX_SEED} (2**32 - 1), got {opts.seed}")
+    if opts.label_value is not None and not math.isfinite(opts.label_value):
+        raise DnacnnError(f"--label-value must be a finite number, got {opts.label_value}")
     if opts.negative_flank is not None and opts.negative_flank < 0:
         raise DnacnnError(f"--negative-flank must be 0 or more bases, got {opts.negative_flank}")
     if opts.negative_flank is not None and opts.negatives != "genome":

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dnacnn import __version__
-from dnacnn.errors import DnacnnError
+from dnacnn.errors import DnacnnError, InputError
+from dnacnn.ids import shown
 
 if TYPE_CHECKING:
     from dnacnn.report.evaluation import Evaluation
@@ -189,12 +190,13 @@ def _result(run: Evaluation, paths: list, fold: int | None) -> dict:
 def _write_outputs(out_dir: Path, result: dict, run: Evaluation, title, motifs_dir) -> None:
     """Write the four evaluation files into a temporary folder, then replace ``out_dir`` with it."""
     from dnacnn.io.outputs import output_dir
+    from dnacnn.io.tsv import write_table
     from dnacnn.report.evaluation import write_evaluation_report
 
     with output_dir(out_dir, _check_replaceable) as tmp_dir:
         (tmp_dir / "metrics.json").write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
-        _metrics_table(run).to_csv(tmp_dir / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
-        _predictions_table(run).to_csv(tmp_dir / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
+        for name, table in (("metrics.tsv", _metrics_table(run)), ("predictions.tsv", _predictions_table(run))):
+            write_table(tmp_dir / name, table, "%.6g", shown_as=Path(out_dir) / name)
         write_evaluation_report(tmp_dir / "report.html", run, title, motifs_dir)
 
 
@@ -213,12 +215,12 @@ def _metrics_table(run: Evaluation):
 def _training_store(meta, store, train_store, fold: int | None):
     """The store the baselines are fitted on: the model's training store (or ``train_store``), as
     seen by the same fold when the model was trained on one; None (with a note) when there is none."""
-    from dnacnn.store import Store
+    from dnacnn.store import Store, looks_like_store
 
     source = None
     candidates = (train_store,) if train_store else (meta.trained_on, store.path)
     for candidate in candidates:
-        if candidate and Path(candidate, "manifest.json").is_file():
+        if candidate and looks_like_store(candidate):
             s = Store.open(candidate)
             if fold is not None and s.n_folds:  # never fit the baseline on the fold being scored
                 s = s.for_fold(fold)
@@ -378,36 +380,99 @@ def aggregate(
     """One row per evaluation (dataset x model) with key metrics and the baseline beside them."""
     import pandas as pd
 
+    from dnacnn.io.tsv import write_table
     from dnacnn.report import summary_row
 
+    names = check_run_names(names, len(eval_dirs))
     rows = []
     for k, d in enumerate(eval_dirs):
         d = Path(d)
-        f = d / "metrics.json"
-        if not f.is_file():
-            raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate' into it first")
-        m = json.loads(f.read_text())
+        m = read_metrics(d)
         dataset, model = _run_names(d, m, names[k] if names else None)
         report = os.path.relpath(d / "report.html", Path(html).parent if html else Path(tsv).parent)
-        extra = {}
-        for key in KEY_METRICS[m["task"]]:
-            if key == m["main_metric"]:
-                continue  # the main metric is the row's value / baseline columns
-            extra[key] = m["cnn"]["macro"].get(key)
-            if m.get("baseline"):
-                extra[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
-        rows.append(
-            summary_row(
+        try:
+            extra = {}
+            for key in KEY_METRICS[m["task"]]:
+                if key == m["main_metric"]:
+                    continue  # the main metric is the row's value / baseline columns
+                extra[key] = m["cnn"]["macro"].get(key)
+                if m.get("baseline"):
+                    extra[f"baseline_{key}"] = m["baseline"]["macro"].get(key)
+            row = summary_row(
                 dataset, model, m["cnn"], m.get("baseline"), m.get("baseline_name"), report, m.get("intervals"), **extra
             )
-        )
+        except (KeyError, TypeError, AttributeError, ValueError) as e:
+            raise _not_metrics(d, f"its metrics lack or garble {shown(str(e))[:60]}") from None
+        rows.append(row)
     table = pd.DataFrame(rows)
-    _write_atomic_tsv(table, Path(tsv))
+    write_table(tsv, table, "%.4f")
     if html:
         from dnacnn.report import write_summary
 
         write_summary(html, table)
     return table
+
+
+METRICS_LIMIT = 64 << 20  # metrics.json of thousands of tasks is a few MB
+
+
+def _not_metrics(d: Path, problem: str) -> InputError:
+    return InputError(Path(d) / "metrics.json", None, problem, "re-run 'dnacnn evaluate' into the folder")
+
+
+def read_metrics(d: str | os.PathLike) -> dict:
+    """The ``metrics.json`` of the evaluation folder ``d``, read as a result file (its own regular
+    file, bounded, JSON nested as dnacnn writes it) with the fields every reader uses checked."""
+    from dnacnn.io.jsonfile import read_json
+    from dnacnn.store_files import open_result_file, result_file_present
+
+    d = Path(d)
+    if not result_file_present(d, "metrics.json"):
+        raise DnacnnError(f"{d}: no metrics.json; run 'dnacnn evaluate' into it first")
+    with open_result_file(d, "metrics.json", "dnacnn evaluate", METRICS_LIMIT) as f:
+        m = read_json(f, METRICS_LIMIT, lambda problem: _not_metrics(d, problem), "metrics file")
+    run, cnn = m.get("run") if isinstance(m, dict) else None, m.get("cnn") if isinstance(m, dict) else None
+    checks = (
+        (isinstance(m, dict) and m.get("task") in KEY_METRICS, "'task'"),
+        (isinstance(m, dict) and isinstance(m.get("main_metric"), str), "'main_metric'"),
+        (isinstance(run, dict) and all(isinstance(run.get(k), str) for k in ("store", "model")), "'run'"),
+        (isinstance(run, dict) and (run.get("fold") is None or type(run.get("fold")) is int), "'run' fold"),
+        (isinstance(cnn, dict) and isinstance(cnn.get("macro"), dict), "'cnn'"),
+        (isinstance(cnn, dict) and _strings(cnn.get("label_names")), "'cnn' label_names"),
+        (isinstance(m, dict) and (m.get("baseline") is None or isinstance(m["baseline"].get("macro"), dict)
+                                  if isinstance(m.get("baseline"), (dict, type(None))) else False), "'baseline'"),
+        (isinstance(m, dict) and isinstance(m.get("baseline_name"), (str, type(None))), "'baseline_name'"),
+    )  # fmt: skip
+    for ok, field in checks:
+        if not ok:
+            raise _not_metrics(d, f"is not the metrics.json 'dnacnn evaluate' writes ({field} missing or wrong)")
+    return m
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def check_run_names(names: list[str] | None, n_dirs: int) -> list[str] | None:
+    """``names`` (``dataset/model`` per evaluation folder, the ``--names`` option) checked: one per
+    folder, each part one word of printable characters; one line naming ``--names`` otherwise."""
+    from dnacnn.ids import problem
+
+    if not names:
+        return None
+    if len(names) != n_dirs:
+        raise DnacnnError(
+            f"--names gives {len(names)} name{'s' * (len(names) != 1)} for {n_dirs} evaluation folders; "
+            "give one dataset/model per folder"
+        )
+    for name in names:
+        for part in name.partition("/")[::2]:
+            trouble = problem(part) if part else None
+            if trouble:
+                raise DnacnnError(
+                    f"--names: '{shown(name)}' {trouble}; a dataset/model name is one word of printable characters"
+                )
+    return names
 
 
 def _run_names(d: Path, m: dict, name: str | None) -> tuple[str, str]:
@@ -418,9 +483,3 @@ def _run_names(d: Path, m: dict, name: str | None) -> tuple[str, str]:
     if d.name == "eval" and len(parts) >= 3:
         return parts[-3], parts[-2]
     return Path(m["run"]["store"]).name, Path(m["run"]["model"]).stem
-
-
-def _write_atomic_tsv(table, path: Path) -> None:
-    from dnacnn.io.outputs import write_text_atomic
-
-    write_text_atomic(path, table.to_csv(sep="\t", index=False, float_format="%.4f"))

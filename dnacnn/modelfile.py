@@ -5,7 +5,11 @@ names, target scaling, training settings and history, store provenance, dnacnn v
 JSON string under the safetensors metadata key ``dnacnn``, read into a
 :class:`~dnacnn.models.meta.ModelMeta` (:func:`load_model`, :func:`read_model_meta`).  Loading
 never unpickles anything: a file that is not safetensors, or lacks the metadata, is refused with
-one line.
+one line.  A file is checked before anything is allocated: safetensors checks its header
+(length, tensor shapes, dtypes and offsets against the file's size), :class:`ModelMeta`
+the metadata's fields, :func:`~dnacnn.models.plan.plan_model` the network's size (parameters and
+activations under the limits of :mod:`dnacnn.models.plan`), and the tensors' shapes are matched
+to the network before they are read.
 
 Training checkpoints use the same container (model, optimiser and best weights as tensors, loop
 state as JSON), so ``--resume`` also never unpickles.
@@ -23,6 +27,7 @@ from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
 from dnacnn.io.outputs import output_file
 from dnacnn.models.meta import ModelMeta
+from dnacnn.models.spec import one_line, shown
 
 MODEL_FORMAT = "dnacnn-model"
 MODEL_FORMAT_VERSION = 1
@@ -89,8 +94,10 @@ def read_tensors(path: str | os.PathLike, kind: str = "model", with_tensors: boo
         raise DnacnnError(f"{path}: safetensors file without dnacnn metadata; give a file written by 'dnacnn train'")
     try:
         meta = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad JSON, numbers of more than 4300 digits, deep nesting
         raise DnacnnError(f"{path}: corrupt dnacnn metadata; re-train or re-download the {kind}") from None
+    if not isinstance(meta, dict):
+        raise DnacnnError(f"{path}: corrupt dnacnn metadata (not a JSON object); re-train or re-download the {kind}")
     return tensors, meta
 
 
@@ -100,13 +107,17 @@ def save_model(path: str | os.PathLike, module, meta: dict) -> None:
 
 
 def load_model(path: str | os.PathLike, device=None) -> LoadedModel:
-    """Rebuild the network from the file's spec and load its weights (no pickle involved)."""
+    """Rebuild the network from the file's spec and load its weights (no pickle involved).
+
+    The metadata and the network's size are checked first (:func:`read_model_meta`), then the
+    tensors' names, dtypes and shapes against the network, and only then are the tensors read."""
     from dnacnn.models import build_model
 
-    tensors, raw = read_tensors(path, "model")
-    meta = model_meta(path, raw)
+    meta = read_model_meta(path)
     enc = meta.encoding
     module = build_model(meta.spec, enc.channels, enc.length, meta.n_outputs, meta.task)
+    _check_tensor_shapes(path, module.state_dict())
+    tensors, _ = read_tensors(path, "model")
     try:
         module.load_state_dict(tensors, strict=True)
     except RuntimeError as e:
@@ -124,14 +135,56 @@ def read_model_meta(path: str | os.PathLike) -> ModelMeta:
 
 def model_meta(path, raw: dict) -> ModelMeta:
     """The metadata dict ``raw`` of the file ``path`` as a :class:`ModelMeta`, refusing a file
-    that is not a dnacnn model (a checkpoint, another format) or is newer than this dnacnn."""
+    that is not a dnacnn model (a checkpoint, another format), is newer than this dnacnn, has
+    malformed metadata, or describes a network over the size limits of :mod:`dnacnn.models.plan`
+    (checked by planning it, which allocates nothing)."""
+    from dnacnn.models.plan import plan_model
+
     if raw.get("format") != MODEL_FORMAT:
         raise DnacnnError(
-            f"{path}: not a dnacnn model (format {raw.get('format')!r}); give a model from 'dnacnn train'"
+            f"{path}: not a dnacnn model (format {shown(raw.get('format'))}); give a model from 'dnacnn train'"
         )
-    if raw.get("format_version", 0) > MODEL_FORMAT_VERSION:
-        raise DnacnnError(f"{path}: model format {raw['format_version']} is newer than this dnacnn; upgrade dnacnn")
-    return ModelMeta.from_dict(raw)
+    version = raw.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DnacnnError(f"{path}: corrupt model metadata (format_version {shown(version)}); re-train the model")
+    if version > MODEL_FORMAT_VERSION:
+        raise DnacnnError(f"{path}: model format {version} is newer than this dnacnn; upgrade dnacnn")
+    try:
+        meta = ModelMeta.from_dict(raw)
+    except ValueError as e:
+        raise DnacnnError(
+            f"{path}: corrupt model metadata ({one_line(e, 160)}); re-train or re-download the model"
+        ) from None
+    try:
+        plan_model(meta.spec, meta.encoding.channels, meta.encoding.length, meta.n_outputs, meta.task)
+    except DnacnnError as e:
+        raise DnacnnError(f"{path}: {e}") from None
+    return meta
+
+
+def _check_tensor_shapes(path, expected: dict) -> None:
+    """The file's tensors are exactly the network's, in names and shapes (read from the
+    safetensors header, not the data), so a forged file allocates no more than its network."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        names = set(f.keys())  # noqa: SIM118 (not a dict)
+        for name in sorted(set(expected) | names):
+            if name not in names or name not in expected:
+                problem = "lacks" if name not in names else "has the extra"
+                raise DnacnnError(
+                    f"{path}: weights do not match the model spec (the file {problem} tensor {shown(name)})"
+                )
+            shape, want = list(f.get_slice(name).get_shape()), list(expected[name].shape)
+            if shape != want:
+                raise DnacnnError(
+                    f"{path}: weights do not match the model spec (tensor {shown(name)} is {_dims(shape)}, "
+                    f"the network's {_dims(want)})"
+                )
+
+
+def _dims(shape) -> str:
+    return "x".join(str(int(n)) for n in shape) or "scalar"
 
 
 def _umask() -> int:

@@ -43,6 +43,7 @@ import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
 from dnacnn.io.outputs import check_output_file, output_files
+from dnacnn.io.tsv import TsvWriter
 
 CHUNK_WINDOWS = 32_768
 MAX_N = 0.5
@@ -120,7 +121,7 @@ def scan(
     chunks = _chunks(genome, plan, length, stride, max_n)
     with (
         output_files(tracks + bedgraphs) as tmps,
-        _Tracks(tmps, len(tracks), header, stride) as writer,
+        _Tracks(tmps, len(tracks), header, stride, bedgraphs) as writer,
         closing(read_ahead(chunks)) as ready,
     ):
         for chrom, starts, windows, n_windows in ready:
@@ -241,7 +242,10 @@ def _chunks(genome, plan: dict, length: int, stride: int, max_n: float):
 class _Tracks:
     """Open bigWig (and bedGraph) files, one per score column, filled in genome order."""
 
-    def __init__(self, paths: list[Path], n_tracks: int, header: list[tuple[str, int]], stride: int) -> None:
+    def __init__(
+        self, paths: list[Path], n_tracks: int, header: list[tuple[str, int]], stride: int, names: list[Path]
+    ) -> None:
+        """``paths``: the bigWig files then the bedGraph files (whose final ``names`` errors give)."""
         try:
             import pyBigWig
         except ImportError:
@@ -255,7 +259,9 @@ class _Tracks:
                 raise DnacnnError(f"{path}: cannot write a bigWig there; check the folder")
             self.bigwigs.append(bw)
             bw.addHeader(header, maxZooms=10)
-        self.bedgraphs = [open(path, "w", buffering=1 << 20) for path in paths[n_tracks:]]
+        self.bedgraphs = [
+            TsvWriter(open(path, "w", buffering=1 << 20), name, 4) for path, name in zip(paths[n_tracks:], names)
+        ]
 
     def add(self, chrom: str, starts: np.ndarray, scores: np.ndarray) -> None:
         """Bins ``[start, start + stride)`` with ``scores`` ``(n, columns)``."""
@@ -266,8 +272,8 @@ class _Tracks:
         if self.bedgraphs:
             row = f"{chrom}\t%d\t%d\t%.6g\n"
             ends = (starts + self.stride).tolist()
-            for j, f in enumerate(self.bedgraphs):
-                f.write("".join(map(row.__mod__, zip(starts.tolist(), ends, scores[:, j].tolist()))))
+            for j, tsv in enumerate(self.bedgraphs):
+                tsv.write_text("".join(map(row.__mod__, zip(starts.tolist(), ends, scores[:, j].tolist()))), len(ends))
 
     def __enter__(self) -> _Tracks:
         return self
@@ -275,5 +281,5 @@ class _Tracks:
     def __exit__(self, *exc) -> None:
         for bw in self.bigwigs:
             bw.close()
-        for f in self.bedgraphs:
-            f.close()
+        for tsv in self.bedgraphs:
+            tsv.f.close()

@@ -197,8 +197,11 @@ def _take(
 
 def _counts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(s, return_counts=True)`` of dense integer codes, without sorting a copy of ``s``."""
-    low = int(s.min())
-    counts = np.bincount(s - low if low else s)
+    low, high = int(s.min()), int(s.max())
+    counts = np.zeros(high - low + 1, np.int64)
+    for i in range(0, len(s), SEARCH_CHUNK):  # bincount casts to int64: 8 B a row unchunked
+        part = s[i : i + SEARCH_CHUNK]
+        counts += np.bincount(part - low if low else part, minlength=len(counts))
     values = np.flatnonzero(counts)
     return values + low, counts[values]
 
@@ -246,28 +249,49 @@ def chrom_split(ids: list[str], valid_chroms: list[str], test_chroms: list[str])
     np.ndarray, shape=(n,), uint8
         0 train, 1 valid, 2 test.
     """
-    both = sorted(set(valid_chroms) & set(test_chroms))
-    if both:
-        raise DnacnnError(f"chromosome {both[0]} is held out for both validation and test; give it to one only")
-    found = pd.Series(list(ids), dtype=object).str.extract(COORDINATE_ID)
-    chroms = found["chrom"].fillna(found["chrom2"])
-    if chroms.isna().any():
-        i = int(np.flatnonzero(chroms.isna().to_numpy())[0])
-        raise DnacnnError(
-            f"record {i + 1} ({ids[i]!r}): id carries no coordinates, so its chromosome is unknown; "
-            "name records chrom:start-end (e.g. chr8:1000-1101) or use a random split"
-        )
-    present = set(chroms.unique())
-    for chrom in [*valid_chroms, *test_chroms]:
-        if chrom not in present:
-            known = ", ".join(sorted(present)[:8]) + (", ..." if len(present) > 8 else "")
-            raise DnacnnError(
-                f"held-out chromosome {chrom!r} matches no record (records are on {known}); check its spelling"
-            )
-    split = np.zeros(len(chroms), dtype=np.uint8)
-    split[chroms.isin(valid_chroms).to_numpy()] = VALID
-    split[chroms.isin(test_chroms).to_numpy()] = TEST
+    splitter = ChromSplit(valid_chroms, test_chroms)
+    split = splitter.codes(ids)
+    splitter.check()
     return split
+
+
+class ChromSplit:
+    """:func:`chrom_split` a batch of ids at a time, as records stream in (memory flat in the
+    record count): :meth:`codes` per batch, in store order, then :meth:`check` once."""
+
+    def __init__(self, valid_chroms: list[str], test_chroms: list[str]) -> None:
+        both = sorted(set(valid_chroms) & set(test_chroms))
+        if both:
+            raise DnacnnError(f"chromosome {both[0]} is held out for both validation and test; give it to one only")
+        self.valid, self.test = list(valid_chroms), list(test_chroms)
+        self.present: set[str] = set()
+        self.n = 0
+
+    def codes(self, ids: list[str]) -> np.ndarray:
+        """The split code of each id: 0 train, 1 valid, 2 test."""
+        found = pd.Series(list(ids), dtype=object).str.extract(COORDINATE_ID)
+        chroms = found["chrom"].fillna(found["chrom2"])
+        if chroms.isna().any():
+            i = int(np.flatnonzero(chroms.isna().to_numpy())[0])
+            raise DnacnnError(
+                f"record {self.n + i + 1} ({ids[i]!r}): id carries no coordinates, so its chromosome is unknown; "
+                "name records chrom:start-end (e.g. chr8:1000-1101) or use a random split"
+            )
+        self.n += len(ids)
+        self.present.update(chroms.unique())
+        split = np.zeros(len(chroms), dtype=np.uint8)
+        split[chroms.isin(self.valid).to_numpy()] = VALID
+        split[chroms.isin(self.test).to_numpy()] = TEST
+        return split
+
+    def check(self) -> None:
+        """Every held-out chromosome matched a record (a misspelt one would hold out nothing)."""
+        for chrom in [*self.valid, *self.test]:
+            if chrom not in self.present:
+                known = ", ".join(sorted(self.present)[:8]) + (", ..." if len(self.present) > 8 else "")
+                raise DnacnnError(
+                    f"held-out chromosome {chrom!r} matches no record (records are on {known}); check its spelling"
+                )
 
 
 def split_from_column(values: list[str], path: str | None = None, lines: list[int] | None = None) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The on-disk tensor store: what ``dnacnn encode`` writes and ``dnacnn train`` reads.
 
-A store is a directory (conventionally ``NAME.store``)::
+A store is a directory (conventionally ``NAME.store``), or the same files in one uncompressed
+tar archive (``NAME.store.tar``, or a Galaxy ``tar`` dataset: any name)::
 
     manifest.json      format, shape, encoding, task, label names, inputs with sha256, settings,
                        split counts, dnacnn version
@@ -14,9 +15,13 @@ A store is a directory (conventionally ``NAME.store``)::
                        split is made when it is used (:meth:`Store.for_fold`)
 
 Raw arrays plus shapes in the manifest let the writer stream records to disk in chunks, so
-encoding uses bounded memory whatever the input size; readers use ``numpy.memmap``.  A store is
-written under a temporary name and renamed into place when complete (:mod:`dnacnn.io.outputs`); an
-existing path is replaced only if it is a store (:func:`check_replaceable`).
+encoding uses bounded memory whatever the input size; readers use ``numpy.memmap`` (of the folder's
+files, or of the archive's members in place).  A store is written under a temporary name and
+renamed into place when complete (:mod:`dnacnn.io.outputs`; an archive is packed from the finished
+folder, :func:`dnacnn.store_files.write_archive`); an existing path is replaced only if it is a
+store (:func:`check_replaceable`).  :meth:`Store.open` reads only the store's own regular files
+(:mod:`dnacnn.store_files`: never a link, hard link, pipe or device) and checks each against the
+manifest before anything is used (:mod:`dnacnn.store_check`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +41,19 @@ from dnacnn import __version__
 from dnacnn.codes import Encoding
 from dnacnn.errors import DnacnnError
 from dnacnn.io.outputs import commit_dir, discard, new_temp_dir
+from dnacnn.store_check import (
+    SPLITS,
+    STORE_FORMAT,
+    STORE_FORMAT_VERSION,
+    check_rows,
+    check_sizes,
+    count_codes,
+    read_ids,
+    read_manifest,
+)
+from dnacnn.store_files import STORE_FILES, Span, archive_folder_name, is_archive, locate, write_archive
 
-STORE_FORMAT = "dnacnn-store"
-STORE_FORMAT_VERSION = 1
-SPLITS = ("train", "valid", "test")
+__all__ = ["SPLITS", "SPLIT_CODE", "STORE_FORMAT", "STORE_FORMAT_VERSION", "Store", "StoreWriter"]
 SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
 
 
@@ -45,14 +61,18 @@ class StoreWriter:
     """Streams chunks of ``codes`` ``(b, length)`` and ``labels`` ``(b, tasks)`` into a new store.
 
     Use as a context manager; on error the temporary directory is removed and nothing is left
-    at ``path``.  ``finish`` writes split, manifest and renames the directory into place.
+    at ``path``.  ``finish`` writes split, manifest and renames the directory into place, or,
+    for an ``archive`` (by default a ``path`` ending in ``.tar``), packs it into one tar file
+    renamed into place.
     """
 
-    def __init__(self, path: str | os.PathLike, length: int, n_tasks: int) -> None:
+    def __init__(self, path: str | os.PathLike, length: int, n_tasks: int, archive: bool | None = None) -> None:
         self.path = Path(path)
         self.length = int(length)
         self.n_tasks = int(n_tasks)
         self.n = 0
+        self.archive = is_archive_name(self.path) if archive is None else archive
+        remove_legacy_temps(self.path)
         self.tmp = new_temp_dir(self.path)
         self._codes = open(self.tmp / "codes.u8", "wb")
         self._labels = open(self.tmp / "labels.f32", "wb")
@@ -127,11 +147,18 @@ class StoreWriter:
             "n": self.n,
             "length": self.length,
             "n_tasks": self.n_tasks,
-            "split_counts": {name: int((split == code).sum()) for name, code in SPLIT_CODE.items()},
+            "split_counts": _split_counts(split),
             **manifest,
         }
         (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        return commit_dir(self.tmp, self.path, check_replaceable)
+        if not self.archive:
+            return commit_dir(self.tmp, self.path, check_replaceable)
+        packed = self.tmp / "store.tar"  # inside the temporary folder: removed with it if anything fails
+        write_archive(self.tmp, packed, archive_folder_name(self.path))
+        check_replaceable(self.path)
+        os.replace(packed, self.path)  # a file replaces a file in one step
+        discard(self.tmp)
+        return self.path
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):  # a failed write may be why we abort; that error is raised
@@ -139,10 +166,23 @@ class StoreWriter:
         discard(self.tmp)
 
 
+def is_archive_name(path: str | os.PathLike) -> bool:
+    """Whether ``dnacnn encode -o path`` writes a store archive (``x.store.tar``), not a folder."""
+    return Path(path).name.endswith(".tar")
+
+
+def _split_counts(split: np.ndarray) -> dict[str, int]:
+    counts = count_codes(split, len(SPLIT_CODE))
+    return {name: int(counts[code]) for name, code in SPLIT_CODE.items()}
+
+
 def check_replaceable(path: str | os.PathLike) -> None:
     """One line unless ``path`` is new, an empty folder or a store (which ``dnacnn encode``
-    replaces): a folder or file dnacnn did not write is never removed."""
+    replaces): a folder or file dnacnn did not write is never removed, and an archive
+    (``.tar``) never replaces a folder."""
     path = Path(path)
+    if is_archive_name(path) and path.is_dir():
+        raise DnacnnError(f"{path}: is a folder; a store archive (.tar) is a file: give --out another name")
     if not os.path.lexists(path) or is_store(path) or (path.is_dir() and not any(path.iterdir())):
         return
     kind = "folder" if path.is_dir() else "file"
@@ -153,14 +193,36 @@ def check_replaceable(path: str | os.PathLike) -> None:
 
 
 def is_store(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a folder with a dnacnn store manifest."""
-    path = Path(path)
-    if not (path / "manifest.json").is_file():
-        return False
+    """Whether ``path`` is a store folder or archive whose manifest dnacnn reads."""
     try:
-        return json.loads((path / "manifest.json").read_text()).get("format") == STORE_FORMAT
-    except (OSError, ValueError, AttributeError):
+        return bool(read_manifest(locate(path)[0]["manifest.json"]))
+    except DnacnnError:
         return False
+
+
+def looks_like_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is meant as a store (a folder holding ``manifest.json``, or a tar archive),
+    to be opened (and vetted) by :meth:`Store.open`; other files are sequence inputs."""
+    path = Path(path)
+    return os.path.lexists(path / "manifest.json") if path.is_dir() else is_archive(path)
+
+
+def remove_legacy_temps(target: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders ``NAME.tmp-XXXXXXXX`` that an older ``dnacnn encode`` left
+    when killed (:mod:`dnacnn.io.outputs` cleans today's names): only a real folder holding
+    nothing but store files."""
+    target = Path(target)
+    pattern = re.compile(re.escape(target.name) + r"\.tmp-[A-Za-z0-9_]{8}")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent if str(target.parent) else "."):
+            if not pattern.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+                continue
+            inside = list(os.scandir(entry.path))
+            if all(e.name in STORE_FILES and e.is_file(follow_symlinks=False) for e in inside):
+                shutil.rmtree(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def id_lines(ids) -> bytes:
@@ -178,7 +240,8 @@ def id_lines(ids) -> bytes:
 class Store:
     """A store opened for reading; arrays are memory-mapped.
 
-    ``codes`` ``(n, length)`` uint8, ``labels`` ``(n, tasks)`` float32, ``split`` ``(n,)`` uint8.
+    ``codes`` ``(n, length)`` uint8, ``labels`` ``(n, tasks)`` float32, ``split`` ``(n,)`` uint8;
+    ``files`` where each store file's bytes lie (in the folder, or in the archive ``path``).
     """
 
     path: Path
@@ -189,42 +252,39 @@ class Store:
     marker_means: np.ndarray | None = None
     folds: np.ndarray | None = None
     _ids: list[str] | None = field(default=None, repr=False)
+    files: dict[str, Span] = field(default_factory=dict, repr=False)
+    archive: bool = False
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Store:
+        """Open the store folder or archive at ``path``: its own regular files only, each checked
+        against the manifest (sizes, split and fold codes, counts of IDs) before use."""
         path = Path(path)
-        manifest_path = path / "manifest.json"
-        if not manifest_path.is_file():
-            raise DnacnnError(f"{path}: not a dnacnn store (no manifest.json); create one with 'dnacnn encode'")
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as e:
-            raise DnacnnError(f"{manifest_path}: unreadable manifest ({e}); re-run 'dnacnn encode'") from None
-        if manifest.get("format") != STORE_FORMAT:
-            raise DnacnnError(f"{manifest_path}: not a dnacnn store manifest; re-run 'dnacnn encode'")
+        files, archive = locate(path)
+        manifest = read_manifest(files["manifest.json"])
+        check_sizes(files, manifest)
         n, length, tasks = manifest["n"], manifest["length"], manifest["n_tasks"]
-
-        def mmap(name, dtype, shape):
-            f = path / name
-            expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
-            if not f.is_file() or f.stat().st_size != expected:
-                raise DnacnnError(f"{f}: missing or truncated store file; re-run 'dnacnn encode'")
-            if expected == 0:
-                return np.zeros(shape, dtype)
-            return np.memmap(f, dtype=dtype, mode="r", shape=shape)
-
-        means = None
-        if (path / "marker_means.f32").is_file():
-            means = np.fromfile(path / "marker_means.f32", dtype=np.float32)
+        split = files["split.u8"].memmap(np.uint8, (n,))
+        labels = files["labels.f32"].memmap(np.float32, (n, tasks))
+        folds = np.asarray(files["folds.u8"].memmap(np.uint8, (n,))) if manifest.get("n_folds") else None
+        check_rows(files, manifest, split, labels, folds)
+        means = files.get("marker_means.f32")
         return cls(
             path=path,
             manifest=manifest,
-            codes=mmap("codes.u8", np.uint8, (n, length)),
-            labels=mmap("labels.f32", np.float32, (n, tasks)),
-            split=mmap("split.u8", np.uint8, (n,)),
-            marker_means=means,
-            folds=np.asarray(mmap("folds.u8", np.uint8, (n,))) if manifest.get("n_folds") else None,
+            codes=files["codes.u8"].memmap(np.uint8, (n, length)),
+            labels=labels,
+            split=split,
+            marker_means=None if means is None else np.array(means.memmap(np.float32, (length,))),
+            folds=folds,
+            files=files,
+            archive=archive,
         )
+
+    @property
+    def modified(self) -> float:
+        """When the store was written (the manifest's, or the archive's, modification time)."""
+        return os.stat(self.files["manifest.json"].path).st_mtime
 
     @property
     def n_folds(self) -> int:
@@ -265,8 +325,9 @@ class Store:
 
     @property
     def ids(self) -> list[str]:
+        """The record IDs, in store order (read on first use: exactly one per record)."""
         if self._ids is None:
-            self._ids = (self.path / "ids.txt").read_text().splitlines()
+            self._ids = read_ids(self.files["ids.txt"], self.n)
         return self._ids
 
     def indices(self, split: str) -> np.ndarray:

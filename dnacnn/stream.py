@@ -82,9 +82,11 @@ class BlockShuffle:
 class BlockReader:
     """Reads blocks of rows of a store's ``codes.u8`` and ``labels.f32`` with plain file reads."""
 
-    def __init__(self, store_path: str | os.PathLike, length: int, n_tasks: int) -> None:
+    def __init__(self, store_path: str | os.PathLike, length: int, n_tasks: int, files: dict | None = None) -> None:
         self.path = Path(store_path)
         self.length, self.n_tasks = length, n_tasks
+        # where each file's bytes start: (file, offset) of a folder's files or an archive's members
+        self.files = {n: (f.path, f.offset) for n, f in (files or {}).items()}
         # one slice buffer per reading thread, reused: a fresh 16 MiB buffer per block would stay
         # with the thread's malloc arena once freed (dnacnn.device keeps freed heap for reuse)
         self._buffers = threading.local()
@@ -112,8 +114,9 @@ class BlockReader:
     def _read(self, name: str, lo: int, out: np.ndarray) -> np.ndarray:
         """Fill ``out`` (C-contiguous) with the rows from ``lo`` of file ``name``."""
         view = memoryview(out.reshape(-1).view(np.uint8))
-        offset = lo * out[0].nbytes
-        with open(self.path / name, "rb", buffering=0) as f:
+        path, start = self.files.get(name, (self.path / name, 0))
+        offset = start + lo * out[0].nbytes
+        with open(path, "rb", buffering=0) as f:
             f.seek(offset)
             done = 0
             while done < len(view):

@@ -45,8 +45,10 @@ import numpy as np
 import yaml
 
 from dnacnn.errors import DnacnnError
-from dnacnn.io.outputs import output_file, write_text_atomic
+from dnacnn.io.outputs import write_text_atomic
+from dnacnn.io.tsv import write_table
 from dnacnn.train.settings import SPEC_KEYS
+from dnacnn.yamlfile import parse_yaml, read_yaml
 
 DEFAULT_SEARCH = {
     "lr": {"low": 1e-4, "high": 1e-2, "log": True},
@@ -69,8 +71,7 @@ def read_raw_spec(spec: str | os.PathLike | dict) -> tuple[dict, str]:
     if path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
         if not path.is_file():
             raise DnacnnError(f"{text}: no such model spec file; give an existing .yaml path or a preset name")
-        raw, source = path.read_text(encoding="utf-8"), text
-        name = path.stem
+        mapping, source, name = read_yaml(path, "model spec file"), text, path.stem
     else:
         from dnacnn.models.spec import PRESET_DIR, PRESET_PACKAGE, list_presets
 
@@ -80,10 +81,7 @@ def read_raw_spec(spec: str | os.PathLike | dict) -> tuple[dict, str]:
             )
         raw = (resources.files(PRESET_PACKAGE) / PRESET_DIR / f"{text}.yaml").read_text(encoding="utf-8")
         source, name = f"preset:{text}", text
-    try:
-        mapping = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise DnacnnError(f"{source}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
+        mapping = parse_yaml(raw, source)
     if not isinstance(mapping, dict):
         raise DnacnnError(f"{source}: a model spec must be a YAML mapping with a 'layers' list")
     mapping.setdefault("name", name)
@@ -95,10 +93,7 @@ def read_search(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise DnacnnError(f"{path}: no such search-space file; give a YAML mapping such as lr: [0.001, 0.003]")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DnacnnError(f"{path}: invalid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
+    data = read_yaml(path, "search-space file")
     if isinstance(data, dict) and isinstance(data.get("search"), dict):
         data = data["search"]
     if not isinstance(data, dict) or not data:
@@ -452,5 +447,4 @@ def _write_trials(path: Path, records: list[dict], keys: list[str]) -> None:
     columns = ["number", "state", "value", "seconds", "best_epoch", *keys]
     if any("error" in r for r in records):
         columns.append("error")
-    with output_file(path) as tmp:
-        pd.DataFrame(records, columns=columns).to_csv(tmp, sep="\t", index=False)  # full precision: exact values
+    write_table(path, pd.DataFrame(records, columns=columns), float_format=None)  # full precision: exact values

@@ -104,9 +104,9 @@ def test_encode_has_one_option_per_encode_options_field_in_its_order():
     from dnacnn.encode_options import EncodeOptions
 
     params = [p.name for p in COMMAND.commands["encode"].params]
-    assert params[:2] == ["input", "out"]
-    assert params[2:] == [option_name(f) for f, _ in cli_fields(EncodeOptions)]
-    assert {"label_col", "genotype_encoding"} <= set(params[2:])  # where the CLI name differs
+    assert params[:3] == ["input", "out", "force"]
+    assert params[3:] == [option_name(f) for f, _ in cli_fields(EncodeOptions)]
+    assert {"label_col", "genotype_encoding"} <= set(params[3:])  # where the CLI name differs
 
 
 def test_encode_options_reach_the_encoder_as_encode_options(cli, monkeypatch):
@@ -195,3 +195,27 @@ def test_summary_as_in_the_readme(cli):
     result = cli("summary", "zou2019", "--length", "50", "--channels", "4")
     assert result.exit_code == 0 and "Total params: 6,226" in result.stdout
     assert result.stderr == ""  # nothing assumed, nothing to say
+
+
+# --------------------------------------------------------------------------- signals and one-line failures
+
+
+def test_sigterm_is_handled_only_while_a_command_runs(cli):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli("presets").exit_code == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_setting_error_is_named_by_the_commands_option(cli, monkeypatch):
+    """The library names its setting; the CLI its option, found by the parameter's name."""
+    from dnacnn.errors import SettingError
+
+    def refuse(*args, **kwargs):
+        raise SettingError("seq_col", "names no column of the table", "give --seq-col NAME")
+
+    monkeypatch.setattr("dnacnn.predict.predict", refuse)
+    result = cli("predict", "m.dnacnn", "x.fa", "-o", "-")
+    assert result.exit_code == 1
+    assert result.stderr == "dnacnn: error: --seq-col names no column of the table; give --seq-col NAME\n"

@@ -391,6 +391,7 @@ def test_store_writer_write_error_leaves_nothing(tmp_path):
 
 
 def test_store_writer_streams_chunks_in_order(tmp_path):
+    from dnacnn.codes import dna_encoding
     from dnacnn.store import Store, StoreWriter
 
     rng = np.random.default_rng(0)
@@ -399,7 +400,8 @@ def test_store_writer_streams_chunks_in_order(tmp_path):
         for k, c in enumerate(chunks):
             writer.append(c, np.full((len(c), 1), k, np.float32), [f"r{k}_{i}" for i in range(len(c))])
         assert np.array_equal(writer.labels()[:, 0], np.repeat([0, 1, 2], [4, 1, 9]))
-        writer.finish(np.zeros(writer.n, np.uint8), {"encoding": {}, "task": "binary", "label_names": ["y"]})
+        manifest = {"encoding": dna_encoding(7).to_dict(), "task": "binary", "label_names": ["y"]}
+        writer.finish(np.zeros(writer.n, np.uint8), manifest)
     store = Store.open(tmp_path / "s.store")
     assert np.array_equal(np.asarray(store.codes), np.concatenate(chunks))
     assert store.ids[:5] == ["r0_0", "r0_1", "r0_2", "r0_3", "r1_0"]

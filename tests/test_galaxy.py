@@ -483,6 +483,33 @@ def test_command_quotes_every_parameter(xml: Path):
         assert not re.search(r"(?<!\\)\$[{(]?[A-Za-z_]", unquoted), f"{xml.name}: unquoted parameter in: {code}"
 
 
+@pytest.mark.parametrize(
+    "tool, overrides",
+    [
+        ("dnacnn_train", {"store": "linked_ids_store.tar"}),
+        ("dnacnn_evaluate", {"store": "linked_ids_store.tar"}),
+        ("dnacnn_evaluate", {"baseline|source": "other", "baseline|train_store": "linked_ids_store.tar"}),
+        ("dnacnn_motifs", {"data|input": "linked_ids_store.tar"}),
+    ],
+    ids=["train", "evaluate", "evaluate-train-store", "motifs"],
+)
+def test_a_store_archive_never_points_outside(tool: str, overrides: dict, tmp_path: Path, job_home: Path):
+    """Issue 17's file disclosure: a store tar whose ids.txt is a symbolic link to /etc/passwd.
+    dnacnn reads the tar itself (no shell untar) and refuses the link with one line; no line of
+    the linked file reaches stderr, stdout or any file of the job."""
+    xml = GALAXY_DIR / f"{tool}.xml"
+    index = next(i for i, t in enumerate(load_tool(xml)[3]) if not t.get("expect_failure"))
+    result = run_job(Job(xml, index, overrides=overrides), tmp_path / "job", job_home)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 1, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "member store/ids.txt is a symbolic link" in lines[0], stderr
+    assert "tar -x" not in result.command and "unpack" not in result.command
+    written = [p for p in result.job_dir.root.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert not any(b"root:" in p.read_bytes() for p in written if "datasets" not in p.parts)
+    assert b"root:" not in result.stdout + result.stderr
+
+
 def test_shell_injection(tmp_path: Path, job_home: Path):
     """A dataset name and a text parameter holding shell code stay inert (sanitizer off)."""
     xml = GALAXY_DIR / "dnacnn_encode.xml"
@@ -502,7 +529,7 @@ def test_quote_helper_round_trips_any_text(tmp_path: Path):
     """'$q(value)' gives back exactly the value in bash, whatever quotes, spaces or $ it holds."""
     tricky = ["plain", "x'; touch pwned; '", "a'b''c", "$(touch pwned)", "`touch pwned`", "' || touch pwned #", "\\'"]
     source = get_tool_source(str(GALAXY_DIR / "dnacnn_encode.xml")).parse_command()
-    helpers = source[: source.index("unpack_store()")]
+    helpers = source[: source.index("export OMP_NUM_THREADS")]
     for value in tricky:
         line = render_command(helpers + "printf '%s' '$q($value)'", {"value": value})
         out = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
@@ -523,7 +550,7 @@ def test_quote_helper_round_trips_any_text(tmp_path: Path):
 )
 def test_safe_name(name: str, expected: str):
     source = get_tool_source(str(GALAXY_DIR / "dnacnn_encode.xml")).parse_command()
-    helpers = source[: source.index("unpack_store()")]
+    helpers = source[: source.index("export OMP_NUM_THREADS")]
     assert render_command(helpers + "$safe_name($name)", {"name": name}) == expected
 
 

@@ -59,3 +59,43 @@ def test_committed_model_files_sniff_as_safetensors():
     for path in models:
         assert binary.Safetensors().sniff(str(path)), path
         read_tensors(path)
+
+
+def _forged(tmp_path, **meta_changes):
+    """A small model file (tests/test_variants.py's motif model) with its metadata edited."""
+    from test_variants import motif_model
+
+    path = motif_model(tmp_path / "m.dnacnn")
+    tensors, meta = read_tensors(path)
+    save_tensors(tmp_path / "forged.dnacnn", tensors, {**meta, **meta_changes})
+    return tmp_path / "forged.dnacnn"
+
+
+def test_read_model_meta_plans_the_network_before_anything_is_built(tmp_path):
+    from dnacnn.errors import DnacnnError
+    from dnacnn.modelfile import read_model_meta
+    from dnacnn.models.spec import load_spec
+
+    spec = load_spec("deepbind")
+    spec["layers"][-1] = {"dense": {"units": 10**13, "activation": "none", "use_bias": True}}
+    path = _forged(tmp_path, spec=spec)
+    with pytest.raises(DnacnnError, match=r"forged\.dnacnn: preset:deepbind: layer \d+ \(dense\): .* 2,000,000,000"):
+        read_model_meta(path)
+    with pytest.raises(DnacnnError, match=r"corrupt model metadata \('n_outputs' is str, not an integer\)"):
+        read_model_meta(_forged(tmp_path, n_outputs="1"))
+
+
+def test_load_model_checks_tensor_shapes_before_reading_tensors(tmp_path, monkeypatch):
+    from dnacnn import modelfile
+    from dnacnn.errors import DnacnnError
+
+    tensors, meta = read_tensors(_forged(tmp_path))
+    tensors["body.0.conv.weight"] = torch.zeros(1, 4, 5000)
+    save_tensors(tmp_path / "big.dnacnn", tensors, meta)
+    monkeypatch.setattr(
+        modelfile,
+        "read_tensors",
+        lambda *a, **k: pytest.fail("tensors read") if k.get("with_tensors", True) else read_tensors(*a, **k),
+    )
+    with pytest.raises(DnacnnError, match=r"tensor 'body\.0\.conv\.weight' is 1x4x5000, the network's 1x4x12"):
+        modelfile.load_model(tmp_path / "big.dnacnn")

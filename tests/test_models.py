@@ -11,6 +11,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from model_specs import GMP, seed, spec_of  # noqa: F401  (seed: an autouse fixture)
 
 from dnacnn.errors import DnacnnError
@@ -269,7 +270,10 @@ ZOU_LAYERS = "  - conv1d: {filters: 32, kernel_size: 12}\n  - maxpool1d: {pool_s
         ("strands: double\nlayers: [flatten]\n", "strands must be single or both, got 'double'"),
         (
             "layers:\n  - flatten: {}\n   - dense\n",
-            "invalid YAML (expected <block end>, but found '<block sequence start>'); fix the syntax",
+            # libyaml's wording (dnacnn.yamlfile uses it when PyYAML has it), else PyYAML's own
+            "invalid YAML (did not find expected '-' indicator); fix the syntax"
+            if yaml.__with_libyaml__
+            else "invalid YAML (expected <block end>, but found '<block sequence start>'); fix the syntax",
         ),
     ],
 )
@@ -431,3 +435,38 @@ def test_additive_ridge_summary_and_rules():
         build_model(spec, 4, 50, 1, "regression")
     with pytest.raises(DnacnnError, match="additive must be none or ridge, got 'lasso'"):
         validate_spec({**spec, "additive": "lasso"})
+
+
+def test_plan_refuses_a_model_too_big_to_build_naming_the_layer():
+    """Size limits (issue 17): parameters and activations are counted while planning, before anything
+    is allocated; the layer that crosses a limit is named, and the limit is in the message."""
+    from dnacnn.models.plan import MAX_ACTIVATION_BYTES, MAX_PARAMETERS
+
+    wide = spec_of({"conv1d": {"filters": 16, "kernel_size": 3}}, {"flatten": {}}, {"dense": {"units": 10**7}})
+    with pytest.raises(DnacnnError, match=rf"layer 3 \(dense\): .* over the limit of {MAX_PARAMETERS:,}"):
+        plan_model(wide, 4, 101)
+    assert sum(x.trainable for x in plan_model(wide, 4, 10).layers) < MAX_PARAMETERS  # shorter input: fits
+    # 1,500 filters x 1M positions x 4 bytes = 6 GB of activations per sample: one such layer fits...
+    conv = {"conv1d": {"filters": 1500, "kernel_size": 1}}
+    plan_model(spec_of(conv, GMP), 4, 1_000_000)
+    with pytest.raises(DnacnnError, match=r"layer 3 \(conv1d\): output \(None, 1000000, 1500\) brings the activations"):
+        plan_model(spec_of(conv, conv, conv, GMP), 4, 1_000_000)  # ...three do not (18 GB)
+    with pytest.raises(DnacnnError, match=f"over the limit of {MAX_ACTIVATION_BYTES >> 30} GiB"):
+        plan_model({**spec_of(conv, conv, GMP), "strands": "both"}, 4, 1_000_000)  # two on both strands: 24 GB
+
+
+def test_plan_counts_a_same_padded_window_it_would_allocate():
+    huge_pool = spec_of({"maxpool1d": {"pool_size": 10**15, "padding": "same"}}, GMP)
+    with pytest.raises(DnacnnError, match=r"layer 1 \(maxpool1d\): output \(None, 1, 4\) brings the activations"):
+        plan_model(huge_pool, 4, 101)
+    plan_model(spec_of({"maxpool1d": {"pool_size": 200, "padding": "same"}}, GMP), 4, 101)  # Keras allows it
+
+
+def test_validate_spec_bounds_layers_and_messages():
+    from dnacnn.models.spec import MAX_LAYERS
+
+    with pytest.raises(DnacnnError, match=f"{MAX_LAYERS + 1:,} layers, more than the limit of {MAX_LAYERS:,}"):
+        validate_spec({"layers": [{"flatten": {}}] * (MAX_LAYERS + 1)}, "s.yaml")
+    with pytest.raises(DnacnnError) as err:
+        validate_spec({"layers": [list(range(10**5))]}, "a\nb.yaml")
+    assert "\n" not in str(err.value) and len(str(err.value)) < 200 and str(err.value).startswith("a?b.yaml: layer 1")

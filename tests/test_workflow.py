@@ -439,6 +439,33 @@ def test_bad_config_fails_at_once_with_one_clear_line(workdir, edit, message):
     assert "Traceback" not in text and "Failed validating" not in text, text
 
 
+def _one_clear_line(workdir, message):
+    result = snakemake(workdir, "-n", timeout=60)
+    assert result.returncode != 0
+    text = output(result)
+    assert text.count("invalid config:") == 1, text
+    assert message in text, text
+    assert "Traceback" not in text, text
+
+
+def test_a_config_alias_bomb_is_refused_without_expanding_it(workdir):
+    # nine levels of nine aliases: 387M values once expanded; the check counts to 1M and stops
+    bomb = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    path = workdir / "config" / "config.yaml"
+    path.write_text(path.read_text() + "junk0: &l0 [x]\n" + bomb)
+    _one_clear_line(workdir, "invalid config: the config holds over 1,000,000 values once its YAML aliases")
+
+
+def test_a_fold_file_word_that_is_no_fold_id_is_named(workdir):
+    (workdir / "folds.txt").write_text("1\n2\nthree\n")
+
+    def edit(c):
+        c["datasets"][0]["split"] = {"method": "folds", "fold_file": "folds.txt"}
+
+    write_config(workdir, edit)
+    _one_clear_line(workdir, "split -> fold_file: 'three' in folds.txt is not a fold id")
+
+
 def _wheat_folds(c, folds=3, only_wheat=False):
     wheat = next(d for d in c["datasets"] if d["name"] == "wheat")
     wheat["split"] = {"method": "folds", "folds": folds}

@@ -2,24 +2,40 @@
 
 Contract: :data:`app` is the group (its ``main`` callback takes ``--version`` and ``--debug``); a
 command module marks each command function with :func:`command` (its help examples) and
-:func:`reported` (a :class:`~dnacnn.errors.DnacnnError` becomes one line on stderr and exit code 1,
-Ctrl-C exit code 130; usage errors exit 2, as Typer does), and :func:`register` adds the marked
-functions to :data:`app` in the order ``dnacnn --help`` lists them.  No torch here, nor in any
-command module's top level, so ``dnacnn --help`` answers instantly.
+:func:`reported`, the one place where failures become one line on stderr and no traceback (unless
+``--debug``): a :class:`~dnacnn.errors.DnacnnError` exits 1 (a
+:class:`~dnacnn.errors.SettingError` named by the command's option: ``lr`` -> ``--lr``), an
+:class:`OSError` (permission denied, disk full, read-only file system...) exits 1 naming its path,
+Ctrl-C exits 130 and SIGTERM 143 (``dnacnn: terminated``: SIGTERM is raised as Ctrl-C is, so
+temporaries are removed the same way); a usage error (unknown option, missing argument, a value of
+the wrong type) is one line too and exits 2.  :func:`bounded` checks a command's numeric options
+(``@bounded(batch_size=at_least(1))``) before it runs, with the same one line as a setting the
+library refuses.  :func:`register` adds the marked functions to
+:data:`app` in the order ``dnacnn --help`` lists them.  No torch here, nor in any command module's
+top level, so ``dnacnn --help`` answers instantly.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import re
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from dnacnn import __version__
+
+# the click that Typer runs on (its own copy in Typer >= 0.20, else the click package)
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_NoArgsIsHelp = getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError", ())
+_click_globals = importlib.import_module(_UsageError.__module__.rsplit(".", 1)[0] + ".globals")
 
 _LIST_TYPE = re.compile(r"<list\[(\w+)\]>")
 
@@ -54,14 +70,70 @@ class Command(TyperCommand):
 
 class _Group(TyperGroup):
     """The ``dnacnn`` group: plain help as :class:`Command`; remembers the command line (the
-    resume hint of an interrupted ``dnacnn train`` repeats it)."""
+    resume hint of an interrupted ``dnacnn train`` repeats it); SIGTERM handled as Ctrl-C while a
+    command runs; a usage error is one line."""
 
     def format_help(self, ctx, formatter) -> None:
         super(TyperGroup, self).format_help(ctx, formatter)
 
-    def main(self, args=None, *rest, **kwargs):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **kwargs):
         _state["argv"] = list(sys.argv[1:] if args is None else args)
-        return super().main(args, *rest, **kwargs)
+        with _sigterm_as_interrupt():
+            if not standalone_mode:
+                return super().main(args, prog_name, complete_var, standalone_mode, **kwargs)
+            try:
+                code = super().main(args, prog_name, complete_var, False, **kwargs)
+            except _NoArgsIsHelp as e:
+                e.show()
+                sys.exit(e.exit_code)
+            except _UsageError as e:
+                typer.echo(f"dnacnn: error: {usage_line(e)}", err=True)
+                sys.exit(e.exit_code)
+            except _ClickException as e:
+                typer.echo(f"dnacnn: error: {e.format_message()}", err=True)
+                sys.exit(e.exit_code)
+            except typer.Abort:
+                typer.echo("dnacnn: interrupted", err=True)
+                sys.exit(130)
+            sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(e) -> str:
+    """A usage error in one line: the option, what is wrong, where the help is."""
+    message = " ".join(e.format_message().split())
+    if e.ctx is not None:
+        message += f" (see '{e.ctx.command_path} --help')"
+    return message
+
+
+class _SigtermAsInterrupt:
+    """While a command runs (main thread only), SIGTERM raises :class:`~dnacnn.errors.Terminated`
+    (a KeyboardInterrupt): the output writers remove their temporaries as on Ctrl-C.  A second
+    SIGTERM during that clean-up is ignored.  A SIGTERM the caller ignores (SIG_IGN) stays ignored."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGTERM)
+            if previous is not signal.SIG_IGN:
+                self.previous = previous
+                signal.signal(signal.SIGTERM, _terminate)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _sigterm_as_interrupt() -> _SigtermAsInterrupt:
+    return _SigtermAsInterrupt()
+
+
+def _terminate(signum, frame) -> None:
+    from dnacnn.errors import Terminated
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the clean-up runs to its end
+    raise Terminated()
 
 
 def examples(*commands: str, note: str = "") -> str:
@@ -109,31 +181,96 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
     _state["debug"] = debug
-    # before any command imports torch: glibc then reuses freed tensor buffers from the start
-    from dnacnn.device import reuse_freed_memory
+    # before any command imports torch: glibc then reuses freed tensor buffers from the start,
+    # and OpenMP's threads sleep instead of spinning when they wait (OpenMP reads it once, at load)
+    from dnacnn.device import quiet_openmp, reuse_freed_memory
 
     reuse_freed_memory()
+    quiet_openmp()
 
 
 def reported(func):
-    """Run a command; a user error becomes one line on stderr and exit code 1."""
+    """Run a command; a failure becomes one line on stderr (see the module's contract)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from dnacnn.errors import DnacnnError
+        from dnacnn.errors import DnacnnError, SettingError, Terminated
 
         try:
             return func(*args, **kwargs)
-        except DnacnnError as e:
-            if _state["debug"]:
-                raise
-            typer.echo(f"dnacnn: error: {e}", err=True)
-            raise typer.Exit(code=1) from None
+        except (typer.Exit, _ClickException):
+            raise
+        except Terminated:
+            typer.echo("dnacnn: terminated", err=True)
+            raise typer.Exit(code=143) from None
         except KeyboardInterrupt:
             typer.echo("dnacnn: interrupted", err=True)
             raise typer.Exit(code=130) from None
+        except BrokenPipeError:
+            raise  # a reader that stopped early (| head): Typer exits quietly
+        except Exception as e:
+            if _state["debug"] or not isinstance(e, (DnacnnError, OSError, MemoryError)):
+                raise
+            line = option_named(e) if isinstance(e, SettingError) else failure_line(e)
+            typer.echo(f"dnacnn: error: {line}", err=True)
+            raise typer.Exit(code=1) from None
 
     return wrapper
+
+
+def failure_line(e: Exception) -> str:
+    """An error's one line: a DnacnnError's message, an OSError's path and what to do."""
+    from dnacnn.errors import os_error_line
+
+    if isinstance(e, MemoryError):
+        return "out of memory; use a smaller --batch-size or input, or a machine with more memory"
+    if isinstance(e, OSError):
+        return os_error_line(e)
+    return " ".join(str(e).splitlines()) or type(e).__name__
+
+
+def option_named(e) -> str:
+    """A :class:`~dnacnn.errors.SettingError` under the running command's name of the setting:
+    the option whose parameter has the setting's name (``batch_size`` -> ``--batch-size``), else
+    the setting's name dashed."""
+    name = "--" + e.setting.replace("_", "-")
+    ctx = _click_globals.get_current_context(silent=True)
+    for param in ctx.command.params if ctx is not None else []:
+        if param.name == e.setting and param.param_type_name == "option":
+            name = max(param.opts, key=len)
+    return e.named(name)
+
+
+def bounded(**bounds: dict):
+    """Check a command's numeric options before it runs: ``@bounded(batch_size=at_least(1))``; a
+    value out of bounds is one line naming the option (exit 1), as the library's settings are."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            from dnacnn.errors import check_number
+
+            for name, bound in bounds.items():
+                check_number(name, kwargs.get(name), **bound)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def at_least(low: int) -> dict:
+    """The bound of a whole number option: ``low`` or more."""
+    return {"low": low, "whole": True}
+
+
+def between(low: float, high: float | None = None, *, below: float | None = None) -> dict:
+    """The bounds of a number option: from ``low`` to ``high`` (or below ``below``)."""
+    return {"low": low, "high": high, "below": below}
+
+
+POSITIVE = {"above": 0}
+FINITE: dict = {}  # any number but NaN and infinity
 
 
 def command(*example_commands: str, note: str = "", name: str | None = None):
@@ -151,11 +288,3 @@ def register(*commands) -> None:
     """Add the :func:`command` functions to :data:`app`, in the order ``dnacnn --help`` lists them."""
     for func in commands:
         app.command(**func.command_settings)(func)
-
-
-def set_threads(threads: int | None) -> None:
-    """``--threads``: PyTorch's CPU threads (nothing given: PyTorch's own choice)."""
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from dnacnn.cli.base import REST_AC, ZOU, command, reported
+from dnacnn.cli.base import FINITE, REST_AC, ZOU, at_least, bounded, command, reported
+from dnacnn.cli.guard import FORCE, guarded
 from dnacnn.cli.options import settings_from, with_settings
 from dnacnn.encode_options import EncodeOptions
 
@@ -29,6 +30,7 @@ from dnacnn.encode_options import EncodeOptions
 )
 @with_settings(EncodeOptions)
 @reported
+@bounded(seed=at_least(0), label_value=FINITE)
 def encode(
     input: Annotated[
         Path,
@@ -37,15 +39,32 @@ def encode(
             "VCF/BCF or PLINK .bed."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Store directory to write (e.g. data.store).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Store folder (x.store) or tar (x.store.tar) to write.")],
+    force: FORCE = False,
     **options,
 ) -> None:
     """Encode labelled sequences or genotypes into an on-disk tensor store."""
     from dnacnn.encode import encode as run_encode
 
-    path = run_encode(input, out, settings_from(EncodeOptions, options))
+    opts = settings_from(EncodeOptions, options)
+    with guarded(out, "store", encode_inputs(input, opts), force):
+        path = run_encode(input, out, opts)
     for line in store_summary(path):
         typer.echo(line, err=True)
+
+
+def encode_inputs(input: Path, opts: EncodeOptions) -> list:
+    """The files ``dnacnn encode`` reads (a PLINK fileset's .bim and .fam too)."""
+    inputs = [input, opts.phenotypes, opts.fold_file, *opts.targets]
+    if opts.labels != "header":
+        inputs.append(opts.labels)
+    if opts.genome:
+        inputs += [opts.genome, f"{opts.genome}.fai"]
+    if opts.negatives not in (None, "shuffle", "genome"):
+        inputs.append(opts.negatives)
+    if Path(input).suffix.lower() == ".bed":
+        inputs += [Path(input).with_suffix(".bim"), Path(input).with_suffix(".fam")]
+    return inputs
 
 
 def store_summary(path: Path) -> list[str]:
@@ -82,16 +101,19 @@ def store_summary(path: Path) -> list[str]:
     note="DeepBind's table as FASTA on stdin",
 )
 @reported
+@bounded(times=at_least(1), seed=at_least(0))
 def shuffle(
     input: Annotated[Path, typer.Argument(help="FASTA(.gz) of sequences to shuffle; '-' = stdin.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="FASTA to write ('-' for stdout).")],
     times: Annotated[int, typer.Option(help="Shuffled copies per sequence.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    force: FORCE = False,
 ) -> None:
     """Write dinucleotide-shuffled background sequences (exact 2-mer counts, as DeepBind)."""
     from dnacnn.shuffle import shuffle_fasta
 
-    n = shuffle_fasta(input, out, times=times, seed=seed)
+    with guarded(out, "shuffles", [input], force):
+        n = shuffle_fasta(input, out, times=times, seed=seed)
     typer.echo(f"wrote {n} shuffled sequences to {out}", err=True)
 
 
@@ -110,6 +132,7 @@ _SUMMARY_INPUTS = {
     "dnacnn summary zou.dnacnn",
 )
 @reported
+@bounded(length=at_least(1), channels=at_least(1), outputs=at_least(1))
 def summary(
     model: Annotated[str, typer.Argument(help="Preset name, spec YAML or trained model file.")],
     length: Annotated[

@@ -13,8 +13,10 @@ from typing import Annotated
 
 import typer
 
-from dnacnn.cli.base import MODELS, REST_B, command, reported, set_threads
+from dnacnn.cli.base import MODELS, REST_B, at_least, between, bounded, command, reported
+from dnacnn.cli.guard import FORCE, guarded
 from dnacnn.cli.options import split_csv
+from dnacnn.device import THREADS_HELP, set_threads
 
 
 def _models_and_data(model: Path | None, data: str | None, models: list[Path] | None, data_name: str):
@@ -52,6 +54,7 @@ _MODELS_OPTION = typer.Option(
     note=MODELS,
 )
 @reported
+@bounded(batch_size=at_least(1))
 def predict(
     model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
     input: Annotated[
@@ -74,8 +77,9 @@ def predict(
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands (DNA).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 1024,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    threads: Annotated[str, typer.Option(help=THREADS_HELP)] = "auto",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    force: FORCE = False,
 ) -> None:
     """Predict new sequences or genotypes, streaming: id then one column per task.
 
@@ -85,20 +89,22 @@ def predict(
     model, input = _models_and_data(model, input, models, "INPUT")
     set_threads(threads)
 
-    n = run_predict(
-        model,
-        input,
-        out,
-        fmt=format,
-        seq_col=seq_col,
-        id_col=id_col,
-        genome=genome,
-        length_policy=length_policy,
-        rc_average=rc_average,
-        device=device,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    members = model if isinstance(model, list) else [model]
+    with guarded(out, "predictions", [*members, input, genome, genome and f"{genome}.fai"], force):
+        n = run_predict(
+            model,
+            input,
+            out,
+            fmt=format,
+            seq_col=seq_col,
+            id_col=id_col,
+            genome=genome,
+            length_policy=length_policy,
+            rc_average=rc_average,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+        )
     ensemble = f" (ensemble of {len(model)} models)" if isinstance(model, list) else ""
     typer.echo(f"predicted {n} records -> {out}{ensemble}", err=True)
 
@@ -110,6 +116,7 @@ def predict(
     note=MODELS,
 )
 @reported
+@bounded(threshold=between(0, 1), fold=at_least(1))
 def evaluate(
     model: Annotated[Path | None, _MODEL_ARGUMENT] = None,
     store: Annotated[
@@ -135,10 +142,11 @@ def evaluate(
     motifs: Annotated[
         Path | None, typer.Option(help="A 'dnacnn motifs' output folder to add as a report section.")
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    threads: Annotated[str, typer.Option(help=THREADS_HELP)] = "auto",
     fold: Annotated[
         int | None, typer.Option(help="A store with folds: score this fold [the fold the model was trained for].")
     ] = None,
+    force: FORCE = False,
 ) -> None:
     """Metrics (JSON, TSV), predictions and a self-contained HTML report, with a baseline beside the CNN.
 
@@ -148,20 +156,22 @@ def evaluate(
     model, store = _models_and_data(model, None if store is None else str(store), models, "STORE")
     set_threads(threads)
 
-    result = run_evaluate(
-        model,
-        store,
-        out,
-        split=split,
-        baseline=baseline,
-        train_store=train_store,
-        device=device,
-        rc_average=rc_average,
-        threshold=threshold,
-        title=title,
-        motifs_dir=motifs,
-        fold=fold,
-    )
+    members = model if isinstance(model, list) else [model]
+    with guarded(out, "evaluation", [*members, store, train_store, motifs, *_training_stores(members)], force):
+        result = run_evaluate(
+            model,
+            store,
+            out,
+            split=split,
+            baseline=baseline,
+            train_store=train_store,
+            device=device,
+            rc_average=rc_average,
+            threshold=threshold,
+            title=title,
+            motifs_dir=motifs,
+            fold=fold,
+        )
     name = result["main_metric"]
 
     def shown(value) -> str:  # 4 significant digits: enough to compare runs, not 16
@@ -171,6 +181,20 @@ def evaluate(
     if result.get("baseline"):
         line += f" (baseline {result['baseline_name']}: {shown(result['baseline']['macro'].get(name))})"
     typer.echo(line, err=True)
+
+
+def _training_stores(models: list[Path]) -> list[str]:
+    """The stores the models were trained on (evaluate fits its baseline there: an input too)."""
+    from contextlib import suppress
+
+    from dnacnn.errors import DnacnnError
+    from dnacnn.modelfile import read_model_meta
+
+    stores = []
+    for path in models:
+        with suppress(DnacnnError, OSError):  # evaluate itself says what is wrong with the model file
+            stores.append(read_model_meta(path).trained_on)
+    return [s for s in stores if s]
 
 
 @command(
@@ -186,11 +210,20 @@ def aggregate(
     tsv: Annotated[Path, typer.Option(help="Summary table to write.")] = Path("results/summary.tsv"),
     html: Annotated[Path | None, typer.Option(help="Summary page to write.")] = None,
     names: Annotated[str | None, typer.Option(help="dataset/model name per directory, comma-separated.")] = None,
+    force: FORCE = False,
 ) -> None:
     """One table (and page) across many evaluations: dataset x model, key metrics, baseline beside them."""
     from dnacnn.evaluate import aggregate as run_aggregate
 
-    table = run_aggregate(eval_dirs, tsv, html, split_csv(names) or None)
+    if html is not None and Path(html).resolve() == Path(tsv).resolve():
+        from dnacnn.errors import DnacnnError
+
+        raise DnacnnError(f"{html}: --html and --tsv name the same file; give them different names")
+    with (
+        guarded(tsv, "summary table", eval_dirs, force, "--tsv"),
+        guarded(html, "summary page", eval_dirs, force, "--html"),
+    ):
+        table = run_aggregate(eval_dirs, tsv, html, split_csv(names) or None)
     typer.echo(f"wrote {tsv}" + (f" and {html}" if html else "") + f": {len(table)} runs", err=True)
 
 
@@ -204,11 +237,13 @@ def export(
     model: Annotated[Path, typer.Argument(help="Model file from 'dnacnn train'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.onnx or .pt).")],
     format: Annotated[str, typer.Option(help="onnx or torchscript.")] = "onnx",
+    force: FORCE = False,
 ) -> None:
     """Export a model (scores as output) to ONNX or TorchScript."""
     from dnacnn.export import export as run_export
 
-    path = run_export(model, out, format)
+    with guarded(out, "export", [model], force):
+        path = run_export(model, out, format)
     typer.echo(f"wrote {path} (+ {path.name}.json)", err=True)
 
 
@@ -218,6 +253,7 @@ def export(
     note="your genome (REST's peaks are hg19) and regions; " + MODELS,
 )
 @reported
+@bounded(stride=at_least(1), max_n=between(0, 1), batch_size=at_least(1))
 def scan(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
     genome: Annotated[Path, typer.Argument(help="Reference genome FASTA (plain or bgzip); its .fai gives the sizes.")],
@@ -239,28 +275,31 @@ def scan(
     rc_average: Annotated[bool, typer.Option(help="Average predictions over both strands.")] = False,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 1024,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    threads: Annotated[str, typer.Option(help=THREADS_HELP)] = "auto",
     progress: Annotated[bool, typer.Option(help="Show a progress bar (in bases).")] = True,
+    force: FORCE = False,
 ) -> None:
     """Scan a genome with a model: a bigWig of window scores (what predict gives) at every stride."""
     from dnacnn.scan import scan as run_scan
 
     set_threads(threads)
-    summary = run_scan(
-        model,
-        genome,
-        out,
-        regions=regions,
-        chroms=split_csv(chroms),
-        task=task,
-        stride=stride,
-        max_n=max_n,
-        bedgraph=bedgraph,
-        rc_average=rc_average,
-        device=device,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    given = None if out.endswith("/") or Path(out).is_dir() else out  # a folder gets DIR/MODEL.bw
+    with guarded(given, "track", [model, genome, f"{genome}.fai", regions], force):
+        summary = run_scan(
+            model,
+            genome,
+            out,
+            regions=regions,
+            chroms=split_csv(chroms),
+            task=task,
+            stride=stride,
+            max_n=max_n,
+            bedgraph=bedgraph,
+            rc_average=rc_average,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+        )
     written = ", ".join(map(str, summary.tracks + summary.bedgraphs))
     typer.echo(
         f"scanned {summary.bases:,} bp: {summary.windows:,} windows scored, {summary.skipped_n:,} skipped "

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from dnacnn.cli.base import MODELS, REST_B, command, reported
+from dnacnn.cli.base import MODELS, REST_B, at_least, between, bounded, command, reported
+from dnacnn.cli.guard import FORCE, guarded
 
 
 @command(
@@ -22,6 +23,14 @@ from dnacnn.cli.base import MODELS, REST_B, command, reported
     note=MODELS,
 )
 @reported
+@bounded(
+    threshold=between(0, below=1),
+    top=at_least(1),
+    min_ic=between(0),
+    max_sequences=at_least(1),
+    modisco_sequences=at_least(1),
+    seed=at_least(0),
+)
 def motifs(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
     data: Annotated[
@@ -66,35 +75,38 @@ def motifs(
     length_policy: Annotated[str, typer.Option(help="strict or fit (centre-crop / N-pad sequences).")] = "strict",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the sequence subsets.")] = 0,
+    force: FORCE = False,
 ) -> None:
     """First-layer filters or TF-MoDISco patterns as motifs: MEME file, logos, Tomtom matches to JASPAR."""
     from dnacnn.interpret.motifs import motifs as run_motifs
     from dnacnn.interpret.motifs import run_summary
 
-    result = run_motifs(
-        model,
-        data,
-        out,
-        threshold=threshold,
-        rows=rows,
-        split=split,
-        fmt=format,
-        seq_col=seq_col,
-        id_col=id_col,
-        genome=genome,
-        length_policy=length_policy,
-        database=None if database.lower() == "none" else database,
-        tax_group=tax_group,
-        top=top,
-        min_ic=min_ic,
-        max_sequences=max_sequences,
-        logos=logos,
-        method=method,
-        attribution=attribution,
-        modisco_sequences=modisco_sequences,
-        device=device,
-        seed=seed,
-    )
+    database_file = database if Path(database).suffix else None
+    with guarded(out, "motifs", [model, data, genome, genome and f"{genome}.fai", database_file], force):
+        result = run_motifs(
+            model,
+            data,
+            out,
+            threshold=threshold,
+            rows=rows,
+            split=split,
+            fmt=format,
+            seq_col=seq_col,
+            id_col=id_col,
+            genome=genome,
+            length_policy=length_policy,
+            database=None if database.lower() == "none" else database,
+            tax_group=tax_group,
+            top=top,
+            min_ic=min_ic,
+            max_sequences=max_sequences,
+            logos=logos,
+            method=method,
+            attribution=attribution,
+            modisco_sequences=modisco_sequences,
+            device=device,
+            seed=seed,
+        )
     typer.echo(f"wrote {out}: {run_summary(result)}", err=True)
 
 
@@ -104,6 +116,8 @@ def motifs(
     note="gradxinput takes seconds, ism (the default) minutes on a CPU; " + MODELS,
 )
 @reported
+@bounded(target=at_least(0), plots=at_least(0), window=at_least(1), shuffles=at_least(1), batch_size=at_least(1),
+         seed=at_least(0))  # fmt: skip
 def explain(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
     input: Annotated[Path, typer.Argument(help="FASTA(.gz), table, one-per-line or BED (+ --genome) sequences.")],
@@ -125,28 +139,30 @@ def explain(
     batch_size: Annotated[int, typer.Option(help="Sequences per batch.")] = 128,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the shuffled references.")] = 0,
+    force: FORCE = False,
 ) -> None:
     """Per-base attributions (ISM, gradient x input or DeepLIFT) as a TSV and logos."""
     from dnacnn.interpret.explain import explain as run_explain
 
-    result = run_explain(
-        model,
-        input,
-        out,
-        method,
-        fmt=format,
-        seq_col=seq_col,
-        id_col=id_col,
-        genome=genome,
-        length_policy=length_policy,
-        target=target,
-        n_plots=plots,
-        window=window,
-        n_shuffles=shuffles,
-        batch_size=batch_size,
-        device=device,
-        seed=seed,
-    )
+    with guarded(out, "explain", [model, input, genome, genome and f"{genome}.fai"], force):
+        result = run_explain(
+            model,
+            input,
+            out,
+            method,
+            fmt=format,
+            seq_col=seq_col,
+            id_col=id_col,
+            genome=genome,
+            length_policy=length_policy,
+            target=target,
+            n_plots=plots,
+            window=window,
+            n_shuffles=shuffles,
+            batch_size=batch_size,
+            device=device,
+            seed=seed,
+        )
     typer.echo(f"wrote {result.attributions} and {result.sequences}: {result.n} sequences ({method})", err=True)
 
 
@@ -155,6 +171,7 @@ def explain(
     note="your VCF and its genome (REST's peaks are hg19); " + MODELS,
 )
 @reported
+@bounded(max_indel=at_least(0), batch_size=at_least(1))
 def variants(
     model: Annotated[Path, typer.Argument(help="DNA model file from 'dnacnn train'.")],
     vcf: Annotated[str, typer.Argument(help="VCF (plain, gzip or bgzip); '-' = stdin.")],
@@ -165,18 +182,20 @@ def variants(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Alleles per forward pass.")] = 1024,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    force: FORCE = False,
 ) -> None:
     """Variant effects: alt - ref probability and log-odds per VCF allele, both strands averaged."""
     from dnacnn.interpret.variants import score_variants
 
-    summary = score_variants(
-        model,
-        vcf,
-        genome,
-        out,
-        max_indel=max_indel,
-        batch_size=batch_size,
-        device=device,
-        warn=lambda line: typer.echo(f"dnacnn: warning: {line}", err=True),
-    )
+    with guarded(out, "variants", [model, vcf, genome, f"{genome}.fai"], force):
+        summary = score_variants(
+            model,
+            vcf,
+            genome,
+            out,
+            max_indel=max_indel,
+            batch_size=batch_size,
+            device=device,
+            warn=lambda line: typer.echo(f"dnacnn: warning: {line}", err=True),
+        )
     typer.echo(f"scored {summary.n_scored} of {summary.n_rows} variant alleles -> {out}", err=True)

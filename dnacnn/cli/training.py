@@ -16,8 +16,10 @@ from typing import Annotated
 
 import typer
 
-from dnacnn.cli.base import STORES, command, command_line, reported, set_threads
+from dnacnn.cli.base import POSITIVE, STORES, at_least, bounded, command, command_line, reported
+from dnacnn.cli.guard import FORCE, guarded
 from dnacnn.cli.options import settings_from, split_csv, with_settings
+from dnacnn.device import THREADS_HELP, parse_threads, set_threads
 from dnacnn.train.settings import TrainSettings
 
 
@@ -32,6 +34,7 @@ from dnacnn.train.settings import TrainSettings
 def train(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (e.g. model.dnacnn).")],
+    force: FORCE = False,
     **settings,
 ) -> None:
     """Train a CNN on a tensor store; writes a safetensors model file and a history TSV.
@@ -39,16 +42,19 @@ def train(
     One line per epoch: training loss, validation loss and metric, learning rate, seconds; a *
     marks a new best validation metric, whose weights are the ones saved.  Ctrl-C stops with the
     command that resumes from the last finished epoch."""
+    from dnacnn.errors import Terminated
     from dnacnn.train import train as run_train
 
     opts = settings_from(TrainSettings, settings)
     try:
-        result = run_train(store, out, opts)
-    except KeyboardInterrupt:
+        with guarded(out, "model", [store, opts.model if Path(opts.model).suffix else None], force):
+            result = run_train(store, out, opts)
+    except KeyboardInterrupt as e:
         if sys.stderr.isatty():
             sys.stderr.write("\n")  # off the progress bar's line
-        typer.echo(f"dnacnn: interrupted; {_resume_hint(store, out)}", err=True)
-        raise typer.Exit(code=130) from None
+        stopped, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        typer.echo(f"dnacnn: {stopped}; {_resume_hint(store, out)}", err=True)
+        raise typer.Exit(code=code) from None
     epochs = f"{result.epochs_run} epoch{'s' * (result.epochs_run != 1)}"
     typer.echo(
         f"wrote {result.model_path}: best epoch {result.best_epoch}, val {result.metric_name} "
@@ -79,6 +85,7 @@ def _resume_hint(store: Path, out: Path) -> str:
     note=STORES,
 )
 @reported
+@bounded(trials=at_least(1), timeout_minutes=POSITIVE, seed=at_least(0), epochs=at_least(1))
 def tune(
     store: Annotated[Path, typer.Argument(help="Tensor store from 'dnacnn encode' (needs valid rows).")],
     out: Annotated[
@@ -98,8 +105,9 @@ def tune(
     seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs per trial; default: the spec's.")] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    threads: Annotated[str, typer.Option(help=THREADS_HELP)] = "auto",
     progress: Annotated[bool, typer.Option(help="Show each trial's progress bars and result.")] = True,
+    force: FORCE = False,
 ) -> None:
     """Search a model's hyperparameters with Optuna; writes the best spec, its model and a trials table."""
     try:
@@ -111,20 +119,21 @@ def tune(
     from dnacnn.tune import read_search
     from dnacnn.tune import tune as run_tune
 
-    space = read_search(search) if search is not None else None
-    result = run_tune(
-        store,
-        out,
-        model,
-        n_trials=trials,
-        timeout_minutes=timeout_minutes,
-        seed=seed,
-        search=space,
-        epochs=epochs,
-        threads=threads,
-        device=device,
-        progress=progress,
-    )
+    with guarded(out, "tune", [store, search, model if Path(model).suffix else None], force):
+        space = read_search(search) if search is not None else None
+        result = run_tune(
+            store,
+            out,
+            model,
+            n_trials=trials,
+            timeout_minutes=timeout_minutes,
+            seed=seed,
+            search=space,
+            epochs=epochs,
+            threads=parse_threads(threads),  # refused before the study writes anything
+            device=device,
+            progress=progress,
+        )
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result["best_params"].items())
     typer.echo(
         f"wrote {out}: best trial {result['best_trial']} of {result['n_trials']} ({result['n_complete']} complete), "
@@ -141,6 +150,7 @@ def tune(
     "dnacnn cv wheat_cv.store --model snp-cnn -o wheat_cv",
 )
 @reported
+@bounded(epochs=at_least(1), lr=POSITIVE, batch_size=at_least(1), seed=at_least(0))
 def cv(
     store: Annotated[Path, typer.Argument(help="A store encoded with --split folds.", metavar="STORE")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder: fold_K/ (model, eval), cv.tsv/json/html.")],
@@ -156,8 +166,9 @@ def cv(
         bool, typer.Option(help="Fit the baselines on each fold (genotype regression: RR-BLUP, GBLUP, RKHS).")
     ] = True,
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda or cuda:N.")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads for PyTorch.")] = None,
+    threads: Annotated[str, typer.Option(help=THREADS_HELP)] = "auto",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    force: FORCE = False,
 ) -> None:
     """Cross-validate: train and evaluate the model on every fold, then per-fold, mean +- sd and
     pooled scores beside RR-BLUP, GBLUP and RKHS fitted on the same folds.
@@ -168,11 +179,14 @@ def cv(
     set_threads(threads)
     try:
         chosen = [int(f) for f in split_csv(folds)] or None
+        if chosen and min(chosen) < 1:
+            raise ValueError
     except ValueError:
         raise typer.BadParameter(f"{folds!r}: give fold numbers, e.g. 1,2,3", param_hint="--folds") from None
     opts = TrainSettings(model=model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device,
                          threads=threads, progress=progress)  # fmt: skip
-    table = cross_validate(store, out, opts, chosen, baselines=baselines, progress=progress)
+    with guarded(out, "cv", [store, model if Path(model).suffix else None], force):
+        table = cross_validate(store, out, opts, chosen, baselines=baselines, progress=progress)
     _echo_cv(table, out)
 
 
@@ -189,11 +203,14 @@ def cv_summary(
         list[Path], typer.Argument(help="'dnacnn evaluate' folders of the folds of one store.", metavar="EVAL_DIR")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for cv.tsv, cv.json, cv.html, predictions.tsv.")],
+    force: FORCE = False,
 ) -> None:
     """Summarize fold evaluations (what 'dnacnn cv' does after its folds; the workflow's last step)."""
     from dnacnn.cv import summarize_folds
 
-    _echo_cv(summarize_folds(eval_dirs, out), out)
+    with guarded(out, "cv", eval_dirs, force):
+        table = summarize_folds(eval_dirs, out)
+    _echo_cv(table, out)
 
 
 def _echo_cv(table, out: Path) -> None:

@@ -3,12 +3,13 @@
 Contract: :func:`explain` streams an input file through :func:`~dnacnn.interpret.attributions.attribute`
 and writes ``attributions.tsv`` (``id, position, base, score`` and, for ISM, ``delta_A .. delta_T``),
 ``sequences.tsv`` (prediction and best window per sequence) and logos of the top-scoring
-sequences; every file is written atomically.  Scores are those of
+sequences; every file is written atomically, the TSVs by :mod:`dnacnn.io.tsv`.  Scores are those of
 :mod:`dnacnn.interpret.attributions` (log-odds scale; :func:`~dnacnn.interpret.attributions.position_scores`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from dnacnn.interpret.attributions import (
 )
 from dnacnn.interpret.inputs import load_dna_model, read_sequences
 from dnacnn.interpret.logos import draw_logo, save_png
+
+SEQUENCE_COLUMNS = ["id", "prediction", "attribution_sum", "window_start", "window_end", "window_score"]
 
 
 @dataclass
@@ -78,7 +81,8 @@ def explain(
         Width of the best window reported per sequence [the first conv layer's kernel size].
     """
     from dnacnn.codes import Expander
-    from dnacnn.io.outputs import atomic_text, check_output_folder
+    from dnacnn.io.outputs import check_output_folder
+    from dnacnn.io.tsv import open_tsv
 
     if method not in ATTRIBUTION_METHODS:
         raise DnacnnError(f"unknown --method {method!r}; use one of {', '.join(ATTRIBUTION_METHODS)}")
@@ -88,14 +92,15 @@ def explain(
     window = window or _first_kernel(loaded.module) or 12
     expand = Expander(loaded.encoding, None, dev)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     top: list = []  # heap of (prediction, order, id, codes, position scores, attributions)
     n = 0
     head = ["id", "position", "base", "score"] + ([f"delta_{b}" for b in DNA_ALPHABET] if method == "ism" else [])
     chunks = read_sequences(input_path, loaded.encoding, fmt, seq_col, id_col, genome, length_policy, model_path)
-    with atomic_text(out_dir / "attributions.tsv") as att, atomic_text(out_dir / "sequences.tsv") as seqs:
-        att.write("\t".join(head) + "\n")
-        seqs.write("id\tprediction\tattribution_sum\twindow_start\twindow_end\twindow_score\n")
+    with (
+        _removed_if_left_empty(out_dir),
+        open_tsv(out_dir / "attributions.tsv", head) as att,
+        open_tsv(out_dir / "sequences.tsv", SEQUENCE_COLUMNS) as seqs,
+    ):
         for ids, codes in chunks:
             for s in range(0, len(ids), batch_size):
                 c, batch_ids = np.asarray(codes[s : s + batch_size]), ids[s : s + batch_size]
@@ -106,13 +111,28 @@ def explain(
                 if n_plots > 0:
                     _keep_top(top, n_plots, n, batch_ids, pred, c, pos, attr)
                 n += len(c)
-    if n == 0:
-        raise DnacnnError(f"{input_path}: no sequences to explain")
+        if n == 0:
+            raise DnacnnError(f"{input_path}: no sequences to explain")
     logos = None
     if top:
         logos = out_dir / "top_sequences.png"
         draw_attribution_logos(sorted(top, reverse=True), method, logos)
     return ExplainResult(out_dir, out_dir / "attributions.tsv", out_dir / "sequences.tsv", logos, n, method)
+
+
+@contextlib.contextmanager
+def _removed_if_left_empty(folder: Path):
+    """Make ``folder`` if it is missing, and remove it again if the block fails and leaves it empty
+    (a refused input: the TSV writers remove their own temporary files)."""
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _attribute_batch(loaded, expand, device, codes, method, target, batch_size, n_shuffles, seed):
@@ -141,14 +161,20 @@ def _attribute_batch(loaded, expand, device, codes, method, target, batch_size, 
     return pred, attr
 
 
-def _write_sequences(f, ids, pred, pos, window: int) -> None:
+def _write_sequences(tsv, ids, pred, pos, window: int) -> None:
     """``sequences.tsv`` rows: prediction, summed score and best ``window`` (1-based, inclusive)."""
     start, wsum = best_windows(pos, window)
-    for k, rid in enumerate(ids):
-        f.write(
-            f"{rid}\t{pred[k]:.6g}\t{pos[k].sum():.6g}\t{start[k] + 1}\t"
-            f"{start[k] + min(window, pos.shape[1])}\t{wsum[k]:.6g}\n"
-        )
+    tsv.write_rows(
+        [
+            rid,
+            f"{pred[k]:.6g}",
+            f"{pos[k].sum():.6g}",
+            f"{start[k] + 1}",
+            f"{start[k] + min(window, pos.shape[1])}",
+            f"{wsum[k]:.6g}",
+        ]
+        for k, rid in enumerate(ids)
+    )
 
 
 def _keep_top(top: list, n_plots: int, n: int, ids, pred, codes, pos, attr) -> None:
@@ -167,7 +193,7 @@ def _first_kernel(module) -> int | None:
     return None
 
 
-def _write_attributions(f, ids, codes, pos, ism_effects) -> None:
+def _write_attributions(tsv, ids, codes, pos, ism_effects) -> None:
     n, length = codes.shape
     bases = np.array(list(DNA_ALPHABET + "N"))[codes]
     position = np.char.mod("%d", np.arange(1, length + 1))
@@ -175,8 +201,7 @@ def _write_attributions(f, ids, codes, pos, ism_effects) -> None:
     columns = [np.repeat(np.asarray(ids, dtype=object), length), np.tile(position, n), bases.ravel(), score.ravel()]
     if ism_effects is not None:
         columns += [np.char.mod("%.5g", ism_effects[:, b, :]).ravel() for b in range(4)]
-    lines = ["\t".join(row) for row in zip(*columns)]
-    f.write("\n".join(lines) + "\n")
+    tsv.write_columns(columns)
 
 
 def draw_attribution_logos(items, method: str, path) -> None:

@@ -19,7 +19,7 @@ from dnacnn.interpret.modisco import ModiscoResult
 from dnacnn.interpret.pwm import consensus, information_content, pattern_ppm, trim
 from dnacnn.interpret.tomtom import tomtom_matches, with_best_match
 from dnacnn.io.meme import write_meme
-from dnacnn.io.outputs import write_text_atomic
+from dnacnn.io.tsv import write_table
 
 
 def filter_table(fm: FilterMotifs, pseudocount: float, min_ic: float):
@@ -60,8 +60,8 @@ def write_filters(out_dir: Path, fm: FilterMotifs, table, names, cores, db, top,
     if db is not None and names:
         matches = tomtom_matches(names, cores, db, top=top, seed=seed)
         table = with_best_match(table, "filter", matches)
-        write_text_atomic(out_dir / "tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
-    write_text_atomic(out_dir / "filters.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
+        write_table(out_dir / "tomtom.tsv", matches, "%.4g")
+    write_table(out_dir / "filters.tsv", table, "%.4g")
     if logos:
         drawn = draw_filter_logos(fm.ppm(pseudocount), table, out_dir / "logos")
         if db is not None:
@@ -100,8 +100,8 @@ def write_patterns(out_dir: Path, mod: ModiscoResult, db, top, pseudocount, logo
     if db is not None:
         matches = tomtom_matches(names, cores, db, top=top, seed=seed)
         table = with_best_match(table, "pattern", matches)
-        write_text_atomic(out_dir / "modisco_tomtom.tsv", matches.to_csv(sep="\t", index=False, float_format="%.4g"))
-    write_text_atomic(out_dir / "modisco_patterns.tsv", table.to_csv(sep="\t", index=False, float_format="%.4g"))
+        write_table(out_dir / "modisco_tomtom.tsv", matches, "%.4g")
+    write_table(out_dir / "modisco_patterns.tsv", table, "%.4g")
     if logos:
         folder = out_dir / "logos"
         folder.mkdir(parents=True, exist_ok=True)

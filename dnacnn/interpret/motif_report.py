@@ -18,17 +18,55 @@ import numpy as np
 import pandas as pd
 
 from dnacnn.errors import DnacnnError
+from dnacnn.store_files import open_result_file, result_file_present
 
 if TYPE_CHECKING:
     from dnacnn.interpret.filters import FilterMotifs
     from dnacnn.interpret.modisco import ModiscoResult
 
 
-def _png_tag(path: Path, alt: str, height: int) -> str:
-    """An embedded PNG, ``height`` px high (0: as wide as its box)."""
-    if not path.is_file():
+MADE_BY = "dnacnn motifs"
+LOGO_LIMIT = 16 << 20  # a logo PNG is tens of kB
+_TEXT = ("filter", "pattern", "sign", "consensus", "query", "target_name", "target_id", "best_name", "best_id")
+_MATCH_TEXT, _MATCH_NUMBERS = ("best_name", "best_id", "best_family"), ("best_q_value", "best_p_value", "matched")
+FILTER_COLUMNS = (("filter",), ("n_sites", "influence", "information_content"))
+PATTERN_COLUMNS = (("pattern", "sign", "consensus"), ("n_seqlets",))
+TOMTOM_COLUMNS = (("query", "target_name", "target_id"), ("q_value", "rank"))
+
+
+def _read_table(out_dir: Path, name: str, columns: tuple[tuple, tuple], matches: bool = False) -> pd.DataFrame:
+    """``out_dir/name``, a table 'dnacnn motifs' wrote (its own regular file), with the text and
+    number ``columns`` (and the best-match ones when ``matches``) checked; one line otherwise."""
+    from dnacnn.errors import InputError
+    from dnacnn.ids import shown
+
+    path, fix = out_dir / name, f"re-run '{MADE_BY}' into the folder"
+    try:
+        with open_result_file(out_dir, name, MADE_BY) as f:
+            table = pd.read_csv(f, sep="\t", keep_default_na=False, na_values=[""], dtype={c: str for c in _TEXT})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:  # EmptyDataError is a ValueError
+        raise InputError(path, None, f"is not a table '{MADE_BY}' writes ({shown(str(e))[:120]})", fix) from None
+    text, numbers = columns
+    if matches:
+        text, numbers = (*text, *_MATCH_TEXT), (*numbers, *_MATCH_NUMBERS)
+    for column in (*text, *numbers):
+        if column not in table.columns:
+            raise InputError(path, None, f"has no column '{column}'; not a table '{MADE_BY}' writes", fix)
+    for column in numbers:
+        if not pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
+            raise InputError(path, None, f"column '{column}' holds values that are not numbers", fix)
+    for column in columns[0]:
+        table[column] = table[column].fillna("")
+    return table
+
+
+def _png_tag(out_dir: Path, name: str, alt: str, height: int) -> str:
+    """The embedded PNG ``out_dir/name`` (its own regular file; absent: nothing), ``height`` px
+    high (0: as wide as its box)."""
+    if not result_file_present(out_dir, name):
         return ""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    with open_result_file(out_dir, name, MADE_BY, LOGO_LIMIT) as f:
+        data = base64.b64encode(f.read()).decode("ascii")
     size = f' style="height:{height}px"' if height else ""
     return f'<img alt="{html_escape(alt)}"{size} src="data:image/png;base64,{data}">'
 
@@ -57,9 +95,9 @@ def motif_section(
     whichever it holds (``filters`` / ``patterns`` True or False: that part or not, whatever it holds)."""
     out_dir = Path(out_dir)
     parts = []
-    if (out_dir / "filters.tsv").is_file() if filters is None else filters:
+    if result_file_present(out_dir, "filters.tsv") if filters is None else filters:
         parts.append(("first-layer filters", filter_section(out_dir, max_filters)))
-    if (out_dir / "modisco_patterns.tsv").is_file() if patterns is None else patterns:
+    if result_file_present(out_dir, "modisco_patterns.tsv") if patterns is None else patterns:
         parts.append(("TF-MoDISco patterns", pattern_section(out_dir)))
     if not parts:
         raise DnacnnError(f"{out_dir}: no filters.tsv or modisco_patterns.tsv; give a 'dnacnn motifs' output folder")
@@ -76,9 +114,10 @@ def filter_section(out_dir, max_filters: int = 40) -> str:
     import html
 
     out_dir = Path(out_dir)
-    table = pd.read_csv(out_dir / "filters.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    with open_result_file(out_dir, "filters.tsv", MADE_BY) as f:
+        has_match = "best_name" in f.readline(1 << 20).decode("utf-8", "replace").rstrip("\r\n").split("\t")
+    table = _read_table(out_dir, "filters.tsv", FILTER_COLUMNS, has_match)
     table = table[table.n_sites > 0].head(max_filters)
-    has_match = "best_name" in table.columns
     note = (
         "<p>First-layer filters as motifs: bases of the windows activating each filter above a fraction "
         "(--threshold) of its maximum; influence = RMS change of the output log-odds when the filter is "
@@ -108,7 +147,7 @@ def filter_section(out_dir, max_filters: int = 40) -> str:
     for row in table.itertuples(index=False):
         cells = [
             html.escape(row.filter),
-            _png_tag(out_dir / "logos" / f"{row.filter}.png", f"{row.filter} logo", 44),
+            _png_tag(out_dir, f"logos/{row.filter}.png", f"{row.filter} logo", 44),
             f"{row.n_sites:,}",
             f"{row.influence:.3g}",
             f"{row.information_content:.1f}",
@@ -131,9 +170,10 @@ def pattern_section(out_dir, n_matches: int = 3) -> str:
     import html
 
     out_dir = Path(out_dir)
-    table = pd.read_csv(out_dir / "modisco_patterns.tsv", sep="\t", keep_default_na=False, na_values=[""])
-    tomtom = out_dir / "modisco_tomtom.tsv"
-    matches = pd.read_csv(tomtom, sep="\t", keep_default_na=False, na_values=[""]) if tomtom.is_file() else None
+    matches = None
+    if result_file_present(out_dir, "modisco_tomtom.tsv"):
+        matches = _read_table(out_dir, "modisco_tomtom.tsv", TOMTOM_COLUMNS)
+    table = _read_table(out_dir, "modisco_patterns.tsv", PATTERN_COLUMNS, matches is not None)
     note = (
         "<p>TF-MoDISco (modisco-lite) patterns: windows of high attribution (seqlets) clustered and aligned "
         "across sequences. Positive patterns raise the model's output, negative ones lower it. Logo: the "
@@ -146,7 +186,7 @@ def pattern_section(out_dir, n_matches: int = 3) -> str:
     for row in table.itertuples(index=False):
         cells = [
             f"<b>{html.escape(row.pattern)}</b><br><small>{html.escape(row.sign)}</small>",
-            _png_tag(out_dir / "logos" / f"{row.pattern}.png", f"{row.pattern} contribution logo", 70),
+            _png_tag(out_dir, f"logos/{row.pattern}.png", f"{row.pattern} contribution logo", 70),
             f"{row.n_seqlets:,}",
             f"<code>{html.escape(row.consensus)}</code>",
         ]
@@ -154,7 +194,7 @@ def pattern_section(out_dir, n_matches: int = 3) -> str:
             mine = matches[matches["query"] == row.pattern].head(n_matches)
             cells.append("<br>".join(_pattern_match(m, row) for m in mine.itertuples(index=False)))
             align = f"{row.pattern} aligned to {row.best_name}"
-            cells.append(_png_tag(out_dir / "logos" / f"{row.pattern}_match.png", align, 90) if row.matched else "")
+            cells.append(_png_tag(out_dir, f"logos/{row.pattern}_match.png", align, 90) if row.matched else "")
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     summary = ""
     if matches is not None:
@@ -210,7 +250,7 @@ def _match_card(out_dir: Path, row) -> str:
     import html
 
     q, decoy = _match_numbers(row)
-    align = _png_tag(out_dir / "logos" / f"{row.filter}_match.png", f"{row.filter} aligned to {row.best_name}", 0)
+    align = _png_tag(out_dir, f"logos/{row.filter}_match.png", f"{row.filter} aligned to {row.best_name}", 0)
     family = f" \u00b7 {html.escape(row.best_family)}" if isinstance(row.best_family, str) and row.best_family else ""
     return (
         f'<div class="motif-card"><div class="name"><b>{html.escape(row.best_name)}</b> '

@@ -37,6 +37,7 @@ from dnacnn.interpret.motif_files import filter_table, write_filters, write_patt
 from dnacnn.interpret.motif_report import best_matched, write_motifs_html
 from dnacnn.interpret.tomtom import DEFAULT_DATABASE, load_database
 from dnacnn.io.outputs import check_output_folder
+from dnacnn.store_files import is_archive
 
 MOTIF_METHODS = ("filters", "modisco", "both")
 
@@ -215,7 +216,7 @@ def _motif_sequences(loaded, source, rows, split, fmt, seq_col, id_col, genome, 
     if rows not in ("positive", "all"):
         raise DnacnnError(f"unknown --rows {rows!r}; use positive or all")
     source = Path(source)
-    if source.is_dir():
+    if source.is_dir() or is_archive(source):  # a store folder or archive; other files hold sequences
         from dnacnn.store import Store
 
         store = Store.open(source)

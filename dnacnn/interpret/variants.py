@@ -143,7 +143,8 @@ def score_variants(
     import torch
 
     from dnacnn.io.bed import open_genome
-    from dnacnn.io.outputs import atomic_text, check_output_file
+    from dnacnn.io.outputs import check_output_file
+    from dnacnn.io.tsv import open_tsv
 
     check_output_file(out_tsv, [model_path, vcf, genome, f"{genome}.fai"])
     dev, loaded = load_dna_model(model_path, device)
@@ -158,8 +159,7 @@ def score_variants(
     header = ["chrom", "pos", "id", "ref", "alt", "type", "status"] + [f"{k}_{t}" for t in tasks for k in per_task]
     summary = VariantSummary(Path(str(out_tsv)))
     rows: list = []
-    with atomic_text(out_tsv) as out, torch.inference_mode():
-        out.write("\t".join(header) + "\n")
+    with open_tsv(out_tsv, header) as out, torch.inference_mode():
         for rec in iter_vcf(vcf):
             summary.n_records += 1
             for alt in rec.alts:
@@ -193,8 +193,8 @@ def _flush(out, rows, loaded, device, regression: bool) -> None:
     for i, (rec, alt, status, _, _) in enumerate(rows):
         fields = [rec.chrom, str(rec.pos), rec.id, rec.ref, alt, variant_type(rec.ref, alt), status]
         fields += [f"{x:.6g}" for x in values[i]] if i in values else ["NA"] * n_values
-        lines.append("\t".join(fields))
-    out.write("\n".join(lines) + "\n")
+        lines.append(fields)
+    out.write_rows(lines)
 
 
 def _score_windows(loaded, ref_seqs: list[str], alt_seqs: list[str], device) -> np.ndarray:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn.errors import InputError
+from dnacnn.ids import check_ids
 from dnacnn.io import check_readable, open_binary
 
 MISSING_LABELS = frozenset({"NA", "NaN", "nan", "na", "."})
@@ -55,8 +56,8 @@ class BedChunk:
 def open_genome(path: str | os.PathLike):
     """Open a FASTA genome for random access; returns a ``pyfaidx.Fasta`` (uppercase strings).
 
-    Raises InputError for a missing file, plain gzip (not bgzip), an unindexable FASTA or an index
-    that cannot be written.
+    Raises InputError for a missing file, plain gzip (not bgzip), an unindexable FASTA, an index
+    that cannot be written or a sequence name that is not an ID (:func:`dnacnn.ids.check_ids`).
     """
     import pyfaidx
 
@@ -74,8 +75,10 @@ def open_genome(path: str | os.PathLike):
             )
         if path.suffix.lower() not in (".gz", ".bgz"):
             raise InputError(path, None, "genome is bgzip-compressed but not named .gz", "rename it to end in .gz")
+    if head[:2] != b"\x1f\x8b":
+        check_index(path)
     try:
-        return pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True, rebuild=True)
+        genome = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True, rebuild=True)
     except PermissionError as e:
         raise InputError(
             path, None, f"cannot write its index ({e.strerror})", "copy the genome to a writable folder"
@@ -86,6 +89,62 @@ def open_genome(path: str | os.PathLike):
         ) from None
     except (pyfaidx.FastaIndexingError, ValueError) as e:
         raise InputError(path, None, f"cannot index the FASTA ({_one_line(e)})", "fix the FASTA file") from None
+    try:
+        check_ids(list(genome.keys()), path, what="sequence")  # window IDs and track names are made of them
+    except InputError:
+        genome.close()
+        raise
+    return genome
+
+
+def check_index(path: Path, limit: int = 10_000) -> None:
+    """One line if the ``.fai`` beside the plain FASTA ``path`` does not describe it (a genome
+    replaced under an older index would be read at stale offsets): each indexed sequence must
+    start right after its own ``>NAME`` line and end where the next record or the file does.
+    An index older than the FASTA is left to pyfaidx, which rebuilds it; at most ``limit``
+    sequences are checked (the first and last ones, and an even sample between)."""
+    fai = Path(f"{path}.fai")
+    try:
+        if fai.stat().st_mtime < path.stat().st_mtime:
+            return
+        entries = [line.split("\t") for line in fai.read_text(errors="replace").splitlines() if line.strip()]
+    except FileNotFoundError:
+        return
+    size = path.stat().st_size
+    step = max(1, len(entries) // limit)
+    chosen = entries[: limit // 2] + entries[limit // 2 :: step] + entries[-1:]
+    with open(path, "rb") as f:
+        for entry in chosen:
+            problem = _index_mismatch(f, entry, size)
+            if problem:
+                raise InputError(
+                    fai,
+                    None,
+                    f"index does not match {path} ({problem}): the genome changed after it was indexed",
+                    f"delete {fai} (dnacnn indexes the genome again) or run: samtools faidx {path}",
+                )
+
+
+def _index_mismatch(f, entry: list[str], size: int) -> str:
+    """What is wrong with one ``.fai`` line for the open FASTA ``f`` of ``size`` bytes ('' if nothing)."""
+    try:
+        name, length, offset, line_bases, line_width = entry[0], *map(int, entry[1:5])
+    except ValueError:
+        return f"unreadable line {chr(9).join(entry)[:60]!r}"
+    if line_bases <= 0 or line_width < line_bases or offset > size:
+        return f"sequence '{name}' lies outside the file"
+    f.seek(max(0, offset - 4096))
+    before = f.read(offset - max(0, offset - 4096))
+    header = before[:-1].rsplit(b"\n", 1)[-1].rstrip(b"\r")
+    if not before.endswith(b"\n") or header.split(None, 1)[:1] != [b">" + name.encode()]:
+        return f"sequence '{name}' does not start at offset {offset}"
+    full, rest = divmod(length, line_bases)
+    end = offset + full * line_width + (rest + line_width - line_bases if rest else 0)
+    f.seek(end)
+    after = f.read(1)
+    if end > size or after not in (b"", b">", b"\n", b"\r"):
+        return f"sequence '{name}' is not {length:,} bases long"
+    return ""
 
 
 def read_bed_windows(

@@ -6,7 +6,13 @@ newlines found with numpy, header lines gathered in one fancy index (their bytes
 line, are the only text Python splits) and blanked, then one ``bytes.translate`` both maps bases
 through :data:`dnacnn.codes.DNA_LUT` and deletes newlines (``\\n``, ``\\r``, spaces, tabs).  Record
 lengths come from the newline counts between headers.  The next block is read (and
-decompressed) in a background thread while the current one is parsed.
+decompressed) in a background thread while the current one is parsed.  A record longer than a
+block is read in pieces instead of being carried from block to block: its header is parsed once
+and each piece is translated onto one growing code buffer, so time stays linear in the input
+(one 100-Mbp record and a million 100-bp records parse at the same MB/s,
+``benchmarks/fasta_scale_bench.py``) and memory is a few blocks plus one byte per base of the
+longest record.  A header line over :data:`MAX_HEADER_BYTES` is refused; a leading UTF-8
+byte-order mark is dropped.
 
 Header convention: ``>ID [DESCRIPTION]``; the ID is the first whitespace-delimited word.  With
 ``labels="header"`` the first word of the description holds the label(s), comma-separated for
@@ -28,7 +34,7 @@ import numpy as np
 
 from dnacnn.codes import DNA_LUT, INVALID
 from dnacnn.errors import InputError
-from dnacnn.io import open_binary
+from dnacnn.io import BOM, open_binary
 
 PARSE_BLOCK_BYTES = (
     1 << 20
@@ -37,6 +43,7 @@ _NL, _CR, _GT, _SP, _TAB = 10, 13, ord(">"), 32, 9
 _LUT = DNA_LUT.tobytes()
 _SEQ_SPACE = b"\n\r \t"  # dropped from sequence lines
 _BYTES_SPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")  # what bytes.split() splits on, besides \n
+MAX_HEADER_BYTES = 1 << 20  # a longer '>' line is refused: no real ID and description come near it
 
 
 @dataclass
@@ -65,41 +72,152 @@ class FastaChunk:
 def iter_fasta(path: str | os.PathLike, block_bytes: int = PARSE_BLOCK_BYTES) -> Iterator[FastaChunk]:
     """Yield :class:`FastaChunk` s of complete records from a FASTA file (plain, gzip or ``-``).
 
+    Time is linear in the input whatever the record lengths; memory is a few blocks plus the
+    codes (one byte per base) of the longest record, which is never held as text.
+
     Raises InputError (file and line) for a file without a ``>`` header, a record without an ID
-    or sequence, and invalid sequence characters.
+    or sequence, a header line over :data:`MAX_HEADER_BYTES` and invalid sequence characters.
     """
     line_offset = 0  # lines consumed before the current region
+    first = True  # nothing but blank lines read so far
+    record = None  # the record longer than a block being read, piece by piece
     with open_binary(path) as f, closing(read_ahead(_regions(f, block_bytes))) as regions:  # reader stops first
         for region in regions:
+            if isinstance(region, _Piece):
+                if region.start:
+                    record = _LongRecord(path, region.data, line_offset)
+                else:
+                    record.add(region.data, 0, line_offset)
+                line_offset += region.data.count(b"\n")
+                if region.end:
+                    yield record.chunk()
+                    record, first = None, False
+                continue
             if not (region and not region.isspace()):
                 line_offset += region.count(b"\n")
                 continue
-            chunk, n_lines = _parse_block(path, region, line_offset, first=line_offset == 0)
+            chunk, n_lines = _parse_block(path, region, line_offset, first)
             yield chunk
             line_offset += n_lines
+            first = False
 
 
-def _regions(f, block_bytes: int) -> Iterator[bytearray]:
+@dataclass
+class _Piece:
+    """Part of one record longer than a block: ``start`` begins with its header line, ``end``
+    closes the record."""
+
+    data: bytearray
+    start: bool = False
+    end: bool = False
+
+
+def _regions(f, block_bytes: int) -> Iterator[bytearray | _Piece]:
     """Blocks of whole records, each cut just before its last line starting with ``>`` (the rest
-    is carried into the next block), read straight into a fresh buffer the parser may modify."""
+    is carried into the next block), read straight into a fresh buffer the parser may modify.
+
+    A record that does not end within a block (no ``\\n>`` after its header) is handed on as
+    :class:`_Piece` s instead of being carried: what is carried stays under a block (plus a
+    header line being read), so every byte is copied and searched a bounded number of times.
+    """
     carry = b""
+    inside = ends_newline = False  # the pieces of a long record are being handed on
+    start = True
     while True:
-        buf = bytearray(len(carry) + block_bytes)
-        buf[: len(carry)] = carry
-        with memoryview(buf) as view:
-            got = f.readinto(view[len(carry) :])
-        if not got:
-            del buf[len(carry) :]
+        buf = _read_block(f, carry, block_bytes)
+        if start and buf.startswith(BOM):  # a UTF-8 byte-order mark before the first '>'
+            del buf[: len(BOM)]
+            carry = b""
+        start = False
+        at_end = len(buf) == len(carry)
+        carry = b""
+        if inside:
+            if ends_newline and buf.startswith(b">"):
+                cut = 0
+            else:
+                cut = buf.find(b"\n>") + 1  # 0: the record goes on
+                if not cut and not at_end:
+                    ends_newline = buf.endswith(b"\n")
+                    yield _Piece(buf)
+                    continue
+            piece = buf[:cut]
+            del buf[:cut]
+            yield _Piece(piece, end=True)
+            inside = False
+        if at_end:
             yield buf
             return
-        del buf[len(carry) + got :]
         cut = buf.rfind(b"\n>")
-        if cut < 0:
-            carry = buf
-            continue
-        carry = bytes(buf[cut + 1 :])
-        del buf[cut + 1 :]
-        yield buf
+        if cut >= 0:
+            carry = bytes(buf[cut + 1 :])
+            del buf[cut + 1 :]
+            yield buf
+        elif buf.isspace():
+            yield buf
+        elif buf.find(b"\n") < 0 and len(buf) <= MAX_HEADER_BYTES:
+            carry = buf  # a header line still being read
+        else:
+            inside, ends_newline = True, buf.endswith(b"\n")
+            yield _Piece(buf, start=True)
+
+
+def _read_block(f, carry: bytes, block_bytes: int) -> bytearray:
+    """``carry`` followed by up to ``block_bytes`` more bytes of ``f``, in a fresh buffer."""
+    buf = bytearray(len(carry) + block_bytes)
+    buf[: len(carry)] = carry
+    with memoryview(buf) as view:
+        got = f.readinto(view[len(carry) :])
+    del buf[len(carry) + got :]
+    return buf
+
+
+class _LongRecord:
+    """One record read piece by piece: its header parsed once, its codes appended in place."""
+
+    def __init__(self, path, piece: bytearray, line_offset: int) -> None:
+        self.path = path
+        if not piece.startswith(b">"):
+            content = len(piece) - len(piece.lstrip(_SEQ_SPACE))
+            line = line_offset + piece.count(b"\n", 0, content) + 1
+            raise InputError(
+                path,
+                f"{line}",
+                "not FASTA: sequence data before the first '>' header",
+                "start each record with a '>ID' line",
+            )
+        end = piece.find(b"\n")
+        if end < 0 or end > MAX_HEADER_BYTES:
+            _raise_long_header(path, line_offset + 1)
+        header = bytes(piece[1:end]) + b"\n"
+        self.line = line_offset + 1
+        bare = _ids_only(header)
+        ids, descriptions = _split_headers(path, header, np.array([self.line]), bare)
+        self.id, self.description = ids[0], descriptions[0]
+        self.id_bytes = header if bare and header.isascii() else None
+        self.codes = bytearray()
+        self.add(piece, end + 1, line_offset)
+
+    def add(self, piece: bytearray, start: int, line_offset: int) -> None:
+        """Append the codes of ``piece[start:]`` (``line_offset``: lines before ``piece``)."""
+        seq = piece[start:] if start else piece
+        codes = seq.translate(_LUT, _SEQ_SPACE)
+        bad = codes.find(INVALID)
+        if bad >= 0:
+            arr = np.frombuffer(seq, dtype=np.uint8)
+            is_seq = (arr != _NL) & (arr != _CR) & (arr != _SP) & (arr != _TAB)
+            byte_pos = start + int(np.flatnonzero(is_seq)[bad])
+            newlines = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8)[:byte_pos] == _NL)
+            _raise_invalid(self.path, piece, newlines, line_offset, byte_pos, self.id)
+        self.codes += codes
+
+    def chunk(self) -> FastaChunk:
+        if not self.codes:
+            raise InputError(
+                self.path, f"{self.line}", f"record '{self.id}' has no sequence", "remove it or add its sequence"
+            )
+        codes = np.frombuffer(self.codes, dtype=np.uint8)
+        offsets = np.array([0, len(codes)])
+        return FastaChunk([self.id], [self.description], codes, offsets, np.array([self.line]), self.id_bytes)
 
 
 def read_ahead(items: Iterator) -> Iterator:
@@ -170,6 +288,8 @@ def _parse_block(path, region: bytearray, line_offset: int, first: bool) -> tupl
     # Header texts with their newlines, back to back ("ID1 desc\nID2\n..."); the same index
     # then blanks the headers, so one translate pass keeps exactly the sequence bytes.
     h_len = h_end - h_start  # '>' + text
+    if h_len.max() > MAX_HEADER_BYTES:
+        _raise_long_header(path, line_offset + int(header_rows[np.argmax(h_len)]) + 1)
     text_end = np.cumsum(h_len)
     idx = np.ones(int(text_end[-1]), dtype=np.intp)  # +1 steps within a header, a jump between headers
     idx[0] = h_start[0] + 1
@@ -240,6 +360,15 @@ def _raise_invalid(path, region, newlines: np.ndarray, line_offset: int, byte_po
         f"{line}",
         f"invalid character {chr(region[byte_pos])!r} in record '{record}'",
         "sequences may hold only A, C, G, T, N and IUPAC codes",
+    )
+
+
+def _raise_long_header(path, line: int):
+    raise InputError(
+        path,
+        f"{line}",
+        f"header line longer than {MAX_HEADER_BYTES >> 20} MiB",
+        "keep IDs and descriptions short (is this a FASTA file?)",
     )
 
 

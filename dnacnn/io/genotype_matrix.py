@@ -19,6 +19,7 @@ import numpy as np
 
 from dnacnn.codes import GENOTYPE_MISSING
 from dnacnn.errors import InputError
+from dnacnn.ids import check_ids
 from dnacnn.io import check_readable, open_binary
 from dnacnn.io.genotype_qc import Genotypes  # defined beside the collector that builds it
 from dnacnn.io.table_layout import TableLayout, check_field_count, is_missing, sniff_layout
@@ -70,7 +71,7 @@ def read_genotypes(
         raise InputError(path, str(layout.first_data_line), "no marker columns after the id column", "add markers")
     chunks, id_chunks = [], []
     for lineno, block in _blocks(path, layout.first_data_line):
-        codes, block_ids = _parse_block(path, layout, block, lineno)
+        codes, block_ids = _parse_block(path, layout, block, lineno, sum(map(len, chunks)) + 1)
         chunks.append(codes)
         id_chunks.append(block_ids)
     codes = np.concatenate(chunks) if chunks else np.zeros((0, m), np.uint8)
@@ -103,8 +104,9 @@ def _blocks(path, first_line: int) -> Iterator[tuple[int, bytes]]:
                 return
 
 
-def _parse_block(path, layout: TableLayout, block: bytes, lineno: int) -> tuple[np.ndarray, list[str]]:
-    """Codes ``(r, m)`` uint8 and ids of the data lines in ``block``."""
+def _parse_block(path, layout: TableLayout, block: bytes, lineno: int, first: int) -> tuple[np.ndarray, list[str]]:
+    """Codes ``(r, m)`` uint8 and ids (checked: :func:`dnacnn.ids.check_ids`) of the data lines in
+    ``block``, whose first individual is the ``first``-th (1-based) of the file."""
     a = np.frombuffer(block, dtype=np.uint8)
     newlines = np.flatnonzero(a == _NL)
     if layout.sep is None:
@@ -132,7 +134,9 @@ def _parse_block(path, layout: TableLayout, block: bytes, lineno: int) -> tuple[
     codes = _genotype_codes(path, layout, block, starts[:, k:], ends[:, k:], lines)
     if not layout.ids:
         return codes, []
-    return codes, [block[s:e].decode("utf-8", errors="replace") for s, e in zip(starts[:, 0], ends[:, 0], strict=True)]
+    ids = [block[s:e].decode("utf-8", errors="replace") for s, e in zip(starts[:, 0], ends[:, 0], strict=True)]
+    check_ids(ids, path, lines, first, what="individual")
+    return codes, ids
 
 
 def _trim(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

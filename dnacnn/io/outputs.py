@@ -14,10 +14,12 @@ with one line, an output that is, lies inside or holds one of the command's inpu
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
 import shutil
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -37,7 +39,8 @@ def temp_path(target: str | os.PathLike) -> Path:
 
 def remove_stale_temps(target: str | os.PathLike) -> list[Path]:
     """Remove the temporary names of ``target`` left by runs that were killed (their process no
-    longer runs; this process's own name too, as it is about to be made again); returns them.
+    longer runs; this process's own temporary too, as it is about to be made again, but not what
+    it moved aside); returns them.
 
     A folder moved aside (``...PID.old``) whose target is missing is renamed back: the kill came
     between the two renames of :func:`commit_dir`, and it is the last complete output."""
@@ -50,8 +53,9 @@ def remove_stale_temps(target: str | os.PathLike) -> list[Path]:
     removed = []
     for entry in entries:
         m = pattern.fullmatch(entry.name)
-        if not m or (int(m[1]) != os.getpid() and _running(int(m[1]))):
-            continue
+        own = int(m[1]) == os.getpid() if m else False
+        if not m or (own and m[2]) or (not own and _running(int(m[1]))):
+            continue  # another run's, or an output this run moved aside (--force)
         path = Path(entry.path)
         if m[2] and not os.path.lexists(target):
             os.replace(path, target)
@@ -80,17 +84,73 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def written_in_place(target: str | os.PathLike) -> bool:
+    """Whether ``target`` is written in place, not through a temporary and a rename (which would
+    replace a device by a plain file): a standard stream (``/dev/stdout``, ``/dev/fd/N``,
+    ``/proc/...``), or an existing device, FIFO or socket (``/dev/null``, a named pipe)."""
+    if str(target).startswith(("/dev/std", "/dev/fd/", "/proc/")):
+        return True
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _through_link(target: Path) -> Path:
+    """The file a symbolic link names (written in its place, the link kept); ``target`` itself otherwise."""
+    return Path(os.path.realpath(target)) if os.path.islink(target) else target
+
+
+# errors of a write that carry no file name (a full disk shows at write() or close())
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _named(e: OSError, target: Path, tmp: Path | None) -> OSError | None:
+    """``e`` again, naming ``target`` where it named nothing or the temporary; None if it named another file."""
+    if e.errno is None or (e.filename is not None and str(e.filename) != str(tmp)):
+        return None
+    if e.filename is None and e.errno not in _WRITE_ERRNOS:
+        return None
+    return OSError(e.errno, e.strerror, str(target))
+
+
+def make_parents(target: Path) -> None:
+    """Make the folders above ``target``; one that exists as a file is an ENOTDIR naming it."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in reversed(target.parents) if p.exists() and not p.is_dir()), target.parent)
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(blocking)) from None
+
+
 @contextmanager
 def output_file(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path`` to write; renamed onto ``path`` if the block succeeds,
-    removed whatever happens (error, Ctrl-C).  Parent folders are made."""
+    removed whatever happens (error, Ctrl-C).  Parent folders are made.  A device or FIFO is
+    yielded itself (:func:`written_in_place`)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if written_in_place(target):
+        try:
+            yield target
+        except OSError as e:
+            named = _named(e, target, None)
+            if named is None:
+                raise
+            raise named from None
+        return
+    target = _through_link(target)
+    make_parents(target)
     remove_stale_temps(target)
     tmp = temp_path(target)
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as e:
+        named = _named(e, target, tmp)
+        if named is None:
+            raise
+        raise named from None
     finally:
         if os.path.lexists(tmp):
             _remove(tmp)
@@ -99,18 +159,20 @@ def output_file(path: str | os.PathLike) -> Iterator[Path]:
 @contextmanager
 def output_files(paths: Iterable[str | os.PathLike]) -> Iterator[list[Path]]:
     """:func:`output_file` for several outputs written together: all renamed at the end, or none."""
-    paths = [Path(p) for p in paths]
+    paths = [p if written_in_place(p) else _through_link(Path(p)) for p in map(Path, paths)]
     for p in paths:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(p)
-    tmps = [temp_path(p) for p in paths]
+        if not written_in_place(p):
+            make_parents(p)
+            remove_stale_temps(p)
+    tmps = [p if written_in_place(p) else temp_path(p) for p in paths]
     try:
         yield tmps
         for tmp, path in zip(tmps, paths):
-            os.replace(tmp, path)
+            if tmp != path:
+                os.replace(tmp, path)
     finally:
-        for tmp in tmps:
-            if os.path.lexists(tmp):
+        for tmp, path in zip(tmps, paths):
+            if tmp != path and os.path.lexists(tmp):
                 _remove(tmp)
 
 
@@ -118,8 +180,14 @@ def output_files(paths: Iterable[str | os.PathLike]) -> Iterator[list[Path]]:
 def atomic_text(path: str | os.PathLike) -> Iterator[io.TextIOBase]:
     """Write text to ``path`` through :func:`output_file` (``-`` = stdout, written directly)."""
     if str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except OSError as e:
+            named = _named(e, Path("<stdout>"), None)
+            if named is None:
+                raise
+            raise named from None
         return
     with output_file(path) as tmp, open(tmp, "w", buffering=1 << 20) as f:
         yield f
@@ -135,7 +203,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 def new_temp_dir(target: str | os.PathLike) -> Path:
     """Make the temporary folder of ``target`` (after removing stale ones); parents are made."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(target)
     remove_stale_temps(target)
     tmp = temp_path(target)
     tmp.mkdir()
@@ -147,6 +215,8 @@ def commit_dir(tmp: Path, target: str | os.PathLike, check: Callable[[Path], Non
     ``check`` (which raises :class:`DnacnnError` if this command may not replace it; None: it may
     not), then moved aside and removed once the new folder is in place."""
     target = Path(target)
+    if written_in_place(target):  # renamed over, a device would become a folder
+        raise DnacnnError(f"{target}: is a device or pipe, not a folder; give --out a folder")
     if not os.path.lexists(target):
         os.replace(tmp, target)
         return target
@@ -205,7 +275,10 @@ def refuse_inputs(out, inputs: Iterable, option: str = "--out", fix: str = "give
     for given in inputs:
         if given is None or str(given) in ("", "-"):
             continue
-        path = Path(given).resolve()
+        try:
+            path = Path(given).resolve()
+        except RuntimeError:  # a symbolic link loop: no output can be it, and its reader refuses it
+            continue
         if target == path or path in target.parents or _same_file(out, given):
             raise DnacnnError(f"{_shown(out)}: {option} would replace the input {path}; {fix}")
         if target in path.parents:

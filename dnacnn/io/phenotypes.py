@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnacnn.errors import InputError
+from dnacnn.ids import check_ids
 from dnacnn.io import check_readable
 from dnacnn.io.table_layout import check_field_count, data_lines, parse_number, sniff_layout
 
@@ -77,12 +78,14 @@ def read_phenotypes(
     t = layout.n_fields - layout.ids
     if t < 1:
         raise InputError(path, str(layout.first_data_line), "no trait columns after the id column", "add traits")
-    rows, row_ids = [], []
+    rows, row_ids, id_lines = [], [], []
     for lineno, fields in data_lines(path, layout):
         check_field_count(path, layout, lineno, fields)
         if layout.ids:
             row_ids.append(fields[0])
+            id_lines.append(lineno)
         rows.append([parse_number(path, lineno, c + 1, tok) for c, tok in enumerate(fields) if c >= layout.ids])
+    check_ids(row_ids, path, id_lines, what="individual")
     values = np.array(rows, dtype=np.float32).reshape(len(rows), t)
     names = layout.names or [f"trait{k + 1}" for k in range(t)]
     if traits:

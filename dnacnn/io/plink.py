@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.ids import FIX, check_ids
 from dnacnn.io import check_readable
 from dnacnn.io.genotype_qc import CHUNK_BYTES, Collector, GenotypeQC, GenotypeSummary
 
@@ -123,6 +124,9 @@ def read_plink_genotypes(
         collector.close()
 
 
+FID_FIX = "rename the family: " + FIX.removeprefix("rename it: ")
+
+
 def _read_fam(fam: Path) -> list[str]:
     """Individual ids: IID, or FID_IID for all when IIDs repeat."""
     fids, iids, lines = [], [], []
@@ -143,8 +147,10 @@ def _read_fam(fam: Path) -> list[str]:
             lines.append(lineno)
     if not iids:
         raise InputError(fam, None, "no individuals (only blank lines)", "give one line per individual")
+    check_ids(iids, fam, lines, what="individual")  # then FID_IID too: FIDs are checked below
     if len(set(iids)) == len(iids):
         return iids
+    check_ids(fids, fam, lines, what="the family (FID, column 1) of individual", fix=FID_FIX)
     ids = [f"{fid}_{iid}" for fid, iid in zip(fids, iids)]
     first: dict[str, int] = {}
     for i, name in enumerate(ids):

@@ -6,8 +6,10 @@ and returns an iterator of chunks ``(ids, codes (b, L) uint8)`` with ``L`` the m
 records of another length are a one-line :class:`~dnacnn.errors.InputError` naming the file,
 the line and ``--length-policy fit``, which centre-crops / N-pads them instead.  The length
 policy, the file and its format are checked when it is called; records are read, one chunk at a
-time, as the iterator is consumed (:func:`coded_chunks`).  ``dnacnn encode`` reads the same files
-through the same readers (:mod:`dnacnn.encode_batches`) into a store.
+time, as the iterator is consumed (:func:`coded_chunks`), and their IDs checked
+(:func:`dnacnn.ids.check_ids`: one token each, so an output TSV has one row per record).
+``dnacnn encode`` reads the same files through the same readers (:mod:`dnacnn.encode_batches`)
+into a store.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from dnacnn.codes import Encoding, codes_from_strings, fit_ragged
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.ids import check_ids
 
 LENGTH_POLICIES = ("strict", "fit")
 
@@ -87,7 +90,10 @@ def coded_chunks(
         yield _genotypes(path, length)
         return
     fit = length if length_policy == "fit" else None
+    n_records = 0
     for chunk in _dna_chunks(path, fmt, seq_col, id_col, genome, length):
+        check_ids(chunk.ids, path, chunk.lines, n_records + 1, encoded=getattr(chunk, "id_bytes", None))
+        n_records += len(chunk.ids)
         if fit is None:
             _check_lengths(path, fmt, chunk, length, trained)
         if fmt == "fasta":

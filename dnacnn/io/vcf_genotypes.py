@@ -38,12 +38,18 @@ records at a time and QC'd (see :mod:`dnacnn.io.genotype_qc`), so memory is the 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from contextlib import contextmanager
 
 import numpy as np
 
 from dnacnn.errors import DnacnnError, InputError
+from dnacnn.ids import check_ids
 from dnacnn.io import check_readable, open_binary, read_head
 from dnacnn.io.genotype_qc import CHUNK_BYTES, Collector, GenotypeQC, GenotypeSummary
+
+HTSLIB_SAYS = "see its message above"  # replaced by htslib's first error (see _htslib_messages)
 
 MULTIALLELIC = ("skip", "split")
 _MISSING = -1  # htslib's allele index for '.'
@@ -127,23 +133,53 @@ def read_vcf_genotypes(
             "(or pip install cyvcf2)"
         ) from None
     is_bcf = read_head(path, 3) == b"BCF"
-    try:
-        vcf = cyvcf2.VCF(str(path), lazy=True, threads=threads)
-    except OSError:
-        raise InputError(
-            path, None, "not a VCF or BCF file (htslib cannot read it)", "give a .vcf, .vcf.gz or .bcf"
-        ) from None
-    except Exception:  # cyvcf2 raises a bare Exception for a header htslib rejects
-        raise InputError(
-            path,
-            None,
-            "htslib cannot parse the VCF header (see its message above, e.g. a duplicated sample name)",
-            "fix the header lines (## and #CHROM)",
-        ) from None
-    try:
-        return _Reader(vcf, path, is_bcf, qc, multiallelic, spill_dir, chunk_bytes).read()
-    finally:
-        vcf.close()
+    with _htslib_messages():
+        try:
+            vcf = cyvcf2.VCF(str(path), lazy=True, threads=threads)
+        except OSError:
+            raise InputError(
+                path, None, "not a VCF or BCF file (htslib cannot read it)", "give a .vcf, .vcf.gz or .bcf"
+            ) from None
+        except Exception:  # cyvcf2 raises a bare Exception for a header htslib rejects
+            raise InputError(
+                path,
+                None,
+                f"htslib cannot parse the VCF header ({HTSLIB_SAYS}, e.g. a duplicated sample name)",
+                "fix the header lines (## and #CHROM)",
+            ) from None
+        try:
+            return _Reader(vcf, path, is_bcf, qc, multiallelic, spill_dir, chunk_bytes).read()
+        finally:
+            vcf.close()
+
+
+@contextmanager
+def _htslib_messages():
+    """htslib writes its messages to file descriptor 2, around dnacnn's own line: they are gathered
+    here, htslib's first error put into a refusal's one line (for :data:`HTSLIB_SAYS`) and the
+    messages of a read that succeeds (warnings) written out after it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except DnacnnError as e:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            said = [x.strip() for x in caught.read(1 << 16).decode("utf-8", "replace").splitlines()]
+            first = next((x for x in said if x.startswith("[E::")), next((x for x in said if x), ""))
+            detail = f"htslib: {first[:200]}" if first else "htslib gave no detail"
+            e.args = (str(e).replace(HTSLIB_SAYS, detail),)
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        rest = caught.read(1 << 16)
+        if rest:
+            os.write(2, rest)
 
 
 class _Chunk:
@@ -195,6 +231,7 @@ class _Reader:
         self.vcf = vcf
         self.is_bcf = is_bcf
         self.header_lines = 0 if is_bcf else _header_lines(path)
+        check_ids(self.samples, path, None if is_bcf else [self.header_lines] * n, what="sample")  # the #CHROM line
         self.split = multiallelic == "split"
         self.summary = GenotypeSummary(format="vcf", qc=qc, individuals_read=n)
         self.collector = Collector(path, n, qc, self.summary, spill_dir)
@@ -229,7 +266,7 @@ class _Reader:
                 raise InputError(
                     self.path,
                     self.where(rec + 1),
-                    "htslib cannot read this record (see its message above): wrong number of columns, "
+                    f"htslib cannot read this record ({HTSLIB_SAYS}): wrong number of columns, "
                     "a malformed field, or a truncated or corrupt file",
                     "fix or re-create the file (bcftools view reports the same problem)",
                 ) from None

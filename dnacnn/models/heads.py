@@ -111,15 +111,18 @@ def loss(logits: torch.Tensor, y: torch.Tensor, head: str, pos_weight=None, targ
 
     ``pos_weight`` ``(tasks,)`` weighs the positives (``sigmoid``) or class 1 (``softmax2``);
     ``target_mean`` and ``target_std`` ``(tasks,)`` standardise regression targets.  NaN labels
-    of ``sigmoid`` and ``linear`` heads do not count."""
+    (missing) do not count, whatever the head."""
     import torch.nn.functional as F
 
     logits = logits.float()
-    if head == "softmax2":
-        weight = None if pos_weight is None else torch.stack([torch.ones_like(pos_weight[0]), pos_weight[0]])
-        return F.cross_entropy(logits, y[:, 0].long(), weight=weight)
-    if head == "softmax":
-        return F.cross_entropy(logits, y[:, 0].long())
+    if head in ("softmax", "softmax2"):
+        weight = None
+        if head == "softmax2" and pos_weight is not None:
+            weight = torch.stack([torch.ones_like(pos_weight[0]), pos_weight[0]])
+        known = torch.isfinite(y[:, 0])
+        # a NaN label is cross_entropy's ignore_index (-100); a batch of them only is a zero loss
+        target = torch.where(known, y[:, 0], -100).long()
+        return torch.where(known.any(), F.cross_entropy(logits, target, weight=weight), logits.sum() * 0)
     mask = torch.isfinite(y)
     y = torch.nan_to_num(y)
     if head == "linear":

@@ -5,7 +5,10 @@ returns a *normalized* spec, a plain JSON-able dict in which every layer paramet
 (defaults filled in, Keras names and defaults) so that a model file can store it and rebuild
 the same network.  :func:`validate_spec` does the same for a dict (e.g. read back from a model
 file) and is idempotent.  Every problem is a :class:`~dnacnn.errors.DnacnnError` with one line
-``SOURCE: layer I (TYPE): what is wrong; what to do`` (layers counted from 1).
+``SOURCE: layer I (TYPE): what is wrong; what to do`` (layers counted from 1), values quoted
+short and the source stripped of line breaks (:func:`shown`, :func:`one_line`).  YAML is read
+through :mod:`dnacnn.yamlfile` (size, alias and nesting limits); a spec holds at most
+:data:`MAX_LAYERS` layers, and :mod:`dnacnn.models.plan` bounds what they may allocate.
 
 Spec keys::
 
@@ -28,15 +31,15 @@ The output head (a dense layer sized for the task) is appended by
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dnacnn.errors import DnacnnError
+from dnacnn.yamlfile import parse_yaml, read_yaml
 
 PRESET_PACKAGE = "dnacnn.models"
 PRESET_DIR = "presets"
@@ -49,6 +52,7 @@ STRANDS = ("single", "both")
 STRAND_MERGES = ("max", "mean")
 BINARY_HEADS = ("sigmoid", "softmax")
 ADDITIVE = ("none", "ridge")
+MAX_LAYERS = 1000  # the deepest published genomics CNNs have a few dozen
 TOP_KEYS = ("name", "description", "source", "strands", "strand_merge", "binary_head", "additive", "layers", "train")
 
 
@@ -209,21 +213,18 @@ def load_spec(name_or_path: str) -> dict:
     if path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
         if not path.is_file():
             raise DnacnnError(f"{text}: no such model spec file; give an existing .yaml path or a preset name")
-        raw, source, default_name = path.read_text(encoding="utf-8"), text, path.stem
+        spec, source, default_name = read_yaml(path, "model spec file"), text, path.stem
     elif text in list_presets():
         preset = resources.files(PRESET_PACKAGE) / PRESET_DIR / f"{text}.yaml"
-        raw, source, default_name = preset.read_text(encoding="utf-8"), f"preset:{text}", text
+        spec, source, default_name = (
+            parse_yaml(preset.read_text(encoding="utf-8"), f"preset:{text}"),
+            f"preset:{text}",
+            text,
+        )
     else:
         raise DnacnnError(
             f"unknown model preset {text!r}; use a preset ({', '.join(list_presets())}) or a path to a .yaml file"
         )
-    try:
-        spec = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DnacnnError(f"{where}: invalid YAML ({problem}); fix the syntax") from None
     if isinstance(spec, dict):
         spec = {"name": default_name, **spec, "source": source}
     return validate_spec(spec, source)
@@ -250,15 +251,19 @@ def validate_spec(spec: Any, source: str | None = None) -> dict:
             f"{source or 'model spec'}: a model spec must be a YAML mapping with a 'layers' list; "
             "see the presets in dnacnn/models/presets/"
         )
-    source = source or str(spec.get("source") or spec.get("name") or "model spec")
+    source = one_line(source or spec.get("source") or spec.get("name") or "model spec")
     unknown = [k for k in spec if k not in TOP_KEYS]
     if unknown:
-        raise DnacnnError(f"{source}: unknown key {unknown[0]!r}; allowed keys: {', '.join(TOP_KEYS)}")
+        raise DnacnnError(f"{source}: unknown key {shown(unknown[0])}; allowed keys: {', '.join(TOP_KEYS)}")
     layers = spec.get("layers")
     if not isinstance(layers, list) or not layers:
         raise DnacnnError(
             f"{source}: 'layers' must be a non-empty list; add e.g. layers: [{{conv1d: {{filters: 32, "
             "kernel_size: 12}}, {globalmaxpool1d: {}}]"
+        )
+    if len(layers) > MAX_LAYERS:
+        raise DnacnnError(
+            f"{source}: {len(layers):,} layers, more than the limit of {MAX_LAYERS:,}; is it the right spec?"
         )
     train = spec.get("train") or {}
     if not isinstance(train, dict):
@@ -266,7 +271,7 @@ def validate_spec(spec: Any, source: str | None = None) -> dict:
     return {
         "name": str(spec.get("name") or "model"),
         "description": str(spec.get("description") or ""),
-        "source": str(spec.get("source") or source),
+        "source": one_line(spec.get("source") or source),
         "strands": _top_choice(spec, "strands", STRANDS, source),
         "strand_merge": _top_choice(spec, "strand_merge", STRAND_MERGES, source),
         "binary_head": _top_choice(spec, "binary_head", BINARY_HEADS, source),
@@ -279,8 +284,20 @@ def validate_spec(spec: Any, source: str | None = None) -> dict:
 def _top_choice(spec: dict, key: str, choices: tuple[str, ...], source: str) -> str:
     value = spec.get(key, choices[0])
     if value not in choices:
-        raise DnacnnError(f"{source}: {key} must be {' or '.join(choices)}, got {value!r}")
+        raise DnacnnError(f"{source}: {key} must be {' or '.join(choices)}, got {shown(value)}")
     return value
+
+
+def one_line(value: Any, limit: int = 1000) -> str:
+    """``value`` as text fit for a one-line message: control characters (newlines included) as
+    ``?``, at most ``limit`` characters."""
+    text = "".join(c if c.isprintable() else "?" for c in str(value)[: limit + 1])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: Any) -> str:
+    """A value as an error message quotes it (``repr``), cut short."""
+    return one_line(reprlib.repr(value), 80)
 
 
 def layer_items(spec: dict) -> list[tuple[str, dict]]:
@@ -294,19 +311,19 @@ def _validate_layer(item: Any, index: int, source: str) -> dict:
         item = {item: {}}
     if not isinstance(item, dict) or len(item) != 1:
         raise DnacnnError(
-            f"{source}: layer {index}: expected a one-key mapping such as {{dense: {{units: 16}}}}, got {item!r}"
+            f"{source}: layer {index}: expected a one-key mapping such as {{dense: {{units: 16}}}}, got {shown(item)}"
         )
-    (kind, params), where = next(iter(item.items())), f"{source}: layer {index} ({next(iter(item))})"
+    (kind, params), where = next(iter(item.items())), f"{source}: layer {index} ({one_line(next(iter(item)), 40)})"
     if kind not in LAYER_PARAMS:
         raise DnacnnError(f"{where}: unknown layer type; use one of {', '.join(LAYER_PARAMS)}")
     params = {} if params is None else params
     if not isinstance(params, dict):
-        raise DnacnnError(f"{where}: parameters must be a mapping such as {{name: value}}, got {params!r}")
+        raise DnacnnError(f"{where}: parameters must be a mapping such as {{name: value}}, got {shown(params)}")
     schema = LAYER_PARAMS[kind]
     for name in params:
         if name not in schema:
             allowed = ", ".join(schema) if schema else "none"
-            raise DnacnnError(f"{where}: unknown parameter {name!r}; allowed: {allowed}")
+            raise DnacnnError(f"{where}: unknown parameter {shown(name)}; allowed: {allowed}")
     out = {}
     for name, param in schema.items():
         if name not in params:
@@ -317,7 +334,7 @@ def _validate_layer(item: Any, index: int, source: str) -> dict:
         try:
             out[name] = param.convert(params[name])
         except (TypeError, ValueError):
-            raise DnacnnError(f"{where}: {name} must be {param.expect}, got {params[name]!r}") from None
+            raise DnacnnError(f"{where}: {name} must be {param.expect}, got {shown(params[name])}") from None
     if "strides" in out and out["strides"] is None:
         out["strides"] = out["pool_size"]
     return {kind: out}

@@ -177,9 +177,10 @@ def _model_names(spec: str, dataset: str, members: list[dict]) -> tuple[str, str
 
 
 def dataset_name(store_path) -> str:
-    """A store's name for people: ``results/REST/store`` -> ``REST``, ``ctcf.store`` -> ``ctcf``."""
+    """A store's name for people: ``results/REST/store`` -> ``REST``, ``ctcf.store`` (or the archive
+    ``ctcf.store.tar``) -> ``ctcf``."""
     path = Path(store_path)
-    name = path.name.removesuffix(".store")
+    name = path.name.removesuffix(".tar").removesuffix(".store")
     if name in ("store", "test_store", "train_store", "") and path.parent.name:
         return path.parent.name
     return name

@@ -142,7 +142,7 @@ class TrainingRows:
             self.resident = on_device(preload(store, train_idx), device)
         elif not record["fresh_negatives"]:
             self.streamed = BlockShuffle(train_idx, batch, seed, row_bytes(store), rank, world)
-            self.reader = BlockReader(store.path, store.codes.shape[1], store.labels.shape[1])
+            self.reader = BlockReader(store.path, store.codes.shape[1], store.labels.shape[1], store.files)
 
     def epoch(self, epoch: int):
         """``(batches, number of batches)`` of one epoch."""

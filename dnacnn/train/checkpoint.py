@@ -3,7 +3,8 @@
 Contract: :func:`save_checkpoint` writes ``OUT.ckpt`` atomically after every epoch (model,
 optimizer, scheduler, torch RNG state, weight average, best weights, loop state and the run's
 recorded settings); :func:`load_checkpoint` restores all of it when the checkpoint was made with
-the same :data:`~dnacnn.train.settings.RESUME_KEYS`, else raises one clear error;
+the same :data:`~dnacnn.train.settings.RESUME_KEYS` on the same store (the sha256 of its
+manifest, ``store_digest`` of the recorded settings), else raises one clear error;
 :func:`finished_run` recognises a checkpoint that is already the finished model of exactly this
 run (``--resume`` after a kill during the wrap-up); :func:`link_or_copy` makes one file the other
 atomically.
@@ -95,7 +96,7 @@ def finished_run(
         and model.training_inputs == store.manifest.get("inputs")
         and model.split_counts == store.manifest.get("split_counts")
         and model.fold == store.manifest.get("fold")
-        and (store.path / "manifest.json").stat().st_mtime <= path.stat().st_mtime
+        and store.modified <= path.stat().st_mtime
     )
     if not same:
         return None
@@ -140,6 +141,26 @@ def link_or_copy(src: Path, dst: Path) -> None:
             shutil.copymode(src, tmp)
 
 
+def check_resumable(path: Path, meta: dict, record: dict) -> None:
+    """One clear error unless the epoch checkpoint ``path`` (metadata ``meta``) was made on the
+    run's store (``store_digest``) with its :data:`~dnacnn.train.settings.RESUME_KEYS`."""
+    if meta.get("format") != "dnacnn-checkpoint":
+        raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
+    made_on = meta["settings"].get("store_digest")  # older checkpoints do not say
+    if made_on is not None and record.get("store_digest") is not None and made_on != record["store_digest"]:
+        raise DnacnnError(
+            f"{path}: checkpoint was made on another store (or this store before it was encoded again); "
+            "resume with the store it was made on, or delete the checkpoint to start afresh"
+        )
+    # older checkpoints lack the newer settings: they were made with the built-in default
+    changed = [k for k in RESUME_KEYS if meta["settings"].get(k, builtin_default(k)) != record.get(k)]
+    if changed:
+        raise DnacnnError(
+            f"{path}: checkpoint was made with different {', '.join(changed)}; "
+            "resume with the same settings or delete the checkpoint"
+        )
+
+
 def load_checkpoint(path: Path, model, optimizer, scheduler, record: dict, average: WeightAverage | None) -> LoopState:
     """Restore model, optimizer, scheduler, torch RNG and average from the epoch checkpoint at
     ``path``; its settings must match the run's :data:`RESUME_KEYS`."""
@@ -148,15 +169,7 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, record: dict, avera
     from dnacnn.modelfile import read_tensors
 
     tensors, meta = read_tensors(path, "checkpoint")
-    if meta.get("format") != "dnacnn-checkpoint":
-        raise DnacnnError(f"{path}: not a dnacnn checkpoint; delete it to start afresh")
-    # older checkpoints lack the newer settings: they were made with the built-in default
-    changed = [k for k in RESUME_KEYS if meta["settings"].get(k, builtin_default(k)) != record.get(k)]
-    if changed:
-        raise DnacnnError(
-            f"{path}: checkpoint was made with different {', '.join(changed)}; "
-            "resume with the same settings or delete the checkpoint"
-        )
+    check_resumable(path, meta, record)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
     opt_state: dict = {"state": {}, "param_groups": meta["param_groups"]}

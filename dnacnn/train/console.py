@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from dnacnn.io.outputs import output_file
+from dnacnn.io.tsv import write_table
 
 MIN_VALID_ROWS = 20  # fewer validation rows: one warning that early stopping will be noisy
 
@@ -88,7 +88,4 @@ def write_history(path: Path, rows: list[dict]) -> None:
     """The history TSV, one row per epoch, written atomically."""
     import pandas as pd
 
-    with output_file(path) as tmp:
-        pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]).to_csv(
-            tmp, sep="\t", index=False, float_format="%.6g"
-        )
+    write_table(path, pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]), "%.6g")

@@ -30,14 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from dnacnn.device import cpu_has_bf16, resolve_device, resolve_precision, reuse_freed_memory, set_threads
-from dnacnn.errors import DnacnnError
+from dnacnn.errors import DnacnnError, SettingError
 from dnacnn.modelfile import MODEL_FORMAT
 from dnacnn.store import Store
 from dnacnn.train import distributed
 from dnacnn.train.additive import fit_additive
 from dnacnn.train.averaging import RecentBatches, WeightAverage, has_batchnorm
 from dnacnn.train.batches import TrainingRows, has_shuffled_negatives, row_indices, validation_rows
-from dnacnn.train.checkpoint import checkpoint_meta, finished_run, link_or_copy, load_checkpoint
+from dnacnn.train.checkpoint import check_resumable, checkpoint_meta, finished_run, link_or_copy, load_checkpoint
 from dnacnn.train.console import banner, log, write_history
 from dnacnn.train.epoch import end_epoch, final_weights, train_epoch
 from dnacnn.train.objective import Objective
@@ -89,12 +89,14 @@ def prepare(store_path: str | os.PathLike, out_path: Path, settings: TrainSettin
     and precision (the process group joined under torchrun), all checked against each other."""
     from dnacnn.models import load_spec
 
-    store = Store.open(store_path)
-    if settings.fold is not None:
-        store = store.for_fold(settings.fold)
+    check_outputs(store_path, out_path, settings)
     spec = load_spec(settings.model)
     spec = {**spec, **settings.overrides} if settings.overrides else spec
     record = resolve_settings(spec, settings)
+    store = Store.open(store_path)
+    if settings.fold is not None:
+        store = store.for_fold(settings.fold)
+    record["store_digest"] = store_digest(store)
     rank, world, local_rank = distributed.distributed_env()
     device = distributed.join(resolve_device(settings.device), world, local_rank)
     set_threads(settings.threads)
@@ -107,7 +109,34 @@ def prepare(store_path: str | os.PathLike, out_path: Path, settings: TrainSettin
     if len(train_idx) == 0:
         raise DnacnnError(f"{store.path}: the store has no training rows; re-encode with a train split")
     check_store(store, record)
+    ckpt = out_path.with_name(out_path.name + ".ckpt")
+    meta = checkpoint_meta(ckpt, strict=True) if settings.resume else None
+    if meta is not None and meta.get("format") != MODEL_FORMAT:  # before the banner: one line
+        check_resumable(ckpt, meta, record)
     return Run(settings, record, store, spec, out_path, rank, world, device, precision, train_idx, valid_idx)
+
+
+def check_outputs(store_path, out_path: Path, settings: TrainSettings) -> None:
+    """One line, before anything is read, if the model, its checkpoint or the history would
+    replace the store or the spec (or a folder holding one), or one another."""
+    from dnacnn.io.outputs import check_output_file
+
+    inputs = [store_path, settings.model if Path(settings.model).is_file() else None]
+    history = Path(settings.history) if settings.history else out_path.with_name(out_path.stem + ".history.tsv")
+    check_output_file(out_path, inputs)
+    check_output_file(out_path.with_name(out_path.name + ".ckpt"), inputs)
+    if history.resolve() == out_path.resolve():
+        raise SettingError("history", f"names the model file {out_path}", "give the history another name")
+    check_output_file(history, inputs, "--history")
+
+
+def store_digest(store: Store) -> str:
+    """The sha256 of the store's manifest (its inputs' sha256, counts, split, fold, when it was
+    written): a checkpoint made on another store, or on this one re-encoded, is not resumed."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(store.manifest, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def check_store(store: Store, record: dict) -> None:
@@ -115,22 +144,20 @@ def check_store(store: Store, record: dict) -> None:
     ``fresh_negatives: auto`` from how the store was made."""
     enc = store.encoding
     if record["rc_augment"] and enc.kind != "dna":
-        raise DnacnnError("--rc-augment works on DNA only; this store holds genotypes")
+        raise SettingError("rc_augment", "works on DNA only; this store holds genotypes", "turn it off")
     for key in ("mutation_rate", "max_shift"):
-        option = f"--{key.replace('_', '-')}"
         if float(record[key]) and enc.kind != "dna":
-            raise DnacnnError(
-                f"{option} works on DNA only and this store holds genotypes; pass {option} 0 or drop it from the spec"
-            )
+            raise SettingError(key, "works on DNA only and this store holds genotypes", "set it to 0 (spec or option)")
     if record["max_shift"] >= enc.length:
-        raise DnacnnError(
-            f"--max-shift {record['max_shift']} would shift {enc.length}-base sequences out of view; "
-            f"use less than {enc.length}"
+        raise SettingError(
+            "max_shift",
+            f"{record['max_shift']} would shift {enc.length}-base sequences out of view",
+            f"use less than {enc.length}",
         )
     if record["fresh_negatives"] == "auto":
         record["fresh_negatives"] = has_shuffled_negatives(store)
     if record["fresh_negatives"] and (store.task != "binary" or store.manifest["n_tasks"] != 1):
-        raise DnacnnError("--fresh-negatives needs a single-task binary store (positives + shuffled negatives)")
+        raise SettingError("fresh_negatives", "needs a single-task binary store (positives + shuffled negatives)")
 
 
 def n_outputs(store: Store) -> int:

@@ -65,7 +65,8 @@ class Objective:
         from sklearn.metrics import roc_auc_score
 
         if self.task == "multiclass":
-            return float((scores.argmax(1) == y[:, 0]).mean())
+            ok = np.isfinite(y[:, 0])  # a missing label does not count
+            return float((scores[ok].argmax(1) == y[ok, 0]).mean()) if ok.any() else float("nan")
         values = []
         for t in range(y.shape[1]):
             ok = np.isfinite(y[:, t])

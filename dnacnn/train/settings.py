@@ -14,7 +14,7 @@ field here plus the line of the training loop that uses it.
 Metadata keys: ``help`` (the CLI help), ``spec`` (a ``train:`` key of the spec: the field's
 ``None`` means "the spec's value, else ``default``"), ``default`` (the built-in value of a spec
 key), ``low``/``high`` (inclusive bounds; ``above``: an exclusive lower bound), ``choices``,
-``invalid`` (the message of a value out of bounds), ``resume`` (a checkpoint must have been made
+``invalid`` (what a value out of bounds is told, after the setting's name), ``resume`` (a checkpoint must have been made
 with the same value), ``record`` (kept in the model file), ``provenance`` (shown by ``dnacnn
 evaluate``), ``cli`` (False: no ``dnacnn train`` option), ``cli_type`` (the option's type where it
 differs), ``galaxy`` (``main``/``advanced`` section of the Galaxy tool, None: not there),
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnacnn.errors import DnacnnError
+from dnacnn.device import THREADS_HELP
+from dnacnn.errors import DnacnnError, SettingError, check_number
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -96,7 +97,7 @@ class TrainSettings:
     ema: float | None = setting(
         None, "Decay of a moving average of the weights that is validated and saved, e.g. 0.999; "
         "0 turns it off (default: the spec's, else 0).", spec=True, default=0.0, low=0, below=1,
-        invalid="--ema must be in [0, 1) (0 turns it off), got {value}", label="Weight averaging decay",
+        invalid="must be in [0, 1) (0 turns it off), got {value}", label="Weight averaging decay",
     )  # fmt: skip
     # EvoAug's random mutation (Lee et al. 2023), anew at every step, so the net cannot memorise
     # the exact training positives; presets switch it on where it was measured to help (tfbind)
@@ -108,14 +109,14 @@ class TrainSettings:
         default=0.0,
         low=0,
         high=0.75,
-        invalid="--mutation-rate must be in [0, 0.75] (0 turns it off; e.g. 0.05), got {value}",
+        invalid="must be in [0, 0.75] (0 turns it off; e.g. 0.05), got {value}",
         label="Random mutation rate",
     )  # fmt: skip  (0.75: every base already random)
     # ChIP-seq summits are imprecise: the stochastic shift of Basset/Basenji, EvoAug's translocation
     max_shift: int | None = setting(
         None, "Shift each training sequence by a random offset of up to this many bases either way, "
         "N filling in, e.g. 10; 0 turns it off (default: the spec's, else 0).", spec=True, default=0, low=0,
-        invalid="--max-shift must be a whole number of bases, 0 or more, got {value!r}", label="Random shift (bases)",
+        invalid="must be a whole number of bases, 0 or more, got {value!r}", label="Random shift (bases)",
     )  # fmt: skip
     # gradient clipping: the norm of all gradients together is scaled down to at most this before
     # each optimizer step (after unscaling under fp16); guards against the rare huge step
@@ -129,17 +130,19 @@ class TrainSettings:
         galaxy="advanced", label="Positive-class weight (binary tasks)",
         pattern=r"^(auto|none|[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)$",
     )  # fmt: skip
-    seed: int = setting(0, "Random seed.", record=True, resume=True, galaxy="main", label="Random seed")
-    fold: int | None = setting(None, "A store with folds: hold out this fold (it becomes the test split).")
+    seed: int = setting(
+        0, "Random seed.", low=0, high=2**32 - 1, record=True, resume=True, galaxy="main", label="Random seed"
+    )
+    fold: int | None = setting(None, "A store with folds: hold out this fold (it becomes the test split).", low=1)
     device: str = setting("auto", "auto (CUDA if available), cpu, cuda or cuda:N.")
     precision: str = setting(
         "auto", "auto (bf16/fp16 on CUDA; bf16 on CPUs with bf16 hardware, else fp32), fp32, bf16 or fp16.",
         choices=("auto", "fp32", "bf16", "fp16"), record=True, provenance=True, galaxy="advanced", label="Precision",
     )  # fmt: skip
     num_workers: int | None = setting(
-        None, "Reader threads for a training split streamed from the store [4 on CUDA, 0 (one) on CPU]."
+        None, "Reader threads for a training split streamed from the store [4 on CUDA, 0 (one) on CPU].", low=0
     )
-    threads: int | None = setting(None, "CPU threads for PyTorch.")
+    threads: str | int = setting("auto", THREADS_HELP, cli_type=str)
     max_minutes: float | None = setting(
         None, "Stop after this many minutes (best weights kept).", above=0, record=True, galaxy="advanced",
         label="Time limit in minutes",
@@ -178,7 +181,9 @@ def builtin_default(name: str) -> Any:
 
 def resolve_settings(spec: dict, settings: TrainSettings) -> dict:
     """Merge built-in defaults < the spec's ``train:`` block < explicit settings; the recorded
-    settings of the run (:data:`RECORDED_KEYS`), each checked against its field's bounds."""
+    settings of the run (:data:`RECORDED_KEYS`), each checked against its field's bounds: a value
+    the caller gave is a :class:`~dnacnn.errors.SettingError` naming the setting, one from the
+    spec's ``train:`` block an error naming the spec."""
     block = spec.get("train") or {}
     unknown = sorted(set(block) - set(SPEC_KEYS))
     if unknown:  # a typo such as `epoch: 50` would otherwise be silently ignored
@@ -192,9 +197,34 @@ def resolve_settings(spec: dict, settings: TrainSettings) -> dict:
             resolved[name] = getattr(settings, name)
     resolved.update({name: getattr(settings, name) for name in RECORDED_KEYS if name not in SPEC_KEYS})
     for name in RECORDED_KEYS:
-        if name != "precision":  # resolved with the device (dnacnn.device.resolve_precision)
+        if name == "precision":  # resolved with the device (dnacnn.device.resolve_precision)
+            continue
+        try:
             resolved[name] = check_value(name, resolved[name])
+        except SettingError as e:
+            if name in block and getattr(settings, name) is None:
+                raise DnacnnError(
+                    f"model {spec.get('name', 'spec')!r}: train: block: {e}; fix the spec, or give the setting"
+                ) from None
+            raise
+    for name in ("fold", "num_workers"):  # not recorded, checked all the same
+        check_value(name, getattr(settings, name))
+    resolved["pos_weight"] = check_pos_weight(resolved["pos_weight"])
     return resolved
+
+
+def check_pos_weight(value: Any) -> str:
+    """``pos_weight``: auto, none or a positive number (as text, as the model file records it)."""
+    text = str(value).strip().lower()
+    if text in ("auto", "none"):
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise SettingError("pos_weight", f"must be auto, none or a positive number, got {value!r}")
+    return str(value)
 
 
 def kind(name: str) -> str:
@@ -204,38 +234,19 @@ def kind(name: str) -> str:
 
 def check_value(name: str, value: Any) -> Any:
     """``value`` of setting ``name`` if it is one of the field's choices and within its bounds (an
-    int setting: a whole number, returned as int), else one clear error."""
+    int setting: a whole number, returned as int), else a :class:`~dnacnn.errors.SettingError`
+    naming the setting (``lr must be positive, got -1``; the CLI says ``--lr``)."""
     meta = FIELDS[name].metadata
     if value is None or kind(name) == "bool":
         return value
     if "choices" in meta and value not in meta["choices"]:
-        raise DnacnnError(f"unknown {name} {value!r}; use one of {', '.join(meta['choices'])}")
+        raise SettingError(name, f"{value!r} is unknown", f"use one of {', '.join(meta['choices'])}")
     if not {"low", "high", "above", "below"} & set(meta):
         return value
+    bounds = {key: meta.get(key) for key in ("low", "high", "above", "below")}
     try:
-        number = None if isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        number = None
-    whole = kind(name) == "int"
-    if number is None or not within(meta, number) or (whole and number != int(number)):
-        raise DnacnnError(meta.get("invalid", bound_message(name)).format(value=value))
-    return int(number) if whole else value
-
-
-def within(meta: dict, number: float) -> bool:
-    """Whether ``number`` lies within the bounds of a field's metadata."""
-    return (
-        meta.get("low", -float("inf")) <= number <= meta.get("high", float("inf"))
-        and number > meta.get("above", -float("inf"))
-        and number < meta.get("below", float("inf"))
-    )
-
-
-def bound_message(name: str) -> str:
-    """The error for a value out of a setting's bounds (``{value}`` left to fill)."""
-    meta, option = FIELDS[name].metadata, flag(name)
-    if "above" in meta:
-        return f"{option} must be " + ("positive" if meta["above"] == 0 else f"above {meta['above']}") + ", got {value}"
-    if "high" in meta:
-        return f"{option} must be in [{meta['low']}, {meta['high']}], got " + "{value}"
-    return f"{option} must be at least {meta['low']}, got " + "{value}"
+        return check_number(name, value, **bounds, whole=kind(name) == "int")
+    except SettingError:
+        if "invalid" not in meta:
+            raise
+        raise SettingError(name, meta["invalid"].format(value=value)) from None

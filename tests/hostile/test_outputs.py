@@ -9,6 +9,7 @@ killed run left.  Each refusal is checked against a snapshot of the folder befor
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,232 @@ def test_a_folder_moved_aside_by_a_killed_run_is_restored(tmp_path):
     assert remove_stale_temps(tmp_path / "eval") == [tmp_path / f".eval.dnacnn-tmp-{dead}"]
     assert (tmp_path / "eval" / "metrics.json").read_text() == "last complete\n"
     assert temporaries(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- --force, and what each command may replace
+
+
+def predict_args(out, *more) -> list:
+    return ["predict", "m.dnacnn", "seqs.fa", "--no-progress", "-o", out, *more]
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (predict_args("notes.txt"), ["notes.txt: exists and is not a 'dnacnn predict' table", "--force"]),
+        (["shuffle", "seqs.fa", "-o", "genome.fa"], ["genome.fa: exists and is not a 'dnacnn shuffle' FASTA"]),
+        (
+            ["variants", "m.dnacnn", "calls.vcf", "--genome", "genome.fa", "-o", "notes.txt"],
+            ["notes.txt: exists and is not a 'dnacnn variants' table"],
+        ),
+        (["export", "m.dnacnn", "-o", "notes.txt"], ["notes.txt: exists and is not a 'dnacnn export' model"]),
+        (["train", "x.store", "-o", "notes.txt"], ["notes.txt: exists and is not a dnacnn model file"]),
+        (
+            ["evaluate", "m.dnacnn", "x.store", "-o", "plain"],
+            ["plain: holds files an evaluation does not write (thesis.tex)", "--force"],
+        ),
+        (["aggregate", "plain", "--tsv", "notes.txt"], ["notes.txt: exists and is not a 'dnacnn aggregate' table"]),
+        (
+            ["aggregate", "plain", "--tsv", "a.tsv", "--html", "notes.txt"],
+            ["notes.txt: exists and is not a dnacnn page", "--html"],
+        ),
+        (
+            ["explain", "m.dnacnn", "seqs.fa", "-o", "mine"],
+            ["mine: holds sequences.tsv, not written by dnacnn explain", "--force to write into it"],
+        ),
+        (["scan", "m.dnacnn", "genome.fa", "-o", "notes.txt"], ["notes.txt: exists and is not a bigWig"]),
+    ],
+    ids=[
+        "predict",
+        "shuffle",
+        "variants",
+        "export",
+        "train",
+        "evaluate",
+        "aggregate",
+        "aggregate-html",
+        "explain",
+        "scan",
+    ],
+)
+def test_what_dnacnn_did_not_write_is_replaced_only_with_force(cli, work, args, fragments):
+    (work / "notes.txt").write_text("my notes\n")
+    (work / "plain").mkdir()
+    (work / "plain" / "thesis.tex").write_text("years of work\n")
+    (work / "mine").mkdir()
+    (work / "mine" / "sequences.tsv").write_text("my own table\n")  # a name explain writes
+    assert cli(*encode_args("x.store")).exit_code == 0
+    refused(cli, work, args, *fragments)
+
+
+def test_force_replaces_a_file_and_a_folder_dnacnn_did_not_write(cli, work):
+    (work / "notes.txt").write_text("my notes\n")
+    result = cli(*predict_args("notes.txt", "--force"))
+    assert result.exit_code == 0, result.stderr
+    assert (work / "notes.txt").read_text().startswith("id\t")
+    (work / "plain").mkdir()
+    (work / "plain" / "keep.txt").write_text("mine\n")
+    result = cli(*encode_args("plain"), "--force")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (work / "plain").iterdir()) == sorted(
+        ["codes.u8", "ids.txt", "labels.f32", "manifest.json", "split.u8"]
+    )
+    assert temporaries(work) == []
+
+
+def test_force_never_replaces_a_folder_holding_an_input(cli, work):
+    refused(cli, work, [*encode_args("."), "--force"], "--out would replace a folder holding the input")
+    refused(cli, work, [*predict_args("seqs.fa"), "--force"], "seqs.fa: --out would replace the input")
+
+
+def test_an_interrupted_forced_replacement_puts_the_old_folder_back(cli, work, monkeypatch):
+    (work / "plain").mkdir()
+    (work / "plain" / "keep.txt").write_text("mine\n")
+
+    def interrupted(*args, **kwargs):
+        assert not (work / "plain").exists()  # moved aside while the new store is written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("dnacnn.encode.encode", interrupted)
+    result = cli(*encode_args("plain"), "--force")
+    assert result.exit_code == 130 and result.stderr.strip() == "dnacnn: interrupted"
+    assert (work / "plain" / "keep.txt").read_text() == "mine\n" and temporaries(work) == []
+
+
+def test_outputs_of_the_same_kind_empty_files_and_links(cli, work):
+    """A command's own earlier output, an empty file (made by mktemp or a workflow manager) and a
+    link (written through: the file it names is replaced, the link kept) are written without --force."""
+    for _ in range(2):
+        assert cli("shuffle", "seqs.fa", "-o", "s.fa").exit_code == 0
+    (work / "empty.tsv").touch()
+    assert cli(*predict_args("empty.tsv")).exit_code == 0
+    (work / "real.tsv").write_text("")
+    (work / "link.tsv").symlink_to("real.tsv")
+    assert cli(*predict_args("link.tsv")).exit_code == 0
+    assert (work / "link.tsv").is_symlink() and (work / "real.tsv").read_text().startswith("id\t")
+    assert temporaries(work) == []
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "x.store", "-o", "x.store"], ["x.store: --out would replace the input"]),
+        (["train", "x.store", "-o", "x.store/m.dnacnn"], ["--out would replace the input", "x.store"]),
+        (["train", "x.store", "-o", "."], ["--out would replace a folder holding the input"]),
+        (
+            ["train", "x.store", "--history", "x.store/h.tsv", "-o", "m2.dnacnn"],
+            ["--history would replace the input", "x.store"],
+        ),
+        (["train", "x.store", "--history", "m2.dnacnn", "-o", "m2.dnacnn"], ["--history names the model file"]),
+        (["train", "x.store", "--model", "spec.yaml", "-o", "spec.yaml"], ["spec.yaml: --out would replace the input"]),
+        (["tune", "x.store", "-o", "x.store"], ["x.store: --out would replace the input"]),
+        (["tune", "x.store", "-o", "x.store/tune"], ["--out would replace the input", "x.store"]),
+        (["cv", "x.store", "-o", "x.store"], ["x.store: --out would replace the input"]),
+        (["cv", "x.store", "-o", "."], ["--out would replace a folder holding the input"]),
+        (["cv-summary", "plain", "-o", "plain"], ["plain: --out would replace the input"]),
+        (["cv-summary", "plain", "-o", "plain/cv"], ["--out would replace the input", "plain"]),
+        (["aggregate", "plain", "--tsv", "plain/summary.tsv"], ["--tsv would replace the input", "plain"]),
+        (["aggregate", "plain", "--tsv", "a.tsv", "--html", "a.tsv"], ["--html and --tsv name the same file"]),
+    ],
+    ids=[
+        "train-store",
+        "train-inside",
+        "train-dot",
+        "train-history",
+        "train-history-is-model",
+        "train-spec",
+        "tune-store",
+        "tune-inside",
+        "cv-store",
+        "cv-dot",
+        "cv-summary-eval",
+        "cv-summary-inside",
+        "aggregate-inside",
+        "aggregate-same",
+    ],
+)
+def test_training_and_summaries_refuse_to_replace_their_inputs(cli, work, args, fragments):
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "plain").mkdir()
+    (work / "plain" / "metrics.json").write_text("{}\n")
+    (work / "spec.yaml").write_text("layers: [flatten]\n")
+    refused(cli, work, args, *fragments)
+
+
+# --------------------------------------------------------------------------- SIGTERM: the old output or the new one
+
+
+SLOW_STORE = """
+import os, time
+import dnacnn.store as store
+
+append = store.StoreWriter.append
+
+def slow_append(self, *args, **kwargs):
+    append(self, *args, **kwargs)
+    open(os.environ["DNACNN_TEST_WRITING"], "w").close()
+    time.sleep(60)
+
+store.StoreWriter.append = slow_append
+"""
+
+
+def terminate_when(proc, ready, timeout: float = 90) -> tuple[str, str]:
+    """Send SIGTERM to ``proc`` once ``ready()`` holds; its stdout and stderr."""
+    import signal
+    import time
+
+    deadline = time.time() + timeout
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "the command never reached the point to interrupt"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=timeout)
+
+
+@pytest.mark.slow
+def test_sigterm_during_encode_keeps_the_old_store_and_no_temporary(cli, work, tmp_path_factory):
+    from harness import snapshot
+
+    assert cli(*encode_args("x.store")).exit_code == 0
+    hooks = tmp_path_factory.mktemp("hooks")
+    (hooks / "sitecustomize.py").write_text(SLOW_STORE)
+    writing = hooks / "writing"
+    before = snapshot(work)
+    env = {**os.environ, "PYTHONPATH": f"{hooks}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env["DNACNN_TEST_WRITING"] = str(writing)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dnacnn", *encode_args("x.store")],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, err = terminate_when(proc, writing.exists)
+    assert proc.returncode == 143, err
+    assert err.strip() == "dnacnn: terminated"
+    assert snapshot(work) == before  # the old store, byte for byte; no temporary
+
+
+@pytest.mark.slow
+def test_sigterm_during_train_keeps_the_old_model_and_names_the_checkpoint(cli, work):
+    assert cli(*encode_args("x.store")).exit_code == 0
+    shutil.copy(work / "m.dnacnn", work / "m2.dnacnn")  # an earlier model of the same name
+    model = (work / "m2.dnacnn").read_bytes()
+    args = ["train", "x.store", "--model", "zou2019", "--epochs", "500", "--patience", "500", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dnacnn", *args, "-o", "m2.dnacnn"],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, err = terminate_when(proc, (work / "m2.dnacnn.ckpt").exists)
+    assert proc.returncode == 143, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("dnacnn: terminated; m2.dnacnn.ckpt holds the run after epoch"), last
+    assert "continue with: dnacnn train x.store" in last and "Traceback" not in err
+    assert (work / "m2.dnacnn").read_bytes() == model
+    assert temporaries(work) == []

@@ -81,6 +81,7 @@ def dataset_problems(d):
         yield f"{where} -> split -> method: 'train' leaves no test data; give a test_input or another method"
     if d["split"]["fold_file"]:
         yield from file_problems(f"{where} -> split -> fold_file", d["split"]["fold_file"])
+        yield from fold_file_problems(f"{where} -> split -> fold_file", d["split"]["fold_file"])
         if d["split"]["method"] != "folds":
             yield f"{where} -> split -> fold_file: set method: folds to use it"
     if d["split"]["method"] == "folds" and d["test_input"]:
@@ -109,9 +110,11 @@ def run_problems():
 def search_space(path, block_only=False):
     """The search-space mapping of a YAML file ({} when it has none or does not parse; dnacnn says why)."""
     try:
+        if os.path.getsize(path) > 256 << 10:  # dnacnn's own YAML limit: it refuses the file with one line
+            return {}
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError):
+            data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
         return {}
     if isinstance(data, dict) and isinstance(data.get("search"), dict):
         return data["search"]
@@ -138,7 +141,44 @@ def extra_problems():
             yield f"{where} -> extra: {e} in {entry['extra']!r}; quote each option value on its own"
 
 
+def fold_file_problems(where, path):
+    """A fold file holds fold ids 1, 2, ... (dnacnn encode names the record; here the first bad word)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for word in f.read(MAX_CONFIG_VALUES).split():
+            if not (word.isdigit() and int(word) >= 1):
+                yield f"{where}: {word[:40]!r} in {path} is not a fold id; give one integer >= 1 per record"
+                return
+
+
+MAX_CONFIG_VALUES = 1_000_000
+
+
+def size_problems(data):
+    """A config with more than MAX_CONFIG_VALUES values once YAML aliases are expanded (an alias
+    bomb), counted without expanding it: validating or printing it would not end."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_VALUES:
+            yield (
+                f"the config holds over {MAX_CONFIG_VALUES:,} values once its YAML aliases (*name) are "
+                "expanded; write the values out or use fewer aliases"
+            )
+            return
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def config_problems():
+    problem = next(size_problems(config), None)
+    if problem:  # nothing else may walk or print a bomb
+        yield problem
+        return
     yield from schema_problems(config, "../schemas/config.schema.yaml")
     for kind, schema in (("datasets", "../schemas/dataset.schema.yaml"), ("models", "../schemas/model.schema.yaml")):
         for i, entry in enumerate(config[kind]):
