@@ -86,15 +86,20 @@ def check_number(
 
 
 def _bounds(low, high, above, below) -> str:
-    lower = (f"[{low:g}", low) if low is not None else (f"({above:g}", above) if above is not None else None
-    upper = (f"{high:g}]", high) if high is not None else (f"{below:g})", below) if below is not None else None
+    lower = (f"[{_num(low)}", low) if low is not None else (f"({_num(above)}", above) if above is not None else None
+    upper = (f"{_num(high)}]", high) if high is not None else (f"{_num(below)})", below) if below is not None else None
     if lower and upper:
         return f"in {lower[0]}, {upper[0]}"
     if upper:
-        return f"at most {high:g}" if high is not None else f"below {below:g}"
+        return f"at most {_num(high)}" if high is not None else f"below {_num(below)}"
     if above == 0:
         return "positive"
-    return f"at least {low:g}" if low is not None else f"above {above:g}"
+    return f"at least {_num(low)}" if low is not None else f"above {_num(above)}"
+
+
+def _num(x) -> str:
+    """A bound as written: whole numbers in full (4294967295, not 4.29497e+09)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"
 
 
 # what to do about an OSError, by errno (the path is named before it)

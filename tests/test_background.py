@@ -115,7 +115,7 @@ def test_a_chromosome_without_room_gives_fewer_negatives_and_says_so(peaks_genom
     [
         (["--negatives", "genome", "--negative-flank", "-1"], "--negative-flank must be 0 or more"),
         (["--negatives", "shuffle", "--negative-flank", "10"], "--negative-flank applies to --negatives genome"),
-        (["--negatives", "genome", "--negatives-per-positive", "0"], "--negatives-per-positive must be at least 1"),
+        (["--negatives", "genome", "--negatives-per-positive", "0"], "--negatives-per-positive must be 1 to 1000"),
         (["--negatives", "genome", "--task", "multiclass"], "needs a binary task"),
         (["--targets", "nope.bw"], "nope.bw"),
         (["--targets", "{bed}"], "not a bigWig file"),

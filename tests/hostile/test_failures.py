@@ -96,7 +96,7 @@ NUMBERS = [
     ([*ENCODE[:4], "--label-value", "nan", "--no-progress", "-o", "e.store"], "--label-value must be a finite number"),
     ([*ENCODE[:4], "--label-value", "inf", "--no-progress", "-o", "e.store"], "--label-value must be a finite number"),
     ([*ENCODE, "--length", "0", "-o", "e.store"], "--length must be a positive number of bases, got 0"),
-    ([*ENCODE, "--valid-frac", "1.5", "-o", "e.store"], "valid_frac = 1.5 is outside [0, 1)"),
+    ([*ENCODE, "--valid-frac", "1.5", "-o", "e.store"], "--valid-frac must be a fraction in [0, 1), got 1.5"),
     ([*ENCODE, "--split", "folds", "--folds", "1", "-o", "e.store"], "--folds 1: give between 2 and 100 folds"),
 ]
 
@@ -114,7 +114,7 @@ TRAIN_NUMBERS = [
     ("--patience", "0", "--patience must be at least 1, got 0"),
     ("--ema", "1.5", "--ema must be in [0, 1) (0 turns it off), got 1.5"),
     ("--max-minutes", "0", "--max-minutes must be positive, got 0"),
-    ("--seed", "-1", "--seed must be at least 0, got -1"),
+    ("--seed", "-1", "--seed must be in [0, 4294967295], got -1"),
     ("--num-workers", "-1", "--num-workers must be at least 0, got -1"),
     ("--fold", "0", "--fold must be at least 1, got 0"),
     ("--pos-weight", "-2", "--pos-weight must be auto, none or a positive number, got '-2'"),
