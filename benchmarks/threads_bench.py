@@ -21,12 +21,17 @@ per-round ratio; it also shows the load other jobs made, as the 1-minute load av
 run queue (runnable tasks of other processes, this script's loops included) at the start of
 each run.  ``--probe`` adds a direct check
 that passive waiting takes effect: the CPU time OpenMP's worker thread burns while the main thread
-sleeps between parallel operations, as the CLI sets it and spinning.
+sleeps between parallel operations, as the CLI sets it and spinning.  ``--paired SECONDS`` is
+the measurement behind ``auto``'s rule instead: the preset's network in a plain loop that
+alternates 1 and 2 threads every few steps, so both meet the same load; the median ratio of 2
+threads over 1 is shown by the run queue sampled before each pair (how many other tasks were
+runnable), with ``--loads`` busy loops running.
 
 Targets (issue 17): the default >= 0.9x of ``--threads 1`` under load (k = 2, 4) and >= 0.9x of
 ``--threads 2`` idle (k = 0).
 
-Run:  .venv/bin/python benchmarks/threads_bench.py [--rounds 3] [--loads 0,2,4] [--spin] [--probe]
+Run:  .venv/bin/python benchmarks/threads_bench.py [--rounds 4] [--loads 0,2,4] [--spin] [--probe]
+      .venv/bin/python benchmarks/threads_bench.py --paired 25 --loads 0,1,2 [--model tfbind]
       (5 minutes on 2 cores at load 2-4, 10 at load 8; --quick: one round, half the rows)
 """
 
@@ -188,6 +193,86 @@ def others_cpu(main: int) -> float:
     return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e9
 
 
+# ------------------------------------------------------------------------------ paired (the design of auto)
+
+
+def paired_worker(model_name: str, seconds: float) -> None:
+    """The preset's network in a plain training loop (random one-hot batches of 64, Adam) that
+    alternates 1 and 2 threads every few steps for ``seconds``; prints the median ratio of 2
+    threads' samples/s over 1's, overall and by the run queue (other processes' runnable tasks)
+    sampled before each pair."""
+    from dnacnn.device import quiet_openmp
+
+    quiet_openmp()
+    import torch
+    import torch.nn.functional as F
+
+    from dnacnn.models import build_model, load_spec
+
+    torch.manual_seed(0)
+    n, batch = 2048, 64
+    X = F.one_hot(torch.randint(0, 4, (n, LENGTH)), 4).float().transpose(1, 2).contiguous()
+    y = torch.randint(0, 2, (n, 1)).float()
+    model = build_model(load_spec(model_name), 4, LENGTH, 1, "binary")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    steps = 2 if model_name == "tfbind" else 8  # about 0.1-0.3 s a chunk
+
+    def chunk(threads: int, start: int) -> float:
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        for i in range(start, start + steps):
+            s = (i * batch) % (n - batch)
+            loss = F.binary_cross_entropy_with_logits(model(X[s : s + batch]), y[s : s + batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return steps * batch / (time.perf_counter() - t0)
+
+    chunk(1, 0), chunk(2, 0)  # warm-up
+    ratios: dict[int, list[float]] = {}
+    ended, i = time.time() + seconds, 0
+    while time.time() < ended:
+        queue = round(statistics.mean(run_queue() for _ in range(5)))
+        order = (1, 2) if i % 2 == 0 else (2, 1)  # alternate which goes first
+        rate = {t: chunk(t, i * steps) for t in order}
+        ratios.setdefault(min(queue, 4), []).append(rate[2] / rate[1])
+        i += 1
+    every = [r for rs in ratios.values() for r in rs]
+    print(
+        json.dumps(
+            {"all": [len(every), statistics.median(every)]}
+            | {str(q): [len(rs), statistics.median(rs)] for q, rs in sorted(ratios.items())}
+        )
+    )
+
+
+def alternate(args, loads: list[int]) -> str:
+    """2 threads over 1, alternated in one process, with ``k`` busy loops: by the run queue."""
+    lines = [
+        f"{args.model}: samples/s of 2 threads over 1, alternated every few steps in one process "
+        f"({args.paired:.0f} s per level; median ratio, pairs in brackets)",
+        "",
+        "| busy processes | all pairs | run queue 0 | 1 | 2 | 3 | 4+ |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    for k in loads:
+        procs = busy(k)
+        try:
+            time.sleep(0.5)
+            cmd = [sys.executable, __file__, "--paired-worker", args.model, str(args.paired)]
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+        finally:
+            stop(procs)
+        if done.returncode != 0:
+            raise SystemExit(f"paired worker failed:\n{done.stderr[-2000:]}")
+        got = json.loads(done.stdout)
+        cells = [f"{got[q][1]:.2f}x ({got[q][0]})" if q in got else "-" for q in ("all", "0", "1", "2", "3", "4")]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ driver
 
 
@@ -284,16 +369,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one round, half the rows")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "threads_bench.md")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--paired", type=float, default=0, help="seconds per level: 2 threads over 1, alternated")
     parser.add_argument("--probe-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--paired-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     if args.worker:
         return worker(args.worker[0], args.worker[1], int(args.worker[2]))
     if args.probe_worker:
         return probe_worker()
+    if args.paired_worker:
+        return paired_worker(args.paired_worker[0], float(args.paired_worker[1]))
     rows = args.rows or (1024 if args.model == "tfbind" else 16384) // (2 if args.quick else 1)
     rounds = 1 if args.quick else args.rounds
     loads = [int(k) for k in args.loads.split(",")]
+    if args.paired:
+        text = alternate(args, loads)
+        print(text)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+        return
     configs = args.configs.split(",") + (["2-spin"] if args.spin else [])
     store = make_store(args.model, rows)
     started = time.time()

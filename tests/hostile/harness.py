@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from conftest import assert_one_line_error
 
@@ -61,11 +62,7 @@ def refused_process(folder: Path, args: list, *fragments: str, code: int = 1, en
     """:func:`refused` for a real process run in ``folder``."""
     before = snapshot(folder)
     proc = run_process(args, folder, env=env)
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+    result = SimpleNamespace(exit_code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+    line = assert_one_line_error(result, *fragments, code=code)
     assert snapshot(folder) == before, "the folder changed"
-    return lines[0]
+    return line
