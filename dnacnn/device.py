@@ -274,7 +274,7 @@ def quiet_openmp() -> bool:
     PyTorch's CPU threads meet at a barrier after every parallel operation, and by default GNU
     OpenMP spins there for a few milliseconds before sleeping (300,000 spins).  When other
     processes hold the cores, a spinning thread burns the time slice its partner needs to finish:
-    ``dnacnn train --threads 2`` ran 3.6x slower than one thread at load 6 (issue 17), 5-30x in
+    ``dnacnn train --threads 2`` ran 3.6x slower than one thread at load 6 (issue 17), 15-30x in
     ``benchmarks/threads_bench.py``; sleeping at once costs a wake-up per operation, a few percent
     on idle cores.  OpenMP reads the variable when it is loaded, with torch, so the CLI calls
     this first of all.
