@@ -212,6 +212,16 @@ def _keeps_partial(kind: str, folder: Path) -> bool:
     return kind in ("tune", "cv") and any(folder.iterdir())
 
 
+def _missing_parents(target: Path) -> list[Path]:
+    """The folders above ``target`` that do not exist yet, deepest first."""
+    missing = []
+    for folder in target.parents:
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
 @contextmanager
 def guarded(out, kind: str, inputs: Iterable, force: bool = False, option: str = "--out") -> Iterator[None]:
     """Run a command's writing block under the checks of this module's contract."""
@@ -224,12 +234,18 @@ def guarded(out, kind: str, inputs: Iterable, force: bool = False, option: str =
     target = Path(out)
     if not check_replaceable(out, kind, force, option):
         existed = os.path.lexists(target)
+        missing = _missing_parents(target)
         try:
             yield
         except BaseException:
             remove_stale_temps(target)  # this run's own temporaries, whatever failed to remove them
             if not existed and target.is_dir() and not target.is_symlink() and not _keeps_partial(kind, target):
                 discard(target)  # a folder this run made and left unfinished
+            for folder in missing:  # the folders made above it, where they stayed empty
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    break
             raise
         return
     aside = temp_path(target).with_name(temp_path(target).name + ".old")

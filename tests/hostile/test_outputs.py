@@ -445,3 +445,8 @@ def test_sigterm_during_train_keeps_the_old_model_and_names_the_checkpoint(cli, 
     assert "continue with: dnacnn train x.store" in last and "Traceback" not in err
     assert (work / "m2.dnacnn").read_bytes() == model
     assert temporaries(work) == []
+
+
+def test_a_refused_run_leaves_no_folders_it_made_above_its_output(cli, work):
+    (work / "short.fa").write_text(">a\nACGT\n")  # shorter than the model's 24 bp
+    refused(cli, work, ["predict", "m.dnacnn", "short.fa", "-o", "new/deep/p.tsv"], "short.fa", "--length-policy")
