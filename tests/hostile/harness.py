@@ -66,3 +66,19 @@ def refused_process(folder: Path, args: list, *fragments: str, code: int = 1, en
     line = assert_one_line_error(result, *fragments, code=code)
     assert snapshot(folder) == before, "the folder changed"
     return line
+
+
+def zou_stores(folder: Path) -> Path:
+    """Write into ``folder`` 200 Zou sequences (``seqs.txt``, 50 bp) with labels and two stores of
+    them: ``s.store`` (random split) and ``f.store`` (2 folds); returns ``folder``."""
+    from conftest import DATA
+
+    from dnacnn.encode import encode
+    from dnacnn.encode_options import EncodeOptions
+
+    (folder / "seqs.txt").write_text("\n".join((DATA / "zou_sequences.txt").read_text().splitlines()[:200]) + "\n")
+    (folder / "labels.txt").write_text("\n".join((DATA / "zou_labels.txt").read_text().splitlines()[:200]) + "\n")
+    common = dict(format="lines", labels=str(folder / "labels.txt"), progress=False)
+    encode(folder / "seqs.txt", folder / "s.store", EncodeOptions(**common))
+    encode(folder / "seqs.txt", folder / "f.store", EncodeOptions(split="folds", folds=2, **common))
+    return folder

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA
-from harness import refused, refused_process
+from harness import refused, refused_process, zou_stores
 
 PASSWD = "/etc/passwd"
 SECRET = "root:"  # in every /etc/passwd: must never reach any output
@@ -36,18 +35,7 @@ ZOU_MODEL = Path(__file__).resolve().parents[2] / "galaxy" / "test-data" / "zou.
 def clean(tmp_path_factory) -> Path:
     """A folder with ``s.store`` (200 Zou sequences of 50 bp, random split) and ``f.store`` (the
     same with 2 folds), encoded once for the module."""
-    from dnacnn.encode import encode
-    from dnacnn.encode_options import EncodeOptions
-
-    folder = tmp_path_factory.mktemp("stores")
-    lines = (DATA / "zou_sequences.txt").read_text().splitlines()[:200]
-    labels = (DATA / "zou_labels.txt").read_text().splitlines()[:200]
-    (folder / "seqs.txt").write_text("\n".join(lines) + "\n")
-    (folder / "labels.txt").write_text("\n".join(labels) + "\n")
-    common = dict(format="lines", labels=str(folder / "labels.txt"), progress=False)
-    encode(folder / "seqs.txt", folder / "s.store", EncodeOptions(**common))
-    encode(folder / "seqs.txt", folder / "f.store", EncodeOptions(split="folds", folds=2, **common))
-    return folder
+    return zou_stores(tmp_path_factory.mktemp("stores"))
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA
-from harness import refused
+from harness import refused, zou_stores
 
 ZOU_MODEL = Path(__file__).resolve().parents[2] / "galaxy" / "test-data" / "zou.dnacnn"
 
@@ -48,16 +47,7 @@ BAD = {
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Path:
     """``s.store`` (200 Zou sequences of 50 bp, random split) and ``f.store`` (2 folds), once."""
-    from dnacnn.encode import encode
-    from dnacnn.encode_options import EncodeOptions
-
-    folder = tmp_path_factory.mktemp("stores")
-    (folder / "seqs.txt").write_text("\n".join((DATA / "zou_sequences.txt").read_text().splitlines()[:200]) + "\n")
-    (folder / "labels.txt").write_text("\n".join((DATA / "zou_labels.txt").read_text().splitlines()[:200]) + "\n")
-    common = dict(format="lines", labels=str(folder / "labels.txt"), progress=False)
-    encode(folder / "seqs.txt", folder / "s.store", EncodeOptions(**common))
-    encode(folder / "seqs.txt", folder / "f.store", EncodeOptions(split="folds", folds=2, **common))
-    return folder
+    return zou_stores(tmp_path_factory.mktemp("stores"))
 
 
 @pytest.fixture
