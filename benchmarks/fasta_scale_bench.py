@@ -13,8 +13,8 @@ block: quadratic).  encode() does per-record work the reader does not (the dupli
 ids.txt, the split), so end to end the long record runs up to ~2x faster than the short ones.
 
 ``--bomb`` adds the issue's gzip bomb: a 1.5-MB .gz holding one record of 1.5 Gbp of ``A``,
-encoded with ``--length 1000`` (the centre 1,000 bp kept; the record's codes, one byte a base, are
-held once).  ``--mbp`` makes the inputs smaller for a quick run.
+encoded with ``--length 1000``: refused once the record passes ``MAX_RECORD_BASES`` (256 Mbp), so
+its time and peak RSS are those of reading that much.  ``--mbp`` makes the inputs smaller for a quick run.
 
 Run:  python benchmarks/fasta_scale_bench.py [--repeats 2] [--mbp 100] [--bomb]
 """
@@ -43,16 +43,20 @@ CHILD = """
 import json, sys, time
 from dnacnn.encode import encode
 from dnacnn.encode_options import EncodeOptions
+from dnacnn.errors import DnacnnError
 from dnacnn.io.fasta import iter_fasta
 hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])
 base = hwm()
 opts = json.loads(sys.argv[3])
-t0, c0 = time.perf_counter(), time.process_time()
-if opts.pop('parse', False):
-    sum(len(chunk.codes) for chunk in iter_fasta(sys.argv[1]))
-else:
-    encode(sys.argv[1], sys.argv[2], EncodeOptions(label_value=1, split='train', progress=False, **opts))
-print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, base, hwm()]))
+t0, c0, refused = time.perf_counter(), time.process_time(), None
+try:
+    if opts.pop('parse', False):
+        sum(len(chunk.codes) for chunk in iter_fasta(sys.argv[1]))
+    else:
+        encode(sys.argv[1], sys.argv[2], EncodeOptions(label_value=1, split='train', progress=False, **opts))
+except DnacnnError as e:
+    refused = str(e)
+print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, base, hwm(), refused]))
 """
 
 
@@ -117,8 +121,9 @@ def _write(path: Path, parts) -> None:
 # --------------------------------------------------------------------------- measuring
 
 
-def encode_once(path: Path, opts: dict | None = None) -> tuple[float, float, float, float]:
-    """``(wall s, CPU s, RSS after imports MB, peak RSS MB)`` of encode() in a fresh process."""
+def encode_once(path: Path, opts: dict | None = None) -> tuple[float, float, float, float, str | None]:
+    """``(wall s, CPU s, RSS after imports MB, peak RSS MB, refusal message or None)`` of encode()
+    in a fresh process."""
     store = OUT / f"{path.name}.store"
     shutil.rmtree(store, ignore_errors=True)
     done = subprocess.run(
@@ -128,8 +133,8 @@ def encode_once(path: Path, opts: dict | None = None) -> tuple[float, float, flo
         text=True,
     )
     shutil.rmtree(store, ignore_errors=True)
-    wall, cpu, base, peak = json.loads(done.stdout.strip().splitlines()[-1])
-    return wall, cpu, base / 1024, peak / 1024
+    wall, cpu, base, peak, refused = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, cpu, base / 1024, peak / 1024, refused
 
 
 def best_of(runs: dict[str, tuple[Path, dict]], repeats: int) -> dict[str, tuple[float, float, float, float]]:
@@ -138,7 +143,9 @@ def best_of(runs: dict[str, tuple[Path, dict]], repeats: int) -> dict[str, tuple
     best: dict[str, tuple[float, float, float, float]] = {}
     for _ in range(repeats):
         for name, (path, opts) in runs.items():
-            wall, cpu, base, peak = encode_once(path, opts)
+            wall, cpu, base, peak, refused = encode_once(path, opts)
+            if refused:
+                raise SystemExit(f"{name}: {refused}")
             old = best.get(name, (float("inf"), float("inf"), 0.0, 0.0))
             best[name] = (min(old[0], wall), min(old[1], cpu), max(old[2], base), max(old[3], peak))
     return best
@@ -171,7 +178,7 @@ def main(argv=None) -> None:
     ap.add_argument("--mbp", type=int, default=100, help="Mbp of sequence in each input")
     ap.add_argument("--length", type=int, default=100, help="bases per short record")
     ap.add_argument("--repeats", type=int, default=2, help="best of this many interleaved runs")
-    ap.add_argument("--bomb", action="store_true", help="also the 1.5-MB .gz of a 1.5-Gbp record (1-2 min, 1.5 GB)")
+    ap.add_argument("--bomb", action="store_true", help="also the 1.5-MB .gz of a 1.5-Gbp record (refused after 256 Mbp)")
     args = ap.parse_args(argv)
     bases = args.mbp * 1_000_000
     paths = inputs(bases, args.length)
@@ -206,12 +213,12 @@ def main(argv=None) -> None:
     print(table(ratio_rows, header))
     if args.bomb:
         path = gzip_bomb(1500 * BLOCK)
-        wall, cpu, base, peak = encode_once(path, {"length": 1000})
+        wall, cpu, base, peak, refused = encode_once(path, {"length": 1000})
         size = path.stat().st_size / 1e6
         gbp = 1500 * BLOCK / 1e9
         print(
             f"\ngzip bomb: {size:.1f} MB .gz -> one record of {gbp:.2f} Gbp, --length 1000: "
-            f"{wall:.0f} s wall ({gbp * 1000 / wall:.0f} MB/s), {cpu:.0f} s CPU, peak RSS {peak:.0f} MB"
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MB; {refused or 'NOT refused'}"
         )
 
 

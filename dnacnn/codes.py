@@ -26,6 +26,9 @@ code   base  one-hot column
 Lowercase (soft-masked) bases are read as uppercase; ``U`` is read as ``T``.  Any other byte
 (digits, ``*``, ``-``, ...) is invalid and reported with its file and line.
 
+A code above 4 is written by no encoder; every reader here takes it as N (a forged or damaged
+store then reads as ambiguous bases, never as an index out of range).
+
 Genotype codes: 0, 1, 2 = dosage of the counted allele, 3 = missing.  Two schemes:
 ``onehot`` gives 3 channels (missing = all zeros); ``dosage`` gives 1 channel with missing values
 replaced by the marker's mean dosage over the stored individuals.
@@ -53,7 +56,10 @@ for _b in "NRYSWKMBDHVnryswkmbdhv":
     DNA_LUT[ord(_b)] = DNA_N
 
 # code -> complement code, for reverse complements
-COMPLEMENT = np.array([3, 2, 1, 0, DNA_N], dtype=np.uint8)
+COMPLEMENT = np.full(256, DNA_N, dtype=np.uint8)  # every byte: a code above 4 complements to N
+COMPLEMENT[:4] = [3, 2, 1, 0]
+_DNA_LETTERS = np.full(256, ord("N"), dtype=np.uint8)
+_DNA_LETTERS[:4] = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,8 @@ def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
 
 
 def codes_to_dna(codes: np.ndarray) -> str:
-    """Codes back to a string (code 4 -> ``N``)."""
-    return np.frombuffer(b"ACGTN", dtype=np.uint8)[codes].tobytes().decode()
+    """Codes back to a string (code 4 and above -> ``N``)."""
+    return _DNA_LETTERS[np.asarray(codes, dtype=np.uint8)].tobytes().decode()
 
 
 def expansion_table(encoding: Encoding) -> np.ndarray:
@@ -178,7 +184,8 @@ def one_hot(codes: np.ndarray, encoding: Encoding, marker_means: np.ndarray | No
                 raise ValueError("dosage encoding with missing values needs marker_means")
             X[missing] = np.broadcast_to(marker_means, codes.shape)[missing]
         return X[:, None, :]
-    table = expansion_table(encoding)
+    table = expansion_table(encoding)  # its last row is all zeros: N, or a missing genotype
+    codes = np.minimum(codes, np.uint8(len(table) - 1))  # a code above it reads as that row
     return np.ascontiguousarray(table[codes].transpose(0, 2, 1))
 
 

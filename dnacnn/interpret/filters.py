@@ -209,16 +209,16 @@ def _activations(layer: FirstLayer, codes: np.ndarray, rows: int):
     """Yield ``(codes of the scanned strand (b, L), activations (b, F, L_out) numpy)``."""
     import torch
 
-    from dnacnn.codes import reverse_complement_codes
+    from dnacnn.codes import Expander, dna_encoding, reverse_complement_codes
 
     p = next(layer.scan.parameters())
-    table = torch.cat([torch.eye(4), torch.zeros(1, 4)]).to(p.device, p.dtype)
+    expand = Expander(dna_encoding(codes.shape[1]), device=p.device)
     with torch.inference_mode():
         for s in range(0, len(codes), rows):
             c = np.asarray(codes[s : s + rows])
             strands = (c, reverse_complement_codes(c)) if layer.both_strands else (c,)
             for sc in strands:
-                X = table[torch.as_tensor(np.ascontiguousarray(sc), device=p.device).long()].transpose(1, 2)
+                X = expand(torch.as_tensor(np.ascontiguousarray(sc), device=p.device), p.dtype)
                 yield sc, layer.scan(X).float().cpu().numpy()
 
 
@@ -236,9 +236,11 @@ def filter_influence(
     """
     import torch
 
+    from dnacnn.codes import Expander, dna_encoding
+
     fn = model_output(module, head, 0)
     p = next(module.parameters())
-    table = torch.cat([torch.eye(4), torch.zeros(1, 4)]).to(p.device, p.dtype)
+    expand = Expander(dna_encoding(codes.shape[1]), device=p.device)
     n_f, strands = layer.n_filters, 2 if layer.both_strands else 1
     fill = torch.as_tensor(mean, dtype=p.dtype, device=p.device)[:, None, None, None]
     idx = torch.arange(n_f, device=p.device)
@@ -255,8 +257,8 @@ def filter_influence(
     try:
         with torch.inference_mode():
             for s in range(0, len(codes), rows):
-                c = torch.as_tensor(np.asarray(codes[s : s + rows]), device=p.device).long()
-                out = fn(table[c].transpose(1, 2)).double().reshape(n_f + 1, len(c))
+                c = torch.as_tensor(np.ascontiguousarray(codes[s : s + rows]), device=p.device)
+                out = fn(expand(c, p.dtype)).double().reshape(n_f + 1, len(c))
                 d = (out[0] - out[1:]).cpu().numpy()  # (F, b)
                 sq += (d**2).sum(axis=1)
                 diff += d.sum(axis=1)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dnacnn.codes import DNA_N
 from dnacnn.errors import DnacnnError
 from dnacnn.interpret.filters import DEFAULT_THRESHOLD, FilterMotifs, filter_motifs
 from dnacnn.interpret.inputs import load_dna_model, read_sequences
@@ -205,11 +206,11 @@ def run_summary(result: MotifsResult) -> str:
 
 
 def _subset(codes: np.ndarray, limit: int, seed: int) -> np.ndarray:
-    """At most ``limit`` rows of ``codes``: a seeded random subset, in their original order."""
-    if len(codes) <= limit:
-        return codes
-    rng = np.random.default_rng(seed)
-    return codes[np.sort(rng.choice(len(codes), limit, replace=False))]
+    """At most ``limit`` rows of ``codes``: a seeded random subset, in their original order, with a
+    code above N (written by no encoder: a damaged store) read as N."""
+    if len(codes) > limit:
+        codes = codes[np.sort(np.random.default_rng(seed).choice(len(codes), limit, replace=False))]
+    return np.minimum(codes, np.uint8(DNA_N))
 
 
 def _motif_sequences(loaded, source, rows, split, fmt, seq_col, id_col, genome, length_policy, model_path):

@@ -11,8 +11,9 @@ block is read in pieces instead of being carried from block to block: its header
 and each piece is translated onto one growing code buffer, so time stays linear in the input
 (one 100-Mbp record and a million 100-bp records parse at the same MB/s,
 ``benchmarks/fasta_scale_bench.py``) and memory is a few blocks plus one byte per base of the
-longest record.  A header line over :data:`MAX_HEADER_BYTES` is refused; a leading UTF-8
-byte-order mark is dropped.
+longest record.  A header line over :data:`MAX_HEADER_BYTES` and a record over
+:data:`MAX_RECORD_BASES` (a gzip bomb of one record would otherwise be held whole) are refused; a
+leading UTF-8 byte-order mark is dropped.
 
 Header convention: ``>ID [DESCRIPTION]``; the ID is the first whitespace-delimited word.  With
 ``labels="header"`` the first word of the description holds the label(s), comma-separated for
@@ -44,6 +45,9 @@ _LUT = DNA_LUT.tobytes()
 _SEQ_SPACE = b"\n\r \t"  # dropped from sequence lines
 _BYTES_SPACE = (b" ", b"\t", b"\r", b"\x0b", b"\x0c")  # what bytes.split() splits on, besides \n
 MAX_HEADER_BYTES = 1 << 20  # a longer '>' line is refused: no real ID and description come near it
+# a longer record is refused as it is read: its codes (1 B a base) are held whole to be cropped, and
+# no sequence to encode comes near it (human chr1 is 249 Mbp; genomes are read through their .fai)
+MAX_RECORD_BASES = 1 << 28
 
 
 @dataclass
@@ -76,7 +80,8 @@ def iter_fasta(path: str | os.PathLike, block_bytes: int = PARSE_BLOCK_BYTES) ->
     codes (one byte per base) of the longest record, which is never held as text.
 
     Raises InputError (file and line) for a file without a ``>`` header, a record without an ID
-    or sequence, a header line over :data:`MAX_HEADER_BYTES` and invalid sequence characters.
+    or sequence, a header line over :data:`MAX_HEADER_BYTES`, a record over
+    :data:`MAX_RECORD_BASES` and invalid sequence characters.
     """
     line_offset = 0  # lines consumed before the current region
     first = True  # nothing but blank lines read so far
@@ -208,6 +213,14 @@ class _LongRecord:
             byte_pos = start + int(np.flatnonzero(is_seq)[bad])
             newlines = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8)[:byte_pos] == _NL)
             _raise_invalid(self.path, piece, newlines, line_offset, byte_pos, self.id)
+        if len(self.codes) + len(codes) > MAX_RECORD_BASES:
+            raise InputError(
+                self.path,
+                f"{self.line}",
+                f"record '{self.id}' is longer than {MAX_RECORD_BASES:,} bases, the most one record may hold "
+                "(its bases are held in memory to be cropped)",
+                "cut long sequences into windows: a BED file of windows with --genome reads them from the sequence",
+            )
         self.codes += codes
 
     def chunk(self) -> FastaChunk:

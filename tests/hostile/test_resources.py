@@ -23,7 +23,7 @@ from harness import refused
 
 from dnacnn.codes import DNA_LUT
 from dnacnn.errors import DnacnnError
-from dnacnn.io.fasta import MAX_HEADER_BYTES, iter_fasta
+from dnacnn.io.fasta import MAX_HEADER_BYTES, MAX_RECORD_BASES, iter_fasta
 from dnacnn.models.plan import MAX_ACTIVATION_BYTES, MAX_PARAMETERS, plan_model
 from dnacnn.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES, parse_yaml
 
@@ -522,6 +522,17 @@ def test_a_gzip_bomb_of_one_long_record_encodes_at_length_holding_its_codes_once
     result = cli(*encode_args("bomb.fa.gz"), "--length", "100")
     assert result.exit_code == 0, result.stderr
     assert (work / "out.store" / "codes.u8").stat().st_size == 100
+
+
+def test_a_gzip_bomb_of_one_record_over_the_limit_is_refused_as_it_is_read(cli, work):
+    """The issue's bomb: ~1.5 MB of gzip expanding to one record of 1.57 Gbp.  Refused once the
+    record passes MAX_RECORD_BASES (so at most that is ever held), one line, nothing written."""
+    member = gzip.compress(b"A" * (16 * BLOCK), 9, mtime=0)  # gzip members concatenate into one stream
+    n_members = 1_570_000_000 // (16 * BLOCK)
+    data = gzip.compress(b">bomb\n", mtime=0) + member * n_members + gzip.compress(b"\n", mtime=0)
+    (work / "bomb.fa.gz").write_bytes(data)
+    assert len(data) < 2_000_000 and n_members * 16 * BLOCK > 5 * MAX_RECORD_BASES
+    refused(cli, work, encode_args("bomb.fa.gz"), "bomb.fa.gz:1", "record 'bomb' is longer than 268,435,456 bases")
 
 
 # --------------------------------------------------------------------------- the FASTA reader on long records
