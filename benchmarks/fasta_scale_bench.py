@@ -178,7 +178,9 @@ def main(argv=None) -> None:
     ap.add_argument("--mbp", type=int, default=100, help="Mbp of sequence in each input")
     ap.add_argument("--length", type=int, default=100, help="bases per short record")
     ap.add_argument("--repeats", type=int, default=2, help="best of this many interleaved runs")
-    ap.add_argument("--bomb", action="store_true", help="also the 1.5-MB .gz of a 1.5-Gbp record (refused after 256 Mbp)")
+    ap.add_argument(
+        "--bomb", action="store_true", help="also the 1.5-MB .gz of a 1.5-Gbp record (refused after 256 Mbp)"
+    )
     args = ap.parse_args(argv)
     bases = args.mbp * 1_000_000
     paths = inputs(bases, args.length)
