@@ -6,10 +6,10 @@ writes a store (:mod:`dnacnn.store`), returning its path; every bad input is a o
 One path for every DNA input kind: :func:`dnacnn.encode_batches.dna_batches` turns reader chunks
 into fixed-length code arrays with labels, optional negatives (shuffled, genome windows or a
 file) are added per chunk, and a :class:`dnacnn.store.StoreWriter` streams them to disk.  The
-duplicate-ID check spills its hashes to disk (:mod:`dnacnn.unique_ids`) and ``--split chrom`` is
-decided per chunk, so a chrom-split encode's memory is flat in the record count; a random split
-draws scikit-learn's rows from the stored labels (~16 B a row at its peak).  Splits are made at
-the end (:mod:`dnacnn.encode_split`); shuffled
+duplicate-ID check spills its hashes to disk (:mod:`dnacnn.unique_ids`), ``--split chrom`` is
+decided per chunk and a random split deals the stored labels a chunk at a time, so encode's
+memory is flat in the record count.  Splits are made at the end (:mod:`dnacnn.encode_split`);
+shuffled
 negatives share their positive's split so no shuffle of a test sequence is trained on.  Not to
 be confused with :mod:`dnacnn.codes`, the code tables.
 """

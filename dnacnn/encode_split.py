@@ -60,9 +60,9 @@ def make_split(opts: EncodeOptions, labels, task, rows: SplitRows | None) -> np.
     groups, n_groups = _flat(rows.groups if rows else None, n)
     if n_groups == n:  # no negatives made here: stratify on the labels
         return splits.random_split(labels, task, opts.valid_frac, opts.test_frac, opts.seed)
-    # negatives follow their positive, so split the positives' groups
+    # negatives follow their positive, so split the positives' groups (labels of no task: no strata)
     group_split = splits.random_split(
-        np.zeros((n_groups, 1), np.float32), "regression", opts.valid_frac, opts.test_frac, opts.seed
+        np.zeros((n_groups, 0), np.float32), "regression", opts.valid_frac, opts.test_frac, opts.seed
     )
     return group_split[groups]
 

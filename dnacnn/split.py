@@ -3,7 +3,8 @@
 Every function returns an array of shape ``(n,)`` uint8 with 0 = train, 1 = valid, 2 = test
 (:data:`dnacnn.store.SPLIT_CODE`).  Three ways to split:
 
-* :func:`random_split` - seeded and exact-sized; stratified by class for classification.
+* :func:`random_split` - seeded and exact-sized; stratified by class for classification; dealt a
+  chunk of rows at a time, so its memory does not grow with the record count.
 * :func:`chrom_split` - hold out whole chromosomes, parsed from ids that carry coordinates, so
   that overlapping or neighbouring windows cannot leak between training and testing.
 * :func:`split_from_column` - a table's own split column (``train`` / ``valid`` / ``test``).
@@ -30,6 +31,7 @@ from dnacnn.errors import DnacnnError, InputError
 TRAIN, VALID, TEST = 0, 1, 2
 TASKS = ("binary", "multiclass", "regression")  # what a store's labels are, the one list
 SEARCH_CHUNK = 1 << 20  # rows per step of the searches over all rows: their temporaries stay small
+SPLIT_CHUNK = 1 << 16  # rows dealt per draw of the random split: part of the draw (another value, other rows)
 MAX_LABEL_COMBOS = 32  # multi-task binary: stratify by the label tuple up to this many tuples
 
 # Accepted id forms (the chromosome is group "chrom"; a bedtools getfasta ``-name`` prefix
@@ -54,24 +56,30 @@ def random_split(
     seed: int = 0,
     regression_bins: int = 0,
 ) -> np.ndarray:
-    """Seeded random split with exact sizes, stratified where the task allows.
+    """Seeded random split with exact sizes, stratified where the task allows, in memory flat in
+    the record count.
 
     Sizes round up like scikit-learn's: ``n_test = ceil(test_frac * n)`` and
     ``n_valid = ceil(valid_frac * n)`` (both of all ``n`` rows); a fraction of 0 gives an empty
-    split.  Test rows are drawn
-    first, then validation rows from the rest (each with ``train_test_split``).
+    split.  Each stratum's share of the test rows, then of the validation rows from the rest, is
+    its proportion rounded by largest remainders (scikit-learn's approximate mode, ties broken by
+    the seed), so every split holds each stratum's proportion to within one record.
+
+    The rows are then dealt :data:`SPLIT_CHUNK` at a time: how many of a chunk's rows of a stratum
+    go to each split is drawn from the multivariate hypergeometric distribution of what the
+    stratum still owes each split, and those codes are shuffled over the rows.  Every assignment
+    with the stratum's sizes is as likely as under a permutation of all rows, while memory is a
+    chunk: ``labels`` may be the memory map of a genome-scale store (issue 23).
 
     Strata: ``binary`` - the first task's label, or the tuple of all labels when there are
     several tasks and at most :data:`MAX_LABEL_COMBOS` distinct tuples; ``multiclass`` - the
     class; ``regression`` - none (plain shuffle), or with ``regression_bins=k > 1`` the first
-    task's quantile bin out of ``k``.  Missing labels (NaN) form their own stratum.  Strata with
-    a single row are pooled, and a split too small to hold every stratum falls back to a plain
-    shuffle, so stratification never makes a split fail.
+    task's quantile bin out of ``k``.  Missing labels (NaN) form their own stratum.
 
     Parameters
     ----------
     labels : np.ndarray, shape=(n, tasks), float32
-        Targets; class indices for ``multiclass``.
+        Targets; class indices for ``multiclass``.  ``(n, 0)`` splits ``n`` rows unstratified.
     task : str
         ``binary``, ``multiclass`` or ``regression``.
     valid_frac, test_frac : float
@@ -99,7 +107,6 @@ def random_split(
     if labels.ndim == 1:
         labels = labels[:, None]
     n = len(labels)
-    split = np.zeros(n, dtype=np.uint8)
     # the tolerance keeps 0.1 * 30 (= 3.0000000000000004 in floating point) at 3
     n_test, n_valid = math.ceil(test_frac * n - 1e-9), math.ceil(valid_frac * n - 1e-9)
     if n and n_test + n_valid >= n:
@@ -107,119 +114,96 @@ def random_split(
             f"{n} records are too few for {n_valid} validation and {n_test} test records; "
             "add records or lower the fractions"
         )
-    strata = _strata(labels, task, regression_bins)
-    rest = None  # all rows
-    if n_test:
-        rest, test = _take(rest, n, strata, n_test, seed)
-        split[test] = TEST
-    if n_valid:
-        _, valid = _take(rest, n, strata, n_valid, seed)
-        split[valid] = VALID
+    split = np.zeros(n, dtype=np.uint8)
+    if not n:
+        return split
+    stratum_of = _stratifier(labels, task, regression_bins)
+    sizes = np.zeros(0, np.int64)
+    for start in range(0, n, SPLIT_CHUNK):
+        found = np.bincount(stratum_of(labels[start : start + SPLIT_CHUNK]))
+        sizes = np.pad(sizes, (0, max(0, len(found) - len(sizes))))
+        sizes[: len(found)] += found
+    rng = np.random.RandomState(seed)
+    test = _approximate_mode(sizes, n_test, rng)
+    valid = _approximate_mode(sizes - test, n_valid, rng)
+    owed = np.stack([sizes - test - valid, valid, test], axis=1)  # (strata, 3): rows each split still takes
+    for start in range(0, n, SPLIT_CHUNK):
+        strata = stratum_of(labels[start : start + SPLIT_CHUNK])
+        rows = np.argsort(strata, kind="stable")  # the chunk's rows, stratum by stratum
+        at = 0
+        for stratum, m in enumerate(np.bincount(strata)):
+            if m:
+                split[start + rows[at : at + m]] = _deal(owed[stratum], int(m), rng)
+                at += m
     return split
 
 
-def _strata(labels: np.ndarray, task: str, regression_bins: int) -> np.ndarray | None:
-    """One stratum label per row ``(n,)`` int32 (int64 for label tuples), or None for no stratification."""
-    if len(labels) == 0 or labels.shape[1] == 0:
-        return None
+def _deal(owed: np.ndarray, m: int, rng: np.random.RandomState) -> np.ndarray:
+    """``m`` split codes drawn without replacement from ``owed`` = (train, valid, test) codes left
+    (updated in place), in random order."""
+    train = _hypergeometric(int(owed[TRAIN]), int(owed[VALID] + owed[TEST]), m, rng)
+    valid = _hypergeometric(int(owed[VALID]), int(owed[TEST]), m - train, rng)
+    taken = np.array([train, valid, m - train - valid])
+    owed -= taken
+    codes = np.repeat(np.array([TRAIN, VALID, TEST], np.uint8), taken)
+    rng.shuffle(codes)
+    return codes
+
+
+def _hypergeometric(good: int, bad: int, m: int, rng: np.random.RandomState) -> int:
+    """How many of ``m`` draws without replacement from ``good + bad`` items are good."""
+    if m == 0 or good == 0:
+        return 0
+    return m if bad == 0 else int(rng.hypergeometric(good, bad, m))
+
+
+def _stratifier(labels: np.ndarray, task: str, regression_bins: int):
+    """A function from a chunk of ``labels`` to each row's stratum number (int64, 0 up), learnt from
+    all rows a chunk at a time."""
+    if labels.shape[1] == 0 or (task == "regression" and regression_bins <= 1):
+        return lambda chunk: np.zeros(len(chunk), np.int64)
     if task == "regression":
-        if regression_bins <= 1:
-            return None
         y = labels[:, 0]
-        ok = ~np.isnan(y)
-        edges = np.quantile(y[ok], np.linspace(0, 1, regression_bins + 1)[1:-1]) if ok.any() else []
-        return np.where(ok, np.searchsorted(edges, y, side="right"), -1).astype(np.int32)
-    y = labels if task == "binary" else labels[:, :1]
-    # NaN compares unequal to itself; give it a value no real label has so it groups.
-    y = np.where(np.isnan(y), np.float32(-np.inf), y)
-    if y.shape[1] == 1:  # 1-D unique: np.unique(axis=0) sorts rows as bytes, ~30x slower
-        # the inverse of np.unique, as int32 by a search a chunk at a time (np.unique's own holds ~30 B a row)
-        values, codes = np.unique(y[:, 0]), np.empty(len(y), np.int32)
-        for i in range(0, len(y), SEARCH_CHUNK):
-            codes[i : i + SEARCH_CHUNK] = np.searchsorted(values, y[i : i + SEARCH_CHUNK, 0])
-        return codes
-    combos, tuple_id = np.unique(y, axis=0, return_inverse=True)
-    if len(combos) > MAX_LABEL_COMBOS:
-        _, tuple_id = np.unique(y[:, 0], return_inverse=True)
-    return tuple_id.ravel()
+        known = y[~np.isnan(y)]  # the quantiles need every finite target: 4 B a row, opt-in
+        edges = np.quantile(known, np.linspace(0, 1, regression_bins + 1)[1:-1]) if len(known) else np.zeros(0)
+        del known
+        missing = len(edges) + 1  # NaN: a stratum of its own
+        return lambda chunk: np.where(
+            np.isnan(chunk[:, 0]), missing, np.searchsorted(edges, chunk[:, 0], side="right")
+        ).astype(np.int64)
 
+    def clean(chunk):  # NaN compares unequal to itself; give it a value no real label has so it groups
+        return np.where(np.isnan(chunk), np.float32(-np.inf), chunk)
 
-def _take(
-    rows: np.ndarray | None, n: int, strata: np.ndarray | None, k: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``rows`` (int32; None: all ``n`` rows) into (kept, taken) with exactly ``k`` taken,
-    stratified when possible.
+    if task == "binary" and labels.shape[1] > 1:
+        combos: set[tuple] = set()
+        for start in range(0, len(labels), SEARCH_CHUNK):
+            combos.update(map(tuple, np.unique(clean(labels[start : start + SEARCH_CHUNK]), axis=0).tolist()))
+            if len(combos) > MAX_LABEL_COMBOS:
+                break
+        if len(combos) <= MAX_LABEL_COMBOS:
+            number = {combo: i for i, combo in enumerate(sorted(combos))}
 
-    The same draw as scikit-learn's ``train_test_split(rows, test_size=k, random_state=seed,
-    stratify=...)`` (so a seed gives the splits it always gave), on int32 positions and one
-    stratum at a time: ~16 bytes a row at the peak instead of scikit-learn's ~130, which made
-    encoding 10M windows peak at 1.4 GB.
-    """
-    size = n if rows is None else len(rows)
-    pick = (lambda positions: positions) if rows is None else rows.__getitem__
-    s = None
-    if strata is not None:
-        s = strata if rows is None else strata[rows]
-        values, counts = _counts(s)
-        rare = values[counts < 2]
-        if len(rare):
-            s = s.copy() if rows is None else s
-            if len(rare) == 1:  # a lone singleton joins the largest stratum
-                s[s == rare[0]] = values[np.argmax(counts)]
-            else:  # several singletons form one stratum together
-                s[np.isin(s, rare)] = rare[0]
-            values, counts = _counts(s)
-        # more strata than either part can hold: plain shuffle (scikit-learn would refuse)
-        if len(values) < 2 or counts.min() < 2 or min(k, size - k) < len(values):
-            s = None
-    rng = np.random.RandomState(seed)
-    if s is None:  # scikit-learn's ShuffleSplit: one permutation, the first k taken
-        order = np.arange(size, dtype=np.int32)
-        rng.shuffle(order)  # in place: the draws of rng.permutation(size), without its copy
-        return pick(order[k:]), pick(order[:k])
-    # scikit-learn's StratifiedShuffleSplit: per-stratum sizes by its approximate mode, then a
-    # permutation within each stratum (in sorted stratum order), then both parts permuted
-    n_kept = _approximate_mode(counts, size - k, rng)
-    n_taken = _approximate_mode(counts - n_kept, k, rng)
-    kept, taken = [], []
-    for value, count, n_k, n_t in zip(values, counts, n_kept, n_taken, strict=True):
-        order = np.arange(count, dtype=np.int32)
-        rng.shuffle(order)
-        members = _positions(s, value)[order]
-        kept.append(members[:n_k])
-        taken.append(members[n_k : n_k + n_t])
-    del s
-    kept, taken = np.concatenate(kept), np.concatenate(taken)
-    rng.shuffle(kept)
-    rng.shuffle(taken)
-    return pick(kept), pick(taken)
+            def by_tuple(chunk):
+                found, inverse = np.unique(clean(chunk), axis=0, return_inverse=True)
+                return np.array([number[tuple(row)] for row in found.tolist()], np.int64)[inverse.ravel()]
 
-
-def _counts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(s, return_counts=True)`` of dense integer codes, without sorting a copy of ``s``."""
-    low, high = int(s.min()), int(s.max())
-    counts = np.zeros(high - low + 1, np.int64)
-    for i in range(0, len(s), SEARCH_CHUNK):  # bincount casts to int64: 8 B a row unchunked
-        part = s[i : i + SEARCH_CHUNK]
-        counts += np.bincount(part - low if low else part, minlength=len(counts))
-    values = np.flatnonzero(counts)
-    return values + low, counts[values]
-
-
-def _positions(s: np.ndarray, value, chunk: int = SEARCH_CHUNK) -> np.ndarray:
-    """``np.flatnonzero(s == value)`` as int32, a chunk at a time (no int64 array of n)."""
-    found = [np.flatnonzero(s[i : i + chunk] == value).astype(np.int32) + np.int32(i) for i in range(0, len(s), chunk)]
-    return np.concatenate(found) if found else np.zeros(0, np.int32)
+            return by_tuple
+    values = np.zeros(0, np.float32)
+    for start in range(0, len(labels), SEARCH_CHUNK):
+        values = np.union1d(values, clean(labels[start : start + SEARCH_CHUNK, 0]))
+    return lambda chunk: np.searchsorted(values, clean(chunk[:, 0])).astype(np.int64)
 
 
 def _approximate_mode(counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
     """scikit-learn's ``_approximate_mode``: per-stratum draws summing to ``n_draws``, in proportion
-    to ``counts``, the leftover draws going to the largest remainders (ties broken by ``rng``)."""
+    to ``counts``, the leftover draws going to the largest remainders (ties broken by ``rng``);
+    a stratum of 0 rows takes none."""
     continuous = counts / counts.sum() * n_draws
     floored = np.floor(continuous)
     need = int(n_draws - floored.sum())
     if need > 0:
-        remainder = continuous - floored
+        remainder = np.where(counts > 0, continuous - floored, -1.0)  # an empty stratum takes nothing
         for value in np.sort(np.unique(remainder))[::-1]:
             (tied,) = np.where(remainder == value)
             add = min(len(tied), need)
@@ -342,7 +326,7 @@ def kfold_assignment(labels: np.ndarray, task: str, k: int, seed: int = 0) -> np
     if n < k:
         raise DnacnnError(f"{n} records are too few for {k} folds; use --folds {max(2, n)} or fewer")
     folds = np.zeros(n, dtype=np.uint8)
-    strata = _strata(labels, task, 0) if task != "regression" else None
+    strata = _stratifier(labels, task, 0)(labels) if task != "regression" else None
     if strata is not None and np.bincount(strata).min(initial=k) >= k:
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(n), strata)
     else:  # regression, or a class with fewer than k records: a plain shuffle

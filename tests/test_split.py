@@ -69,46 +69,76 @@ def test_missing_labels_and_tiny_classes_do_not_break_stratification():
     assert counts(random_split(tiny, "multiclass", valid_frac=0.2, test_frac=0.2)) == [3, 1, 1]
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_a_seed_gives_scikit_learns_split(seed):
-    """random_split draws its own rows (int32, one stratum at a time, for flat memory) but must give
-    exactly the split scikit-learn's train_test_split gave, so a seed keeps meaning the same rows."""
-    from sklearn.model_selection import train_test_split
+def co_test(monkeypatch, chunk: int, y: np.ndarray, seeds: int) -> np.ndarray:
+    """How often each pair of rows (the diagonal: each row) lands in the test split over ``seeds``
+    seeds, dealt ``chunk`` rows at a time."""
+    monkeypatch.setattr(splits, "SPLIT_CHUNK", chunk)
+    test = np.array([random_split(y, "binary", valid_frac=0.1, test_frac=0.2, seed=s) == 2 for s in range(seeds)])
+    test = test.astype(np.float64)
+    return test.T @ test / seeds
 
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(10, 3000))
-    task = ("binary", "multiclass", "regression")[seed % 3]
-    labels = rng.integers(0, 2 if task == "binary" else 5, n).astype(np.float32)
-    labels[rng.random(n) < 0.05] = np.nan if task == "binary" else labels[0]
-    if seed % 4 == 0:
-        labels[-1] = 7  # a singleton class
-    valid_frac, test_frac = float(rng.uniform(0.01, 0.4)), float(rng.uniform(0.01, 0.4))
-    bins = 4 if task == "regression" and seed % 2 else 0
-    got = random_split(labels, task, valid_frac=valid_frac, test_frac=test_frac, seed=seed, regression_bins=bins)
 
-    strata = splits._strata(labels[:, None], task, bins)
+@pytest.mark.parametrize("chunk", [7, 1 << 16])
+def test_every_assignment_with_the_strata_sizes_is_equally_likely(monkeypatch, chunk):
+    """The rows are dealt a chunk at a time (memory flat in the record count), yet the draw is that of
+    a permutation of all rows: each row of a class is tested as often, and so is each pair of rows,
+    whether they share a chunk or not (a fixed quota per chunk would test pairs in one chunk less)."""
+    y = np.repeat([0, 1], [24, 16]).astype(np.float32)[:, None]
+    seeds = 4000
+    pairs = co_test(monkeypatch, chunk, y, seeds)
+    # 8 test rows: class 0 (24 rows) takes 5 (4.8 rounded by largest remainder), class 1 takes 3
+    for rows, k, size in ((slice(0, 24), 5, 24), (slice(24, 40), 3, 16)):
+        block = pairs[rows, rows]
+        assert np.abs(np.diag(block) - k / size).max() < 0.03
+        off = ~np.eye(size, dtype=bool)
+        same_chunk = (np.arange(size)[:, None] // 7 == np.arange(size)[None, :] // 7) & off
+        for kind in (same_chunk, off & ~same_chunk):
+            assert abs(block[kind].mean() - k * (k - 1) / (size * (size - 1))) < 0.004
 
-    def take(rows, k):  # the scikit-learn code random_split had before
-        s = None
-        if strata is not None:
-            s = strata[rows].copy()
-            values, counts = np.unique(s, return_counts=True)
-            rare = values[counts < 2]
-            if len(rare) == 1:
-                s[s == rare[0]] = values[np.argmax(counts)]
-            elif len(rare) > 1:
-                s[np.isin(s, rare)] = rare[0]
-            s = s if len(np.unique(s)) > 1 else None
-        try:
-            return train_test_split(rows, test_size=k, random_state=seed, stratify=s)
-        except ValueError:
-            return train_test_split(rows, test_size=k, random_state=seed)
 
-    want = np.zeros(n, dtype=np.uint8)
-    rest, test = take(np.arange(n), int(np.ceil(test_frac * n - 1e-9)))
-    want[test] = 2
-    want[take(rest, int(np.ceil(valid_frac * n - 1e-9)))[1]] = 1
-    assert np.array_equal(got, want)
+def test_a_split_dealt_in_chunks_keeps_exact_sizes_and_reads_a_memory_map(monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 10_001).astype(np.float32)[:, None]
+    y[rng.random(len(y)) < 0.01] = np.nan
+    want = random_split(y, "multiclass", valid_frac=0.15, test_frac=0.05, seed=5)
+    mapped = np.lib.format.open_memmap(tmp_path / "y.npy", "w+", np.float32, y.shape)
+    mapped[:] = y
+    mapped.flush()
+    from_disk = random_split(np.load(tmp_path / "y.npy", mmap_mode="r"), "multiclass", 0.15, 0.05, 5)
+    np.testing.assert_array_equal(from_disk, want)
+    monkeypatch.setattr(splits, "SPLIT_CHUNK", 333)
+    small = random_split(y, "multiclass", valid_frac=0.15, test_frac=0.05, seed=5)
+    assert not np.array_equal(small, want)  # the chunk size is part of the draw
+
+    def per_stratum(rows) -> np.ndarray:  # NaN, then classes 0, 1, 2
+        return np.array([np.isnan(rows).sum(), *np.bincount(rows[~np.isnan(rows)].astype(int), minlength=3)])
+
+    whole = per_stratum(y[:, 0])
+    for split in (want, small):
+        assert counts(split) == [7999, 1501, 501]
+        for part, size in ((1, 1501), (2, 501)):  # every stratum (NaN too) within one record of its share
+            assert np.abs(per_stratum(y[split == part, 0]) - whole * size / len(y)).max() < 1
+
+
+def test_a_random_split_holds_a_chunk_not_the_records(tmp_path):
+    """Issue 23: 4M labels read from a memory map; Python allocations peak at the 1-byte-a-row
+    split codes plus a chunk's temporaries, not several bytes a row."""
+    import tracemalloc
+
+    n = 4_000_000
+    mapped = np.lib.format.open_memmap(tmp_path / "y.npy", "w+", np.float32, (n, 1))
+    mapped[:] = (np.arange(n) % 3 == 0)[:, None]
+    mapped.flush()
+    del mapped
+    labels = np.load(tmp_path / "y.npy", mmap_mode="r")
+    tracemalloc.start()
+    try:
+        split = random_split(labels, "binary", seed=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counts(split) == [3_200_000, 400_000, 400_000]
+    assert peak < n + (16 << 20), peak / n
 
 
 def test_regression_bins_stratify_by_quantile():
