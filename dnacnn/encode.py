@@ -116,7 +116,7 @@ def _encode_dna(path: Path, fmt: str, out: Path, opts: EncodeOptions) -> Path:
                 bar.update(len(batch.ids))
         writer.flush()
         rows.unique.check(writer.tmp / "ids.txt", path)
-        labels = np.asarray(writer.labels())  # memory-mapped: read where a split or the classes need it
+        labels = writer.labels()  # memory-mapped: read where a split or the classes need it
         task = resolve_task("regression" if targets else opts.task, rows.label_values(), path)
         split = make_split(opts, labels, task, rows.split)
         folds = make_folds(opts, labels, task, rows.split)

@@ -21,6 +21,7 @@ that matches nothing, unknown split names) raise a one-line :class:`~dnacnn.erro
 from __future__ import annotations
 
 import math
+import mmap
 import re
 
 import numpy as np
@@ -103,7 +104,7 @@ def random_split(
         raise DnacnnError(
             f"valid_frac + test_frac = {valid_frac + test_frac:g} leaves no training data; make their sum < 1"
         )
-    labels = np.asarray(labels, dtype=np.float32)
+    labels = labels if _whole_map(labels) else np.asarray(labels, dtype=np.float32)
     if labels.ndim == 1:
         labels = labels[:, None]
     n = len(labels)
@@ -120,7 +121,7 @@ def random_split(
     stratum_of = _stratifier(labels, task, regression_bins)
     sizes = np.zeros(0, np.int64)
     for start in range(0, n, SPLIT_CHUNK):
-        found = np.bincount(stratum_of(labels[start : start + SPLIT_CHUNK]))
+        found = np.bincount(stratum_of(_rows(labels, start, start + SPLIT_CHUNK)))
         sizes = np.pad(sizes, (0, max(0, len(found) - len(sizes))))
         sizes[: len(found)] += found
     rng = np.random.RandomState(seed)
@@ -128,7 +129,7 @@ def random_split(
     valid = _approximate_mode(sizes - test, n_valid, rng)
     owed = np.stack([sizes - test - valid, valid, test], axis=1)  # (strata, 3): rows each split still takes
     for start in range(0, n, SPLIT_CHUNK):
-        strata = stratum_of(labels[start : start + SPLIT_CHUNK])
+        strata = stratum_of(_rows(labels, start, start + SPLIT_CHUNK))
         rows = np.argsort(strata, kind="stable")  # the chunk's rows, stratum by stratum
         at = 0
         for stratum, m in enumerate(np.bincount(strata)):
@@ -136,6 +137,27 @@ def random_split(
                 split[start + rows[at : at + m]] = _deal(owed[stratum], int(m), rng)
                 at += m
     return split
+
+
+def _whole_map(labels) -> bool:
+    """``labels`` is a float32 (n, tasks) memory map of a whole file (a store's ``labels.f32``)."""
+    return (
+        isinstance(labels, np.memmap)
+        and isinstance(labels.base, mmap.mmap)
+        and labels.dtype == np.float32
+        and labels.ndim == 2
+        and labels.flags.c_contiguous
+    )
+
+
+def _rows(labels: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``labels[start:stop]``; from a whole-file memory map by a plain read, so that its pages do
+    not stay mapped: they would count in the process's memory, 4 B a row and task."""
+    if not _whole_map(labels):
+        return labels[start:stop]
+    stop, width = min(stop, len(labels)), labels.shape[1]
+    offset = labels.offset + start * width * labels.itemsize
+    return np.fromfile(labels.filename, np.float32, max(0, stop - start) * width, offset=offset).reshape(-1, width)
 
 
 def _deal(owed: np.ndarray, m: int, rng: np.random.RandomState) -> np.ndarray:
@@ -178,7 +200,7 @@ def _stratifier(labels: np.ndarray, task: str, regression_bins: int):
     if task == "binary" and labels.shape[1] > 1:
         combos: set[tuple] = set()
         for start in range(0, len(labels), SEARCH_CHUNK):
-            combos.update(map(tuple, np.unique(clean(labels[start : start + SEARCH_CHUNK]), axis=0).tolist()))
+            combos.update(map(tuple, np.unique(clean(_rows(labels, start, start + SEARCH_CHUNK)), axis=0).tolist()))
             if len(combos) > MAX_LABEL_COMBOS:
                 break
         if len(combos) <= MAX_LABEL_COMBOS:
@@ -191,7 +213,7 @@ def _stratifier(labels: np.ndarray, task: str, regression_bins: int):
             return by_tuple
     values = np.zeros(0, np.float32)
     for start in range(0, len(labels), SEARCH_CHUNK):
-        values = np.union1d(values, clean(labels[start : start + SEARCH_CHUNK, 0]))
+        values = np.union1d(values, clean(_rows(labels, start, start + SEARCH_CHUNK)[:, 0]))
     return lambda chunk: np.searchsorted(values, clean(chunk[:, 0])).astype(np.int64)
 
 
