@@ -119,11 +119,7 @@ def random_split(
     if not n:
         return split
     stratum_of = _stratifier(labels, task, regression_bins)
-    sizes = np.zeros(0, np.int64)
-    for start in range(0, n, SPLIT_CHUNK):
-        found = np.bincount(stratum_of(_rows(labels, start, start + SPLIT_CHUNK)))
-        sizes = np.pad(sizes, (0, max(0, len(found) - len(sizes))))
-        sizes[: len(found)] += found
+    sizes = _stratum_sizes(labels, stratum_of)
     rng = np.random.RandomState(seed)
     test = _approximate_mode(sizes, n_test, rng)
     valid = _approximate_mode(sizes - test, n_valid, rng)
@@ -137,6 +133,16 @@ def random_split(
                 split[start + rows[at : at + m]] = _deal(owed[stratum], int(m), rng)
                 at += m
     return split
+
+
+def _stratum_sizes(labels: np.ndarray, stratum_of) -> np.ndarray:
+    """Rows per stratum number, int64, counted a chunk at a time."""
+    sizes = np.zeros(0, np.int64)
+    for start in range(0, len(labels), SPLIT_CHUNK):
+        found = np.bincount(stratum_of(_rows(labels, start, start + SPLIT_CHUNK)))
+        sizes = np.pad(sizes, (0, max(0, len(found) - len(sizes))))
+        sizes[: len(found)] += found
+    return sizes
 
 
 def _whole_map(labels) -> bool:
