@@ -291,6 +291,23 @@ def test_cli_motifs(zou_motifs, cli, tmp_path):
     assert_one_line_error(bad, "unknown --rows 'some'; use positive or all")
 
 
+def test_a_rerun_leaves_no_file_of_the_earlier_run(zou_motifs, cli, tmp_path):
+    """Found by an independent hostile corpus: a rerun with --no-logos into a folder of an earlier
+    run left its logos and motifs.html (of another model) beside the new tables.  Now a run first
+    removes what a run writes; a user's own files in the folder stay."""
+    zou, _ = zou_motifs
+    out = tmp_path / "m"
+    first = cli("motifs", zou["model"], zou["store"], "-o", out, "--database", "none", "--device", "cpu")
+    assert first.exit_code == 0, first.stderr
+    assert (out / "motifs.html").is_file() and any((out / "logos").glob("filter_*.png"))
+    (out / "notes.txt").write_text("mine\n")
+    (out / "logos" / "my_figure.png").write_bytes(b"mine")
+    again = cli("motifs", zou["model"], zou["store"], "-o", out, "--database", "none", "--no-logos", "--device", "cpu")
+    assert again.exit_code == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["filters.meme", "filters.tsv", "logos", "notes.txt"]
+    assert [p.name for p in (out / "logos").iterdir()] == ["my_figure.png"]
+
+
 # --------------------------------------------------------------------------- calibration of the matching
 
 

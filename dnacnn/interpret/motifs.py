@@ -16,6 +16,7 @@ Filters are scanned by :mod:`dnacnn.interpret.filters`, patterns found by :mod:`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +163,7 @@ def _write(
 ) -> MotifsResult:
     """Create ``out_dir`` and write this run's files: filters, patterns, then ``motifs.html``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_previous_run(out_dir)
     result = MotifsResult(out_dir, None, None, None, fm)
     if fm is not None:
         table, names, cores = filters
@@ -174,6 +176,35 @@ def _write(
     if logos:
         write_motifs_html(out_dir, model_path, fm, mod, database)
     return result
+
+
+# what a run writes into its folder: an earlier run's are removed first, so that none of them
+# (logos, motifs.html of another model) is left beside this run's; every other file is left alone
+MOTIF_FILES = (
+    "filters.meme",
+    "filters.tsv",
+    "tomtom.tsv",
+    "modisco_patterns.meme",
+    "modisco_patterns.tsv",
+    "modisco_tomtom.tsv",
+    "motifs.html",
+)
+LOGO_NAME = re.compile(r"(filter_\d+|(pos|neg)_pattern_\d+)(_match)?\.png")
+
+
+def _remove_previous_run(out_dir: Path) -> None:
+    """Remove the files an earlier ``dnacnn motifs`` run wrote into ``out_dir`` (by name)."""
+    for name in MOTIF_FILES:
+        path = out_dir / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    logos = out_dir / "logos"
+    if logos.is_dir() and not logos.is_symlink():
+        for path in logos.iterdir():
+            if LOGO_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
+                path.unlink()
+        if not any(logos.iterdir()):
+            logos.rmdir()
 
 
 def run_summary(result: MotifsResult) -> str:
