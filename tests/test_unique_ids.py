@@ -43,3 +43,20 @@ def test_an_id_with_a_line_separator_is_one_record(tmp_path):
     check(tmp_path, ["a\u2028b", "a", "b"])
     with pytest.raises(InputError, match="record 3"):
         check(tmp_path, ["a\u2028b", "a", "a\u2028b"])
+
+
+@pytest.mark.parametrize("block", [1 << 20, 4], ids=["in memory", "spilled"])
+def test_a_repeat_within_a_batch_stops_the_hashing_and_the_first_repeat_is_still_named(tmp_path, monkeypatch, block):
+    """Found by an independent hostile corpus: 30M copies of one ID filled one spill bucket (2.6 GB
+    at the check).  A repeat inside a batch is seen as it is added and later rows are not hashed;
+    the record named is still the first repeat in store order, even one across batches."""
+    monkeypatch.setattr(unique_ids, "BLOCK", block)
+    seen = UniqueIds(tmp_path / "scratch")
+    seen.add(["r", "r", "r"])
+    for _ in range(1000):
+        seen.add(["r"] * 3)
+    assert seen.n == 3  # the rows after the first batch were not hashed
+    with pytest.raises(InputError, match=r"record 2: duplicated ID 'r' \(also record 1\)"):
+        check(tmp_path, ["r"] * 3003)
+    with pytest.raises(InputError, match=r"record 4: duplicated ID 'a' \(also record 1\)"):
+        check(tmp_path, ["a", "b", "c", "a", "x", "x", "y", "y", "y"])
