@@ -60,13 +60,26 @@ def cross_validate(
     if not store.n_folds:
         raise DnacnnError(f"{store.path}: store has no folds; encode it with --split folds (--folds K or --fold-file)")
     folds = folds or list(range(1, store.n_folds + 1))
+    unknown = [f for f in folds if not 1 <= f <= store.n_folds]
+    if unknown:  # before any fold folder is made
+        raise DnacnnError(
+            f"--folds {','.join(map(str, unknown))}: the store has folds 1..{store.n_folds}; choose among them"
+        )
     out_dir = Path(out_dir)
     eval_dirs = []
     for fold in folds:
         fold_dir = out_dir / f"fold_{fold}"
         _say(progress, f"cv: fold {fold} of {store.n_folds}")
+        made = not fold_dir.exists()
         fold_dir.mkdir(parents=True, exist_ok=True)
-        result = train(store.path, fold_dir / "model.dnacnn", dataclasses.replace(opts, fold=fold, progress=progress))
+        try:
+            result = train(
+                store.path, fold_dir / "model.dnacnn", dataclasses.replace(opts, fold=fold, progress=progress)
+            )
+        except BaseException:
+            if made and not any(fold_dir.iterdir()):  # an empty fold folder this run made
+                fold_dir.rmdir()
+            raise
         evaluate(result.model_path, store.path, fold_dir / "eval", fold=fold, baseline=baselines, progress=progress)
         eval_dirs.append(fold_dir / "eval")
     return summarize_folds(eval_dirs, out_dir)

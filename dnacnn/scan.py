@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +76,7 @@ def scan(
     device: str = "auto",
     batch_size: int = 1024,
     progress: bool = True,
+    check_output: Callable[[Path], object] | None = None,
 ) -> ScanSummary:
     """Score every ``stride``-th window of the genome and write one bigWig per output column.
 
@@ -83,7 +84,8 @@ def scan(
     with one output column and ``scores.TASK.bw`` per column otherwise; a folder (``out/``) gives
     ``out/MODEL.bw`` (``MODEL`` = the model file's name without its suffix); ``bedgraph`` adds
     ``scores[.TASK].bedGraph`` beside each; ``task`` keeps one column only (``scores.bw``).  See the
-    module docstring for the coordinates."""
+    module docstring for the coordinates.  ``check_output`` is given each track path before anything
+    is written (the command's check that an existing file there may be replaced)."""
     from tqdm import tqdm
 
     from dnacnn.io.bed import open_genome
@@ -115,6 +117,8 @@ def scan(
     tracks, bedgraphs = output_paths(out, [predictor.columns[j] for j in columns], bedgraph, model_name)
     for path in tracks + bedgraphs:
         check_output_file(path, [*model_paths(model_path), genome_path, f"{genome_path}.fai", regions])
+        if check_output is not None:
+            check_output(path)
     summary = ScanSummary(tracks, bedgraphs)
     bar = tqdm(desc="scan", total=total * stride, unit="bp", unit_scale=True, disable=None if progress else True)
     header = list(sizes.items())

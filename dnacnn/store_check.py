@@ -7,7 +7,7 @@ classes of a multiclass store, the split counts and the folds.  :func:`check_siz
 file's size against those counts (``codes.u8`` = n x length bytes, ``labels.f32`` = n x tasks x 4,
 ``split.u8`` and ``folds.u8`` = n, ``marker_means.f32`` = length x 4, ``ids.txt`` at most
 :data:`ID_BYTES` a record); :func:`check_rows` checks the values the manifest counts (split codes
-and their counts, fold numbers, multiclass labels) and the number of lines of ``ids.txt``;
+and their counts, fold numbers, finite labels, multiclass labels) and the number of lines of ``ids.txt``;
 :func:`read_ids` reads the IDs (one per ``\\n``-terminated UTF-8 line, exactly ``n``, each a
 good ID by :func:`dnacnn.ids.check_ids`, so a hand-edited ``ids.txt`` is blamed, not the table
 written from it); label and class names hold no tab or line break.  The manifest's JSON is parsed by
@@ -142,15 +142,29 @@ def check_rows(spans: dict[str, Span], m: dict, split: np.ndarray, labels: np.nd
         raise spans["split.u8"].error(f"holds train/valid/test {'/'.join(map(str, counts))}, the manifest {given}")
     if folds is not None and len(folds) and (int(np.min(folds)) < 1 or int(np.max(folds)) > m["n_folds"]):
         raise spans["folds.u8"].error(f"holds fold numbers outside 1..{m['n_folds']} (the manifest's 'n_folds')")
-    if m["task"] == "multiclass" and len(labels):
-        values = np.asarray(labels)
-        values = values[np.isfinite(values)]
-        if len(values) and (values.min() < 0 or values.max() >= len(m["classes"]) or (values % 1).any()):
-            problem = f"holds labels that are not class numbers 0..{len(m['classes']) - 1}"
-            raise spans["labels.f32"].error(problem)
+    check_labels(spans["labels.f32"], m, labels)
     lines = _count_lines(spans["ids.txt"])
     if lines != m["n"]:
         raise spans["ids.txt"].error(f"holds {lines} IDs (lines) but the manifest {m['n']} records")
+
+
+def check_labels(span: Span, m: dict, labels: np.ndarray, chunk: int = 1 << 18) -> None:
+    """One line if a label is infinite (NaN is a missing label) or, in a multiclass store, not a
+    class number; read ``chunk`` records at a time (the labels can be larger than memory)."""
+    classes = len(m["classes"]) if m["task"] == "multiclass" else None
+    for start in range(0, len(labels), chunk):
+        values = np.asarray(labels[start : start + chunk])
+        bad = np.isinf(values)
+        if bad.any():
+            row, task = map(int, np.argwhere(bad)[0])
+            names = m.get("label_names") or []
+            name = f" (task '{names[task]}')" if task < len(names) else f" (task {task + 1})"
+            problem = f"record {start + row + 1}{name} holds label {values[row, task]:g}, not a finite number"
+            raise span.error(problem)
+        if classes is not None:
+            values = values[~np.isnan(values)]
+            if len(values) and (values.min() < 0 or values.max() >= classes or (values % 1).any()):
+                raise span.error(f"holds labels that are not class numbers 0..{classes - 1}")
 
 
 def _count_lines(span: Span) -> int:

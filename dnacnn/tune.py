@@ -47,7 +47,7 @@ import yaml
 from dnacnn.errors import DnacnnError
 from dnacnn.io.outputs import write_text_atomic
 from dnacnn.io.tsv import write_table
-from dnacnn.train.settings import SPEC_KEYS
+from dnacnn.train.settings import SPEC_KEYS, history_path
 from dnacnn.yamlfile import parse_yaml, read_yaml
 
 DEFAULT_SEARCH = {
@@ -361,7 +361,7 @@ class Trials:
             )
         else:
             model_path.unlink(missing_ok=True)
-        _history_of(model_path).unlink(missing_ok=True)
+        history_path(model_path).unlink(missing_ok=True)
         return value if math.isfinite(value) else -math.inf
 
 
@@ -415,15 +415,11 @@ def _train_trial(
         device=device,
         progress=progress,
         max_minutes=max_minutes,
-        history=str(_history_of(model_path)),
+        history=str(history_path(model_path)),
     )
     quiet = contextlib.nullcontext() if progress else contextlib.redirect_stderr(io.StringIO())
     with quiet:
         return train(store, model_path, opts)
-
-
-def _history_of(model_path: Path) -> Path:
-    return model_path.with_name(model_path.stem + ".history.tsv")
 
 
 def _write_yaml(path: Path, data: dict, header: str = "") -> None:

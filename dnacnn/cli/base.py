@@ -223,10 +223,25 @@ def failure_line(e: Exception) -> str:
     from dnacnn.errors import os_error_line
 
     if isinstance(e, MemoryError):
-        return "out of memory; use a smaller --batch-size or input, or a machine with more memory"
+        return f"out of memory; use a smaller {memory_advice()}, or a machine with more memory"
     if isinstance(e, OSError):
         return os_error_line(e)
     return " ".join(str(e).splitlines()) or type(e).__name__
+
+
+# options whose size sets how much memory a command takes: out of memory names those it has
+_SIZE_OPTIONS = ("batch_size", "length", "times", "outputs", "channels", "negatives_per_positive", "max_sequences")
+
+
+def memory_advice() -> str:
+    """What to make smaller when the running command ran out of memory: the size options it was
+    given (``--length 1000000000000``), else its ``--batch-size``, else its input."""
+    ctx = _click_globals.get_current_context(silent=True)
+    params = [p for p in ctx.command.params if p.param_type_name == "option"] if ctx is not None else []
+    sized = {p.name: max(p.opts, key=len) for p in params if p.name in _SIZE_OPTIONS}
+    given = [opt for name, opt in sized.items() if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]
+    named = given or [sized[name] for name in ("batch_size",) if name in sized]
+    return " or ".join([*named, "input"])
 
 
 def option_named(e) -> str:

@@ -177,9 +177,9 @@ def summary(
         length = default_length if length is None else length
         channels = default_channels if channels is None else channels
         task = default_task if task is None else task
+        result = summarize(spec, channels, length, outputs, task)  # a failure is its one line, no note
         if length_assumed:  # the README's `--length 50 --channels 4` needs no note about --task
             typer.echo(f"summary: assuming {' '.join(assumed)} ({data}); give them for other inputs", err=True)
-        result = summarize(spec, channels, length, outputs, task)
     typer.echo(result.text)
 
 

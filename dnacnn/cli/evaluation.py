@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from dnacnn.cli.base import MODELS, REST_B, at_least, between, bounded, command, reported
-from dnacnn.cli.guard import FORCE, guarded
+from dnacnn.cli.guard import FORCE, check_replaceable, guarded
 from dnacnn.cli.options import split_csv
 from dnacnn.device import THREADS_HELP, set_threads
 
@@ -299,6 +299,7 @@ def scan(
             device=device,
             batch_size=batch_size,
             progress=progress,
+            check_output=lambda path: check_replaceable(path, "track", force),  # each of a folder's tracks too
         )
     written = ", ".join(map(str, summary.tracks + summary.bedgraphs))
     typer.echo(

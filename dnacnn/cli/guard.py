@@ -71,9 +71,19 @@ def _header(*columns: str) -> Callable[[Path], bool]:
 
 
 def _store(path: Path) -> bool:
+    """A store archive, or a store folder holding nothing but store files (not a user's README)."""
     from dnacnn.store import is_store
 
-    return is_store(path)
+    return is_store(path) and not _foreign_in_store(path)
+
+
+def _foreign_in_store(path: Path) -> list[str]:
+    """The entries of the folder ``path`` that are not a store's own files, sorted."""
+    from dnacnn.store_files import STORE_FILES
+
+    if not path.is_dir() or path.is_symlink():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.name not in STORE_FILES)
 
 
 def _model(path: Path) -> bool:
@@ -83,6 +93,17 @@ def _model(path: Path) -> bool:
         return path.is_file() and read_tensors(path, with_tensors=False)[1].get("format") == MODEL_FORMAT
     except DnacnnError:
         return False
+
+
+def _checkpoint(path: Path) -> bool:
+    """``OUT.ckpt`` as ``dnacnn train`` writes it: an epoch checkpoint, or the finished model."""
+    from dnacnn.modelfile import MODEL_FORMAT, read_tensors
+
+    try:
+        meta = read_tensors(path, "checkpoint", with_tensors=False)[1]
+    except DnacnnError:
+        return False
+    return path.is_file() and meta.get("format") in ("dnacnn-checkpoint", MODEL_FORMAT)
 
 
 def _evaluation(path: Path) -> bool:
@@ -124,22 +145,44 @@ def _track(path: Path) -> bool:
     return head == (0x888FFC26).to_bytes(4, "little") or path.suffix.lower() == ".bedgraph"
 
 
-def _folder(marker: Iterable[str], names: Iterable[str]) -> Callable[[Path], bool]:
-    """A folder written into: ours when it holds a marker file, or none of the names the command writes."""
-    marker, names = tuple(marker), tuple(names)
+def _cv_json(path: Path) -> bool:
+    """A ``cv.json`` that ``dnacnn cv`` wrote: a JSON object with its summary's keys."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read(50_000_000))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"task", "metric", "folds", "models", "per_fold"} <= data.keys()
+
+
+def _folder(markers: dict[str, Callable[[Path], bool]], names: Iterable[str]) -> Callable[[Path], bool]:
+    """A folder written into: ours when every marker file it holds is the command's own (by
+    content: a table's header, cv.json's keys) and it holds one, or when it holds none of the
+    names the command writes."""
+    names = tuple(names)
 
     def ours(path: Path) -> bool:
         if not path.is_dir():
             return False
         entries = {p.name for p in path.iterdir()}
-        return bool(entries & set(marker)) or not entries & set(names)
+        present = [m for m in markers if m in entries]
+        if present:
+            return all(_empty(path / m) or markers[m](path / m) for m in present)
+        return not entries & set(names)
 
     return ours
 
 
-def _into(command: str, marker: tuple[str, ...], names: tuple[str, ...]) -> Kind:
-    return Kind(f"a 'dnacnn {command}' folder", _folder(marker, names), True, True, marker + names, f"dnacnn {command}")
+def _into(command: str, markers: dict[str, Callable[[Path], bool]], names: tuple[str, ...]) -> Kind:
+    return Kind(
+        f"a 'dnacnn {command}' folder", _folder(markers, names), True, True, (*markers, *names), f"dnacnn {command}"
+    )
 
+
+# the header of the per-epoch history TSV that 'dnacnn train' writes (dnacnn.train.console.write_history)
+HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "val_metric", "lr", "seconds")
 
 KINDS = {
     "store": Kind("a dnacnn store", _store),
@@ -152,12 +195,22 @@ KINDS = {
     "track": Kind("a bigWig or bedGraph track", _track),
     "summary table": Kind("a 'dnacnn aggregate' table", _header("dataset", "model", "task", "metric")),
     "summary page": Kind("a dnacnn page", _page),
-    "tune": _into("tune", ("trials.tsv",), ("best.yaml", "best.dnacnn", "trials")),
-    "cv": _into("cv", ("cv.json",), ("cv.tsv", "cv.html", "predictions.tsv")),
-    "motifs": _into(
-        "motifs", ("filters.tsv", "modisco_patterns.tsv"), ("filters.meme", "tomtom.tsv", "logos", "motifs.html")
+    "checkpoint": Kind("a 'dnacnn train' checkpoint", _checkpoint),
+    "history": Kind("a 'dnacnn train' history table", _header(*HISTORY_COLUMNS)),
+    "tune": _into(
+        "tune", {"trials.tsv": _header("number", "state", "value", "seconds")}, ("best.yaml", "best.dnacnn", "trials")
     ),
-    "explain": _into("explain", ("attributions.tsv",), ("sequences.tsv", "top_sequences.png")),
+    "cv": _into("cv", {"cv.json": _cv_json}, ("cv.tsv", "cv.html", "predictions.tsv")),
+    "motifs": _into(
+        "motifs",
+        {"filters.tsv": _header("filter", "n_sites"), "modisco_patterns.tsv": _header("pattern", "sign", "n_seqlets")},
+        ("filters.meme", "tomtom.tsv", "logos", "motifs.html"),
+    ),
+    "explain": _into(
+        "explain",
+        {"attributions.tsv": _header("id", "position", "base", "score")},
+        ("sequences.tsv", "top_sequences.png"),
+    ),
 }
 
 
@@ -199,6 +252,15 @@ def refusal(spec: Kind, path: Path, out, option: str) -> str:
             f"{out}: holds files {spec.writer} does not write ({', '.join(extra[:3])}); "
             "give a new folder, or add --force to replace it"
         )
+    extra = _foreign_in_store(path) if spec.ours is _store else []
+    if extra:
+        from dnacnn.store import is_store
+
+        if is_store(path):
+            return (
+                f"{out}: a dnacnn store that also holds files 'dnacnn encode' does not write "
+                f"({', '.join(extra[:3])}); give {option} a new path, or add --force to replace it"
+            )
     shown = "folder" if path.is_dir() else "file"
     return (
         f"{out}: exists and is not {spec.what} (a {shown} dnacnn did not write); "

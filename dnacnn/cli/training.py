@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 
 from dnacnn.cli.base import POSITIVE, STORES, at_least, bounded, command, command_line, reported
-from dnacnn.cli.guard import FORCE, guarded
+from dnacnn.cli.guard import FORCE, check_replaceable, guarded
 from dnacnn.cli.options import settings_from, split_csv, with_settings
 from dnacnn.device import THREADS_HELP, parse_threads, set_threads
-from dnacnn.train.settings import TrainSettings
+from dnacnn.train.settings import TrainSettings, history_path
 
 
 @command(
@@ -46,8 +46,14 @@ def train(
     from dnacnn.train import train as run_train
 
     opts = settings_from(TrainSettings, settings)
+    inputs = [store, opts.model if Path(opts.model).suffix else None]
+    history = history_path(out, opts.history) if opts.history or out.name else None
+    if history is not None and history.resolve() == out.resolve():  # the library's own line names the clash
+        history = None
     try:
-        with guarded(out, "model", [store, opts.model if Path(opts.model).suffix else None], force):
+        with guarded(out, "model", inputs, force), guarded(history, "history", inputs, force, "--history"):
+            if not opts.resume:  # a file at OUT.ckpt that dnacnn did not write is not overwritten
+                check_replaceable(out.with_name(out.name + ".ckpt"), "checkpoint", force)
             result = run_train(store, out, opts)
     except KeyboardInterrupt as e:
         if sys.stderr.isatty():

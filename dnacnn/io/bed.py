@@ -107,9 +107,26 @@ def check_index(path: Path, limit: int = 10_000) -> None:
     try:
         if fai.stat().st_mtime < path.stat().st_mtime:
             return
-        entries = [line.split("\t") for line in fai.read_text(errors="replace").splitlines() if line.strip()]
+        lines = fai.read_text(errors="replace").splitlines()
     except FileNotFoundError:
         return
+    entries = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            if len(fields) < 5:
+                raise ValueError
+            entries.append((fields[0], *map(int, fields[1:5])))
+        except ValueError:  # the line itself is not shown: the .fai may be a link to another file
+            raise InputError(
+                fai,
+                str(lineno),
+                "is not a faidx index line (5 tab-separated fields: name, length, offset, bases per line, "
+                "bytes per line)",
+                f"delete {fai} (dnacnn indexes the genome again) or run: samtools faidx {path}",
+            ) from None
     size = path.stat().st_size
     step = max(1, len(entries) // limit)
     chosen = entries[: limit // 2] + entries[limit // 2 :: step] + entries[-1:]
@@ -125,12 +142,9 @@ def check_index(path: Path, limit: int = 10_000) -> None:
                 )
 
 
-def _index_mismatch(f, entry: list[str], size: int) -> str:
-    """What is wrong with one ``.fai`` line for the open FASTA ``f`` of ``size`` bytes ('' if nothing)."""
-    try:
-        name, length, offset, line_bases, line_width = entry[0], *map(int, entry[1:5])
-    except ValueError:
-        return f"unreadable line {chr(9).join(entry)[:60]!r}"
+def _index_mismatch(f, entry: tuple, size: int) -> str:
+    """What is wrong with one parsed ``.fai`` line for the open FASTA ``f`` of ``size`` bytes ('' if nothing)."""
+    name, length, offset, line_bases, line_width = entry
     if line_bases <= 0 or line_width < line_bases or offset > size:
         return f"sequence '{name}' lies outside the file"
     f.seek(max(0, offset - 4096))

@@ -4,7 +4,7 @@ Contract: :func:`read_phenotypes` returns :class:`Phenotypes`, trait values ``(n
 (NaN = missing) with trait names, in genotype order when both files carry ids (rows of
 individuals that genotype QC removed are dropped first); a table laid out as
 :mod:`dnacnn.io.table_layout` describes.  A trait that does not exist, a value that is not a
-number, or individuals that do not match the genotypes is a one-line
+number or is infinite (NA is the missing one), or individuals that do not match the genotypes is a one-line
 :class:`~dnacnn.errors.InputError` naming the file and what to do.
 """
 
@@ -78,19 +78,22 @@ def read_phenotypes(
     t = layout.n_fields - layout.ids
     if t < 1:
         raise InputError(path, str(layout.first_data_line), "no trait columns after the id column", "add traits")
-    rows, row_ids, id_lines = [], [], []
+    rows, row_ids, id_lines, row_lines = [], [], [], []
     for lineno, fields in data_lines(path, layout):
         check_field_count(path, layout, lineno, fields)
+        row_lines.append(lineno)
         if layout.ids:
             row_ids.append(fields[0])
             id_lines.append(lineno)
         rows.append([parse_number(path, lineno, c + 1, tok) for c, tok in enumerate(fields) if c >= layout.ids])
     check_ids(row_ids, path, id_lines, what="individual")
-    values = np.array(rows, dtype=np.float32).reshape(len(rows), t)
+    with np.errstate(over="ignore"):  # past float32's range becomes inf, refused below
+        values = np.array(rows, dtype=np.float32).reshape(len(rows), t)
     names = layout.names or [f"trait{k + 1}" for k in range(t)]
     if traits:
         keep = [_trait_index(path, names, trait) for trait in traits]
         values, names = values[:, keep], [names[k] for k in keep]
+    _check_finite(path, values, names, row_ids if layout.ids else None, row_lines)
     genotype_path = genotype_path or "the genotype matrix"
     if removed_ids:
         values, row_ids = _drop_removed(path, layout.ids, values, row_ids, removed_ids, genotype_path)
@@ -107,6 +110,22 @@ def read_phenotypes(
             "give one row per genotyped individual in the same order, or ids in the first column of both files",
         )
     return Phenotypes(values=values, names=names, ids=row_ids if layout.ids else None)
+
+
+def _check_finite(path, values: np.ndarray, names: list[str], row_ids: list[str] | None, row_lines) -> None:
+    """An infinite trait value (``inf``, ``1e999``, or past float32's range) would train on inf or
+    NaN losses: refused, naming the line and individual (NaN/NA is a missing value, kept)."""
+    bad = np.isinf(values)
+    if not bad.any():
+        return
+    i, j = map(int, np.argwhere(bad)[0])
+    who = f"individual '{row_ids[i]}'" if row_ids is not None else f"individual {i + 1}"
+    raise InputError(
+        path,
+        str(row_lines[i]),
+        f"trait '{names[j]}' of {who} is {values[i, j]:g}, not a finite number",
+        "give finite trait values (NA for a missing one)",
+    )
 
 
 def _drop_removed(

@@ -43,7 +43,7 @@ from dnacnn.train.epoch import end_epoch, final_weights, train_epoch
 from dnacnn.train.objective import Objective
 from dnacnn.train.optimizer import make_optimizer, make_scheduler
 from dnacnn.train.run import Run
-from dnacnn.train.settings import TrainSettings, resolve_settings
+from dnacnn.train.settings import TrainSettings, history_path, resolve_settings
 from dnacnn.train.state import LoopState, TrainResult
 
 
@@ -109,6 +109,7 @@ def prepare(store_path: str | os.PathLike, out_path: Path, settings: TrainSettin
     if len(train_idx) == 0:
         raise DnacnnError(f"{store.path}: the store has no training rows; re-encode with a train split")
     check_store(store, record)
+    check_labels_present(store, train_idx, valid_idx)
     ckpt = out_path.with_name(out_path.name + ".ckpt")
     meta = checkpoint_meta(ckpt, strict=True) if settings.resume else None
     if meta is not None and meta.get("format") != MODEL_FORMAT:  # before the banner: one line
@@ -122,12 +123,41 @@ def check_outputs(store_path, out_path: Path, settings: TrainSettings) -> None:
     from dnacnn.io.outputs import check_output_file
 
     inputs = [store_path, settings.model if Path(settings.model).is_file() else None]
-    history = Path(settings.history) if settings.history else out_path.with_name(out_path.stem + ".history.tsv")
+    history = history_path(out_path, settings.history)
     check_output_file(out_path, inputs)
     check_output_file(out_path.with_name(out_path.name + ".ckpt"), inputs)
     if history.resolve() == out_path.resolve():
         raise SettingError("history", f"names the model file {out_path}", "give the history another name")
     check_output_file(history, inputs, "--history")
+
+
+def labelled_counts(store: Store, idx: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """Per task, how many of the rows ``idx`` have a label (not NaN), read ``chunk`` rows at a time."""
+    counts = np.zeros(store.labels.shape[1], np.int64)
+    for start in range(0, len(idx), chunk):
+        counts += (~np.isnan(np.asarray(store.labels[idx[start : start + chunk]]))).sum(axis=0)
+    return counts
+
+
+def check_labels_present(store: Store, train_idx: np.ndarray, valid_idx: np.ndarray) -> None:
+    """One line if a task has no label in the training split (all NaN, as ``--targets`` windows
+    without data give): it would train on NaN losses; or if the validation split has rows but no
+    label at all, so that early stopping would follow NaN."""
+    names = store.label_names
+    empty = np.flatnonzero(labelled_counts(store, train_idx) == 0)
+    if len(empty):
+        task = names[empty[0]] if empty[0] < len(names) else str(empty[0] + 1)
+        more = f" (and {len(empty) - 1} more tasks)" if len(empty) > 1 else ""
+        raise DnacnnError(
+            f"{store.path}: task '{task}'{more} has no label in the training split (every one is missing, NaN); "
+            "re-encode the store with labels for it (e.g. --targets windows that hold data), or leave the task out"
+        )
+    if len(valid_idx) and not labelled_counts(store, valid_idx).any():
+        raise DnacnnError(
+            f"{store.path}: the validation split's {len(valid_idx):,} rows have no label (every one is missing, "
+            "NaN), so early stopping has nothing to follow; re-encode the store with labelled validation rows, "
+            "or with --split giving no validation rows"
+        )
 
 
 def store_digest(store: Store) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dnacnn.store import Store
-from dnacnn.train.settings import TrainSettings
+from dnacnn.train.settings import TrainSettings, history_path
 
 
 @dataclass
@@ -48,6 +48,4 @@ class Run:
 
     @property
     def history_path(self) -> Path:
-        if self.settings.history:
-            return Path(self.settings.history)
-        return self.out_path.with_name(self.out_path.stem + ".history.tsv")
+        return history_path(self.out_path, self.settings.history)

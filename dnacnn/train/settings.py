@@ -179,6 +179,13 @@ def builtin_default(name: str) -> Any:
     return f.metadata["default"] if f.metadata.get("spec") else f.default
 
 
+def spec_named(spec: dict) -> str:
+    """How an error names a spec: its file (``spec['source']``: a path or ``preset:NAME``), else its name."""
+    from dnacnn.models.spec import one_line
+
+    return one_line(str(spec["source"])) if spec.get("source") else f"model {spec.get('name', 'spec')!r}"
+
+
 def resolve_settings(spec: dict, settings: TrainSettings) -> dict:
     """Merge built-in defaults < the spec's ``train:`` block < explicit settings; the recorded
     settings of the run (:data:`RECORDED_KEYS`), each checked against its field's bounds: a value
@@ -188,8 +195,7 @@ def resolve_settings(spec: dict, settings: TrainSettings) -> dict:
     unknown = sorted(set(block) - set(SPEC_KEYS))
     if unknown:  # a typo such as `epoch: 50` would otherwise be silently ignored
         raise DnacnnError(
-            f"model {spec.get('name', 'spec')!r}: unknown key {unknown[0]!r} in its train: block; "
-            f"use one of {', '.join(SPEC_KEYS)}"
+            f"{spec_named(spec)}: unknown key {unknown[0]!r} in its train: block; use one of {', '.join(SPEC_KEYS)}"
         )
     resolved = {**SPEC_DEFAULTS, **block}
     for name in SPEC_KEYS:
@@ -203,9 +209,7 @@ def resolve_settings(spec: dict, settings: TrainSettings) -> dict:
             resolved[name] = check_value(name, resolved[name])
         except SettingError as e:
             if name in block and getattr(settings, name) is None:
-                raise DnacnnError(
-                    f"model {spec.get('name', 'spec')!r}: train: block: {e}; fix the spec, or give the setting"
-                ) from None
+                raise DnacnnError(f"{spec_named(spec)}: train: block: {e}; fix the spec, or give the setting") from None
             raise
     for name in ("fold", "num_workers"):  # not recorded, checked all the same
         check_value(name, getattr(settings, name))
@@ -250,3 +254,10 @@ def check_value(name: str, value: Any) -> Any:
         if "invalid" not in meta:
             raise
         raise SettingError(name, meta["invalid"].format(value=value)) from None
+
+
+def history_path(out_path, history=None) -> Path:
+    """Where a training run writes its history TSV: ``history`` when given, else the model file's
+    path without its suffix + ``.history.tsv`` (``m.dnacnn`` -> ``m.history.tsv``)."""
+    out_path = Path(out_path)
+    return Path(history) if history else out_path.with_name(out_path.stem + ".history.tsv")

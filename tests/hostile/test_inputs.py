@@ -282,3 +282,75 @@ def test_a_truncated_vcf_gz_is_one_line_with_htslib_detail(work, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dnacnn: error: cut.vcf.gz"), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999", "1e39"])
+def test_an_infinite_phenotype_is_refused(cli, work, value):
+    shutil.copy(DATA / "genotypes" / "small.txt", "g.txt")
+    ids = [line.split("\t")[0] for line in Path("g.txt").read_text().splitlines()[1:] if line.strip()]
+    write(
+        "ph.tsv", "id\ty\n" + "".join(f"{s}\t{value if k == 2 else 'NA' if k == 4 else k}\n" for k, s in enumerate(ids))
+    )
+    args = ["encode", "g.txt", "--format", "genotype", "--phenotypes", "ph.tsv", "--split", "train"]
+    refused(
+        cli, work, [*args, "--no-progress", "-o", "x.store"], "ph.tsv:4", f"'{ids[2]}'", "not a finite number", "NA"
+    )
+
+
+# --- a store's labels forged to inf or all missing: train gave nan metrics and exit 0 --------------
+
+ZOU_MODEL = Path(__file__).resolve().parents[2] / "galaxy" / "test-data" / "zou.dnacnn"
+TRAIN = ["train", "s.store", "--model", "zou2019", "--epochs", "1", "-o", "t.dnacnn", "--no-progress"]
+
+
+def forged_labels(folder: Path, change) -> None:
+    from harness import zou_stores
+
+    zou_stores(folder)
+    labels = np.fromfile(folder / "s.store" / "labels.f32", np.float32)
+    split = np.fromfile(folder / "s.store" / "split.u8", np.uint8)
+    change(labels, split)
+    labels.tofile(folder / "s.store" / "labels.f32")
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_an_infinite_label_in_a_store_is_refused(cli, work, value, command):
+    forged_labels(work, lambda labels, split: labels.__setitem__(6, value))
+    args = TRAIN if command == "train" else ["evaluate", str(ZOU_MODEL), "s.store", "-o", "ev"]
+    refused(cli, work, args, "s.store/labels.f32", "record 7", "not a finite number", "dnacnn encode")
+
+
+def test_a_store_without_a_training_label_is_refused(cli, work):
+    forged_labels(work, lambda labels, split: labels.fill(np.nan))
+    refused(cli, work, TRAIN, "s.store", "task", "no label in the training split", "--targets")
+
+
+def test_a_store_without_a_validation_label_is_refused(cli, work):
+    forged_labels(work, lambda labels, split: labels.__setitem__(split == 1, np.nan))
+    refused(cli, work, TRAIN, "s.store", "validation split", "no label", "early stopping")
+
+
+def test_a_store_with_some_missing_labels_still_trains(cli, work):
+    forged_labels(work, lambda labels, split: labels.__setitem__(slice(0, 200, 3), np.nan))
+    result = cli(*TRAIN)
+    assert result.exit_code == 0, result.stderr
+
+
+# --- a .fai that is not an index (a link to another file): its lines were quoted in the error ---
+
+
+@pytest.mark.parametrize("content", ["root:x:0:0:secret-line:/root:/bin/bash\n", "chr1\t100\tsecret-line\t60\t61\n"])
+@pytest.mark.parametrize("command", ["encode", "scan"])
+def test_an_unreadable_fai_is_named_not_quoted(cli, work, content, command):
+    write("other.txt", Path("genome.fa.fai").read_text().splitlines()[0] + "\n" + content)
+    os.remove("genome.fa.fai")
+    os.symlink("other.txt", "genome.fa.fai")
+    write("x.bed", "chr1\t10\t40\n")
+    if command == "encode":
+        args = ["encode", "x.bed", "--genome", "genome.fa", "--length", "20", "--label-value", "1", "-o", "x.store"]
+    else:
+        args = ["scan", "m.dnacnn", "genome.fa", "-o", "s.bw", "--no-progress"]
+    line = refused(cli, work, [*args, "--no-progress"] if command == "encode" else args, "genome.fa.fai:2",
+                   "5 tab-separated fields", "samtools faidx genome.fa")  # fmt: skip
+    assert "secret-line" not in line and "root" not in line

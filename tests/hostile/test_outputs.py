@@ -64,7 +64,7 @@ def test_encode_writes_into_an_empty_folder(cli, work):
 
 def test_encode_replaces_an_existing_store_and_cleans_a_killed_runs_temporary(cli, work):
     assert cli(*encode_args("x.store")).exit_code == 0
-    (work / "x.store" / "marker").write_text("old store\n")
+    (work / "x.store" / "folds.u8").write_bytes(b"\1" * 200)  # a store file this encode does not write
     dead = dead_pid()
     stale = work / f".x.store.dnacnn-tmp-{dead}"
     stale.mkdir()
@@ -73,7 +73,7 @@ def test_encode_replaces_an_existing_store_and_cleans_a_killed_runs_temporary(cl
     alive.mkdir()
     result = cli(*encode_args("x.store"))
     assert result.exit_code == 0, result.stderr
-    assert not (work / "x.store" / "marker").exists()
+    assert not (work / "x.store" / "folds.u8").exists()
     assert (work / "x.store" / "manifest.json").is_file()
     assert not stale.exists() and alive.exists()
     assert sorted(p.name for p in work.iterdir() if "dnacnn-tmp" in p.name) == [alive.name]
@@ -450,3 +450,109 @@ def test_sigterm_during_train_keeps_the_old_model_and_names_the_checkpoint(cli, 
 def test_a_refused_run_leaves_no_folders_it_made_above_its_output(cli, work):
     (work / "short.fa").write_text(">a\nACGT\n")  # shorter than the model's 24 bp
     refused(cli, work, ["predict", "m.dnacnn", "short.fa", "-o", "new/deep/p.tsv"], "short.fa", "--length-policy")
+
+
+# --------------------------------------------------------------------------- outputs told by content
+
+
+TRAIN = ["train", "x.store", "--model", "spec.yaml", "--epochs", "1", "--threads", "1", "--no-progress"]
+
+
+@pytest.mark.parametrize("given", ["explicit", "default", "link"])
+def test_train_refuses_a_history_dnacnn_did_not_write(cli, work, tmp_path_factory, given):
+    """The history TSV (``--history`` or OUT without suffix + .history.tsv) is an output like the
+    model: a user's file there, or a link to one, is refused before training, never written."""
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "spec.yaml").write_text("layers: [flatten]\n")
+    decoy = tmp_path_factory.mktemp("outside") / "decoy.tsv"
+    decoy.write_text("someone else's table\n")
+    history = {"explicit": "h.tsv", "default": "m2.history.tsv", "link": "h.tsv"}[given]
+    if given == "link":
+        (work / history).symlink_to(decoy)
+    else:
+        (work / history).write_text("my own table\n")
+    more = [] if given == "default" else ["--history", history]
+    refused(cli, work, [*TRAIN, "-o", "m2.dnacnn", *more], f"{history}: exists and is not", "--history", "--force")
+    assert decoy.read_text() == "someone else's table\n"
+
+
+def test_train_replaces_its_own_history_and_force_replaces_a_link_not_its_target(cli, work, tmp_path_factory):
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "spec.yaml").write_text("layers: [flatten]\n")
+    for _ in range(2):  # the second run replaces the first one's history and model
+        result = cli(*TRAIN, "-o", "m2.dnacnn", "--history", "h.tsv")
+        assert result.exit_code == 0, result.stderr
+    assert (work / "h.tsv").read_text().startswith("epoch\tloss\tval_loss\tval_metric\tlr\tseconds\n")
+    decoy = tmp_path_factory.mktemp("outside") / "decoy.tsv"
+    decoy.write_text("someone else's table\n")
+    (work / "h2.tsv").symlink_to(decoy)
+    result = cli(*TRAIN, "-o", "m3.dnacnn", "--history", "h2.tsv", "--force")
+    assert result.exit_code == 0, result.stderr
+    assert not (work / "h2.tsv").is_symlink() and (work / "h2.tsv").read_text().startswith("epoch\t")
+    assert decoy.read_text() == "someone else's table\n" and temporaries(work) == []
+
+
+def test_train_keeps_a_file_at_out_ckpt_dnacnn_did_not_write(cli, work):
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "spec.yaml").write_text("layers: [flatten]\n")
+    (work / "m2.dnacnn.ckpt").write_text("not a checkpoint: my file\n")
+    refused(cli, work, [*TRAIN, "-o", "m2.dnacnn"], "m2.dnacnn.ckpt: exists and is not", "--force")
+
+
+@pytest.mark.parametrize(
+    "command, marker",
+    [
+        (["explain", "m.dnacnn", "seqs.fa", "--method", "gradxinput", "--plots", "0"], "attributions.tsv"),
+        (["motifs", "m.dnacnn", "x.store", "--database", "none", "--no-logos"], "filters.tsv"),
+        (["motifs", "m.dnacnn", "x.store", "--database", "none", "--no-logos"], "modisco_patterns.tsv"),
+        (["tune", "x.store", "--trials", "1", "--epochs", "1"], "trials.tsv"),
+        (["cv", "x.store", "--epochs", "1"], "cv.json"),
+    ],
+    ids=["explain", "motifs-filters", "motifs-modisco", "tune", "cv"],
+)
+def test_a_folder_holding_a_marker_name_with_a_users_content_is_refused(cli, work, command, marker):
+    """A folder written into counts as the command's own by its marker file's content (the
+    table's header, cv.json's keys), not by the name alone."""
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "out").mkdir()
+    (work / "out" / marker).write_text("my own table\n")
+    writer = command[0]
+    refused(cli, work, [*command, "-o", "out"], f"out: holds {marker}, not written by dnacnn {writer}", "--force")
+
+
+def test_a_marker_written_by_dnacnn_still_makes_the_folder_its_own(tmp_path):
+    from dnacnn.cli.guard import KINDS
+
+    cases = {
+        "explain": ("attributions.tsv", "id\tposition\tbase\tscore\ns1\t1\tA\t0.5\n"),
+        "motifs": ("filters.tsv", "filter\tn_sites\tinfluence\nfilter_0\t3\t0.1\n"),
+        "tune": ("trials.tsv", "number\tstate\tvalue\tseconds\tbest_epoch\n0\tCOMPLETE\t0.7\t1.0\t1\n"),
+        "cv": ("cv.json", '{"task": "binary", "metric": "auroc", "folds": [1], "models": {}, "per_fold": {}}\n'),
+    }
+    for kind, (name, text) in cases.items():
+        folder = tmp_path / kind
+        folder.mkdir()
+        (folder / name).write_text(text)
+        assert KINDS[kind].ours(folder), kind
+        (folder / name).write_text("my own table\n")
+        assert not KINDS[kind].ours(folder), kind
+
+
+def test_scan_into_a_folder_refuses_a_track_file_dnacnn_did_not_write(cli, work):
+    (work / "tracks").mkdir()
+    (work / "tracks" / "m.bw").write_text("my own track\n")  # the folder form writes tracks/MODEL.bw
+    refused(cli, work, ["scan", "m.dnacnn", "genome.fa", "-o", "tracks/", "--no-progress"], "tracks/m.bw", "--force")
+
+
+def test_encode_keeps_a_users_file_inside_an_existing_store(cli, work):
+    assert cli(*encode_args("x.store")).exit_code == 0
+    (work / "x.store" / "README.txt").write_text("what this store is\n")
+    refused(cli, work, encode_args("x.store"), "x.store:", "README.txt", "--force")
+    result = cli(*encode_args("x.store"), "--force")
+    assert result.exit_code == 0, result.stderr
+    assert not (work / "x.store" / "README.txt").exists() and temporaries(work) == []
+
+
+def test_cv_with_a_fold_the_store_lacks_leaves_no_folder(cli, work):
+    assert cli(*encode_args("x.store"), "--split", "folds", "--folds", "2").exit_code == 0
+    refused(cli, work, ["cv", "x.store", "--epochs", "1", "--folds", "9", "-o", "cvo"], "--folds 9", "1..2")

@@ -586,3 +586,41 @@ def test_a_long_record_is_read_in_pieces_not_carried(tmp_path):
         tracemalloc.stop()
     assert total == n
     assert peak < 1.3 * n + 8 * BLOCK, peak / n
+
+
+# --------------------------------------------------------------------------- out of memory names the command's option
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["encode", "seqs.txt", "--format", "lines", "--labels", "labels.txt", "--length", "1000000000000",
+          "--no-progress", "-o", "x.store"], "--length"),
+        (["shuffle", "seqs.fa", "-o", "sh.fa", "--times", "1000000000000"], "--times"),
+    ],
+)  # fmt: skip
+def test_out_of_memory_names_an_option_the_command_has(cli, work, args, option):
+    line = refused(cli, work, args, "out of memory", option)
+    assert "--batch-size" not in line
+
+
+def test_out_of_memory_names_the_batch_size_when_nothing_was_sized(cli, work, monkeypatch):
+    import dnacnn.predict
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(dnacnn.predict, "predict", no_memory)
+    refused(cli, work, ["predict", "m.dnacnn", "seqs.fa", "-o", "p.tsv"], "out of memory", "--batch-size")
+
+
+def test_a_failing_summary_prints_only_its_error(cli, work):
+    refused(cli, work, ["summary", "zou2019", "--outputs", "10000000000"], "binary_head")
+
+
+@pytest.mark.parametrize("block, fragment", [("{lr: fast, epochs: 1}", "train: block"), ("{epoch: 5}", "unknown key")])
+def test_a_bad_train_block_names_the_spec_file(cli, work, store, block, fragment):
+    (work / "s.yaml").write_text(f"name: s\nlayers:\n  - conv1d: {{filters: 4, kernel_size: 5}}\ntrain: {block}\n")
+    args = ["train", "x.store", "--model", "s.yaml", "-o", "t.dnacnn", "--epochs", "1", "--threads", "1"]
+    line = refused(cli, work, args, "s.yaml", fragment, "fix the spec" if fragment == "train: block" else "use one of")
+    assert "model 's'" not in line
