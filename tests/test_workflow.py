@@ -399,6 +399,10 @@ def _missing_track(c):
     c["datasets"][1]["targets"] = ["data/nope.bw"]
 
 
+def _nan_fraction(c):  # found by an independent hostile corpus: NaN passes a schema's bounds
+    c["datasets"][1]["split"] = {"method": "random", "test_frac": float("nan")}
+
+
 def _old_kind_key(c):
     c["datasets"][1]["kind"] = c["datasets"][1].pop("format")
 
@@ -422,6 +426,7 @@ def _old_kind_key(c):
             "invalid config: datasets (name: rest): negatives 'genome' and targets need format bed (peaks + genome)",
         ),
         (_missing_track, "invalid config: datasets (name: rest) -> targets[0]: no such file 'data/nope.bw'"),
+        (_nan_fraction, "-> split -> test_frac: is not a finite number; give a number such as 0.1"),
         (
             _old_kind_key,
             "invalid config: datasets[1] (name: rest) -> kind: this key is now called format "

@@ -5,6 +5,7 @@ command-line arguments of each job. Every argument a job gets goes through its `
 Snakemake's params rerun trigger reruns exactly the jobs whose settings changed.
 """
 
+import math
 import os
 import shlex
 
@@ -33,8 +34,23 @@ def config_location(path, node, where):
     return " -> ".join(parts) or "top level"
 
 
+def non_finite(node, path=()):
+    """The JSON paths of the NaN and infinite numbers in ``node`` (a schema's bounds let NaN pass)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield list(path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from non_finite(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from non_finite(value, (*path, i))
+
+
 def schema_problems(data, schema, where=""):
     """Validate ``data`` against ``schema``, filling in the defaults it declares."""
+    for path in non_finite(data):
+        yield f"{config_location(path, data, where)}: is not a finite number; give a number such as 0.1"
+        return
     try:
         validate(data, schema)
     except WorkflowError as e:
