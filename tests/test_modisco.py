@@ -38,7 +38,7 @@ def rest(tmp_path_factory):
     opts = EncodeOptions(seq_col="seq", id_col="EventID", label_cols=["Bound"], negatives="shuffle", progress=False)
     store = encode(DATA / "rest_AC_slice.seq.gz", tmp / "rest.store", opts)
     with contextlib.redirect_stderr(io.StringIO()):
-        opts = TrainSettings(model="deepbind", epochs=10, fresh_negatives=True, progress=False, device="cpu")
+        opts = TrainSettings(model="deepbind", epochs=10, fresh_negatives=True, progress=False, device="cpu", threads=1)
         model = train(store, tmp / "rest.dnacnn", opts).model_path
     out = tmp / "motifs"
     run = Cli()("motifs", model, store, "-o", out, "--method", "both", "--device", "cpu")
