@@ -33,6 +33,7 @@ import typer
 
 from dnacnn.errors import DnacnnError
 from dnacnn.io.outputs import discard, refuse_inputs, remove_stale_temps, temp_path, written_in_place
+from dnacnn.train.console import HISTORY_COLUMNS
 
 FORCE = Annotated[
     bool,
@@ -181,9 +182,6 @@ def _into(command: str, markers: dict[str, Callable[[Path], bool]], names: tuple
     )
 
 
-# the header of the per-epoch history TSV that 'dnacnn train' writes (dnacnn.train.console.write_history)
-HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "val_metric", "lr", "seconds")
-
 KINDS = {
     "store": Kind("a dnacnn store", _store),
     "model": Kind("a dnacnn model file", _model),
@@ -196,7 +194,7 @@ KINDS = {
     "summary table": Kind("a 'dnacnn aggregate' table", _header("dataset", "model", "task", "metric")),
     "summary page": Kind("a dnacnn page", _page),
     "checkpoint": Kind("a 'dnacnn train' checkpoint", _checkpoint),
-    "history": Kind("a 'dnacnn train' history table", _header(*HISTORY_COLUMNS)),
+    "history": Kind("a 'dnacnn train' history table", _header(*HISTORY_COLUMNS)),  # console.write_history's
     "tune": _into(
         "tune", {"trials.tsv": _header("number", "state", "value", "seconds")}, ("best.yaml", "best.dnacnn", "trials")
     ),

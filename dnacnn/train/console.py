@@ -84,8 +84,11 @@ def progress_bar(enabled: bool, total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="batch", leave=False, disable=None if enabled else True)
 
 
+HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "val_metric", "lr", "seconds")  # the history TSV's header
+
+
 def write_history(path: Path, rows: list[dict]) -> None:
     """The history TSV, one row per epoch, written atomically."""
     import pandas as pd
 
-    write_table(path, pd.DataFrame(rows, columns=["epoch", "loss", "val_loss", "val_metric", "lr", "seconds"]), "%.6g")
+    write_table(path, pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)), "%.6g")
