@@ -25,13 +25,15 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from encode_bench import machine_info, table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "fasta_scale_bench"
@@ -152,25 +154,6 @@ def best_of(runs: dict[str, tuple[Path, dict]], repeats: int) -> dict[str, tuple
 
 
 # --------------------------------------------------------------------------- report
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
-def machine_info() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"CPU: {cpu}, {os.cpu_count()} logical cores, load average {load}; "
-        f"python {platform.python_version()}, numpy {np.__version__}"
-    )
 
 
 def main(argv=None) -> None:
